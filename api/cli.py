@@ -1,0 +1,14 @@
+"""The `omni` command line: one root typer app; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="omni",
+    help="Omnichannel stock allocation and demand forecasting for a retail chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Command groups register here, one line each (see docs/CONTRACTS.md).
