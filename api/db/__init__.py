@@ -1,0 +1,1 @@
+"""The storage adapter: engines, schema, migrations, bulk load and the stock primitives."""

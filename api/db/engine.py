@@ -1,0 +1,126 @@
+"""Engines for the two supported databases, and the errors a caller can act on.
+
+SQLite is the embedded default: WAL journal (readers never wait for the writer), a busy timeout
+(a writer waits for the lock instead of failing), foreign keys enforced, and every transaction
+opened with ``BEGIN IMMEDIATE`` so writers serialize at BEGIN. That last point is what makes a
+read-then-write transaction safe on SQLite: pysqlite's own deferred BEGIN would let two
+transactions read the same snapshot and then fail (``SQLITE_BUSY_SNAPSHOT``) on the upgrade to a
+write lock. PostgreSQL (``postgresql+psycopg://``) is the real deployment: a bounded pool, liveness
+checked on checkout, a connect timeout so an unreachable server fails fast.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from api.settings import Settings, get_settings
+
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+
+
+class DatabaseError(Exception):
+    """A problem with the database a user can fix (bad URL, server down); message is one line."""
+
+
+class DatabaseUrlError(DatabaseError):
+    """The database URL cannot be parsed or names a driver we do not support."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached or opened."""
+
+
+def redact(url: URL) -> str:
+    """The URL as safe to print: password hidden."""
+    return url.render_as_string(hide_password=True)
+
+
+def parse_database_url(raw: str) -> URL:
+    """Parse and check a database URL; plain ``postgresql://`` means psycopg 3 (the one we ship)."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"cannot parse database URL {raw!r}") from exc
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise DatabaseUrlError(
+            f"unsupported database driver {url.drivername!r} in {redact(url)}; "
+            "use sqlite:///path or postgresql+psycopg://user@host/db"
+        )
+    return url
+
+
+def make_engine(url: str | URL | None = None, settings: Settings | None = None) -> Engine:
+    """Build the engine for `url` (default: the settings' database_url). Connects lazily."""
+    settings = settings or get_settings()
+    parsed = parse_database_url(str(url) if isinstance(url, URL) else url or settings.database_url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed, settings)
+        return _postgres_engine(parsed, settings)
+    except NoSuchModuleError as exc:  # pragma: no cover - drivers are checked above
+        raise DatabaseUrlError(f"no driver installed for {redact(parsed)}") from exc
+
+
+def _postgres_engine(url: URL, settings: Settings) -> Engine:
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": settings.db_connect_timeout_s},
+    )
+
+
+def _sqlite_engine(url: URL, settings: Settings) -> Engine:
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": settings.sqlite_busy_timeout_ms / 1000,
+            "check_same_thread": False,
+        },
+    )
+    busy_timeout_ms = settings.sqlite_busy_timeout_ms
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Take transaction control away from pysqlite; we emit BEGIN ourselves below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseUnavailable (one line, password hidden) unless a trivial query succeeds."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        raise DatabaseUnavailable(
+            f"cannot reach database {redact(engine.url)}: {first_line(exc.orig)}"
+        ) from exc
+
+
+def first_line(error: BaseException | None) -> str:
+    """The first non-empty line of a driver error, for one-line messages."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
