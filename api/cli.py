@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from api.cli_db import db_app
+
 app = typer.Typer(
     name="omni",
     help="Omnichannel stock allocation and demand forecasting for a retail chain.",
@@ -12,3 +14,4 @@ app = typer.Typer(
 )
 
 # Command groups register here, one line each (see docs/CONTRACTS.md).
+app.add_typer(db_app, name="db")

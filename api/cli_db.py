@@ -1,0 +1,173 @@
+"""`omni db ...`: create and migrate the schema, load the demo chain.
+
+Errors a user can fix (bad URL, database down, bad settings) end with one line on stderr and exit
+code 1, never a traceback; a failed command leaves the database as it was (migrations and the
+load each run in one transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.db.engine import DatabaseError, check_connection, first_line, make_engine, redact
+from api.db.load_chain import (
+    DEMO_DATASET,
+    LoadReport,
+    load_chain,
+    loaded_dataset,
+    total_rows,
+)
+from api.db.migrate import current_revision, head_revision, upgrade
+from api.settings import Settings, get_settings
+
+db_app = typer.Typer(
+    help="Database: schema migrations and the demo chain.", no_args_is_help=True
+)
+console = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    typer.echo(f"omni db: error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can act on into one line and exit 1."""
+    try:
+        yield
+    except DatabaseError as exc:
+        raise fail(str(exc)) from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"invalid settings: {problems}") from None
+    except SQLAlchemyError as exc:
+        raise fail(first_line(getattr(exc, "orig", None) or exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was written") from None
+
+
+def _engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url, settings)
+    check_connection(engine)
+    return engine
+
+
+@db_app.command("upgrade")
+def upgrade_command(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply the schema migrations to OMNI_DATABASE_URL."""
+    with _user_errors():
+        settings = get_settings()
+        engine = _engine(settings)
+        upgrade(engine, revision)
+        typer.echo(f"{redact(engine.url)} at revision {current_revision(engine)}")
+        engine.dispose()
+
+
+@db_app.command("current")
+def current_command() -> None:
+    """Print the database's migration revision and the packaged head."""
+    with _user_errors():
+        engine = _engine(get_settings())
+        typer.echo(f"current: {current_revision(engine) or 'empty'}  head: {head_revision()}")
+        engine.dispose()
+
+
+@db_app.command("init")
+def init_command(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the generated demo chain.")] = False,
+    seed: Annotated[int, typer.Option(help="Demo chain seed.")] = 7,
+    stores: Annotated[int, typer.Option(min=1, help="Number of stores.")] = 100,
+    skus: Annotated[
+        int | None, typer.Option(min=1, help="Number of SKUs [default: the generator's].")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Reload even if the same demo chain is loaded.")
+    ] = False,
+) -> None:
+    """Create the schema (migrations) and, with --demo, load the demo chain.
+
+    Safe to re-run: when the database already holds the demo chain of the same parameters and
+    generator code, the load is skipped; otherwise all data is replaced in one transaction.
+    """
+    with _user_errors():
+        settings = get_settings()
+        engine = _engine(settings)
+        upgrade(engine)
+        if demo:
+            _load_demo(engine, settings, seed, stores, skus, force)
+        else:
+            typer.echo(f"schema ready at revision {current_revision(engine)}")
+        engine.dispose()
+
+
+def _load_demo(
+    engine: Engine, settings: Settings, seed: int, stores: int, skus: int | None, force: bool
+) -> None:
+    from data import demo_chain
+
+    n_skus = skus if skus is not None else demo_chain.DEFAULT_SKUS
+    params: dict[str, Any] = {"seed": seed, "n_stores": stores, "n_skus": n_skus}
+    version = demo_data_version(params)
+    loaded = loaded_dataset(engine)
+    if loaded is not None and loaded.data_version == version and not force:
+        typer.echo(f"demo chain {params} already loaded (data version {version}); skipped")
+        return
+    with console.status("generating the demo chain..."):
+        chain = demo_chain.generate_chain(seed=seed, n_stores=stores, n_skus=n_skus)
+    params["as_of"] = chain.as_of.isoformat()
+    with _progress_bar(total_rows(chain)) as advance:
+        report = load_chain(
+            engine, chain, version, params, progress=advance,
+            window_days=settings.demand_rate_window_days, name=DEMO_DATASET,
+        )
+    _print_report(report, redact(engine.url))
+
+
+def demo_data_version(params: dict[str, Any]) -> str:
+    """A short hash of the generator's parameters and source code: the same version means the
+    same data (the generator is deterministic), so a re-run can skip the load."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    data_dir = Path(__file__).resolve().parents[1] / "data"
+    for source in sorted(data_dir.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[str, int], None]]:
+    columns = (
+        TextColumn("loading {task.description:<15}"),
+        BarColumn(),
+        TextColumn("{task.completed:>10,.0f} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(table: str, rows: int) -> None:
+            bar.update(task, advance=rows, description=table)
+
+        yield advance
+
+
+def _print_report(report: LoadReport, where: str) -> None:
+    rows = ", ".join(f"{table} {count:,}" for table, count in report.rows.items())
+    typer.echo(f"loaded the demo chain into {where} in {report.seconds:.1f} s: {rows}")
+    typer.echo(f"data version {report.data_version}")

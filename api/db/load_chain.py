@@ -1,0 +1,258 @@
+"""Bulk load of a chain (the generated demo, or any frames with its columns) into the database.
+
+The load replaces everything in ONE transaction: on any error, or Ctrl-C, the database is as
+before. PostgreSQL gets COPY (CSV through psycopg's copy protocol); SQLite gets executemany in
+large batches. Sales are sorted in primary-key order first so the index grows at its right edge.
+
+Also computed here: demand_rates, the walk-in units per open day over the last N open days of
+history (N = settings.demand_rate_window_days, 28), which the allocator uses as the opportunity
+cost of taking a store's units until a forecast replaces it (source 'recent_sales').
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, insert, select, text
+
+from api.db.tables import Dataset, metadata
+from forecasting.calendar import is_store_open
+
+DEMO_DATASET = "demo"
+CHUNK_ROWS = 100_000
+
+# Frame -> table, and the table columns each frame fills (extra frame columns are ignored).
+LOAD_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("nodes", ("node_id", "kind", "name", "city", "lat", "lon", "format", "opens_at_hour",
+               "closes_at_hour", "pick_cost_pln", "pick_capacity_per_day",
+               "replenishment_days")),
+    ("skus", ("sku", "name", "department", "category", "size_class", "weight_kg", "price_pln",
+              "unit_cost_pln", "launch_date", "discontinue_date")),
+    ("postcode_areas", ("postcode_prefix", "city", "lat", "lon")),
+    ("lockers", ("locker_id", "city", "lat", "lon")),
+    ("parcel_rates", ("method", "rank", "max_weight_kg", "max_distance_km", "price_pln",
+                      "transit_hours")),
+    ("transfer_rates", ("lane", "fixed_cost_pln", "cost_per_unit_pln", "cost_per_km_pln",
+                        "lead_time_hours")),
+    ("stock", ("node_id", "sku", "on_hand")),
+    ("sales", ("node_id", "channel", "sku", "date", "units", "price_pln", "promo")),
+    ("demand_rates", ("node_id", "sku", "walkin_units_per_day", "source")),
+)
+
+
+class ChainFrames(Protocol):
+    """What the loader needs of a chain: the frames of docs/CONTRACTS.md and the as-of date."""
+
+    @property
+    def nodes(self) -> pd.DataFrame: ...
+    @property
+    def skus(self) -> pd.DataFrame: ...
+    @property
+    def stock(self) -> pd.DataFrame: ...
+    @property
+    def postcode_areas(self) -> pd.DataFrame: ...
+    @property
+    def parcel_rates(self) -> pd.DataFrame: ...
+    @property
+    def transfer_rates(self) -> pd.DataFrame: ...
+    @property
+    def lockers(self) -> pd.DataFrame: ...
+    @property
+    def sales(self) -> pd.DataFrame: ...
+    @property
+    def as_of(self) -> date: ...
+
+
+Progress = Callable[[str, int], None]
+"""Called as progress(table, rows_just_written)."""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    data_version: str
+    params: dict[str, Any]
+    loaded_at: datetime
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    data_version: str
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def demand_rates_from_sales(
+    sales: pd.DataFrame, as_of: date, window_days: int = 28
+) -> pd.DataFrame:
+    """Mean walk-in units per open day per store × SKU over the last `window_days` days on which
+    stores were open, up to `as_of`. Closed days (holidays, non-trading Sundays) are left out of
+    both the sum and the count, so a Sunday ban does not dilute the rate."""
+    open_days: list[date] = []
+    day = as_of
+    while len(open_days) < window_days:
+        if is_store_open(day):
+            open_days.append(day)
+        day = date.fromordinal(day.toordinal() - 1)
+    walkin = sales[sales["channel"] == "store"]
+    in_window = walkin[pd.to_datetime(walkin["date"]).dt.date.isin(set(open_days))]
+    units = in_window.groupby(["node_id", "sku"])["units"].sum()
+    return pd.DataFrame(
+        {
+            "node_id": units.index.get_level_values("node_id"),
+            "sku": units.index.get_level_values("sku"),
+            "walkin_units_per_day": units.to_numpy(dtype=float) / float(window_days),
+            "source": "recent_sales",
+        }
+    )
+
+
+def table_frames(chain: ChainFrames, window_days: int = 28) -> dict[str, pd.DataFrame]:
+    """The frames to write, table by table, with exactly the table's load columns."""
+    parcel_rates = chain.parcel_rates.reset_index(drop=True).assign(
+        rank=lambda f: np.arange(len(f))
+    )
+    sources = {
+        "nodes": chain.nodes,
+        "skus": chain.skus,
+        "postcode_areas": chain.postcode_areas,
+        "lockers": chain.lockers,
+        "parcel_rates": parcel_rates,
+        "transfer_rates": chain.transfer_rates,
+        "stock": chain.stock,
+        "sales": chain.sales.sort_values(["node_id", "channel", "sku", "date"], kind="stable"),
+        "demand_rates": demand_rates_from_sales(chain.sales, chain.as_of, window_days),
+    }
+    frames = {}
+    for table, columns in LOAD_ORDER:
+        missing = [c for c in columns if c not in sources[table].columns]
+        if missing:
+            raise ValueError(f"chain frame {table!r} lacks columns {missing}")
+        frame = sources[table].loc[:, list(columns)]
+        flags = [c for c in columns if pd.api.types.is_bool_dtype(frame[c])]
+        frames[table] = frame.astype(dict.fromkeys(flags, "int8")) if flags else frame
+    return frames
+
+
+def loaded_dataset(engine: Engine, name: str = DEMO_DATASET) -> DatasetInfo | None:
+    """What the database says it holds (None when nothing was loaded)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(Dataset).where(Dataset.name == name)).first()
+    if row is None:
+        return None
+    ds = row[0]
+    return DatasetInfo(ds.name, ds.data_version, dict(ds.params), ds.loaded_at)
+
+
+def load_chain(
+    engine: Engine,
+    chain: ChainFrames,
+    data_version: str,
+    params: dict[str, Any],
+    progress: Progress | None = None,
+    window_days: int = 28,
+    name: str = DEMO_DATASET,
+) -> LoadReport:
+    """Replace all data in the database with `chain`, in one transaction."""
+    started = time.perf_counter()
+    frames = table_frames(chain, window_days)
+    report = progress or (lambda _table, _rows: None)
+    with engine.begin() as conn:
+        _empty_all_tables(conn)
+        writer = _copy_frame if conn.dialect.name == "postgresql" else _insert_frame
+        for table, frame in frames.items():
+            for written in writer(conn, table, frame):
+                report(table, written)
+        conn.execute(
+            insert(Dataset).values(
+                name=name, data_version=data_version, params=params,
+                loaded_at=datetime.now(UTC),
+            )
+        )
+    return LoadReport(
+        data_version=data_version,
+        rows={table: len(frame) for table, frame in frames.items()},
+        seconds=time.perf_counter() - started,
+    )
+
+
+def total_rows(chain: ChainFrames) -> int:
+    """Rows the load will write (for a progress bar), demand rates counted approximately."""
+    return sum(len(getattr(chain, t)) for t, _ in LOAD_ORDER if t != "demand_rates") + len(
+        chain.stock
+    )
+
+
+def _empty_all_tables(conn: Connection) -> None:
+    tables = list(reversed(metadata.sorted_tables))
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    for table in tables:
+        conn.execute(delete(table))
+
+
+def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), CHUNK_ROWS):
+        yield frame.iloc[start : start + CHUNK_ROWS]
+
+
+def _copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> Iterator[int]:
+    """COPY FROM STDIN in CSV, within the SQLAlchemy transaction (same driver connection)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    with driver.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
+        f'COPY "{table}" ({columns}) FROM STDIN (FORMAT CSV)'
+    ) as copy:
+        for chunk in _chunks(frame):
+            buffer = io.StringIO()
+            chunk.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d")
+            copy.write(buffer.getvalue())
+            yield len(chunk)
+
+
+def _insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> Iterator[int]:
+    """executemany of plain tuples through the driver (no per-row SQLAlchemy overhead)."""
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    marks = ", ".join("?" for _ in frame.columns)
+    statement = f'INSERT INTO "{table}" ({columns}) VALUES ({marks})'
+    for chunk in _chunks(frame):
+        conn.exec_driver_sql(statement, _plain_rows(chunk))
+        yield len(chunk)
+
+
+def _plain_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows of Python scalars: dates as ISO text (what SQLAlchemy stores on SQLite), NaN/NaT as
+    NULL, numpy numbers as Python numbers."""
+    columns: list[Sequence[Any]] = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            columns.append([None if pd.isna(v) else v.strftime("%Y-%m-%d") for v in series])
+        elif series.dtype == object:
+            columns.append([_plain(v) for v in series])
+        else:
+            values = series.astype(object).where(series.notna(), None)
+            columns.append(values.tolist())
+    return list(zip(*columns, strict=True))
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

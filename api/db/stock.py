@@ -1,0 +1,574 @@
+"""Stock: the one source of truth for what can be promised, and the only code that changes it.
+
+ATP (available to promise) = on_hand − reserved − safety_stock.
+
+Why reservations cannot oversell: `reserve` changes each stock row with ONE conditional UPDATE,
+
+    UPDATE stock SET reserved = reserved + :qty, version = version + 1
+    WHERE node_id = :node AND sku = :sku AND on_hand - reserved - safety_stock >= :qty
+
+and checks that it touched exactly one row. On PostgreSQL under READ COMMITTED the UPDATE takes
+the row lock; a second transaction updating the same row waits, and when the first commits it
+re-evaluates the WHERE clause on the new row version (EvalPlanQual), so it sees the units already
+taken and matches nothing. On SQLite every transaction begins IMMEDIATE (api/db/engine.py), so
+writers run one at a time. No read-then-write window exists on either database. Rows are updated
+in (node_id, sku) order so two multi-line orders never deadlock on each other.
+
+If any row of an order is short, the savepoint around the order's updates is rolled back and
+`InsufficientStock` names every short item: nothing of the order stays reserved, and the
+caller's transaction is still usable (to record a rejection or try a partial plan).
+
+Versions: `stock.version` goes up by one on every change of a row (reserve, release, ship,
+snapshot, movement, safety stock), so a reader holding `Availability.version` can tell that a row
+moved. `stock.feed_version` is the source system's version of the last snapshot applied to the
+row (a WMS/POS count sequence number or epoch milliseconds: any integer that grows with each
+count). A snapshot row is applied when its version is greater than `feed_version`, skipped as a
+repeat when equal, and the whole snapshot is refused as stale when any row is older.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, cast
+
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from api.db.tables import DemandRate, Node, Order, Reservation, Sku, Stock, StockMovement
+
+stock = cast(Table, Stock.__table__)
+reservations = cast(Table, Reservation.__table__)
+movements = cast(Table, StockMovement.__table__)
+orders = cast(Table, Order.__table__)
+
+Key = tuple[str, str]  # (node_id, sku)
+
+
+@dataclass(frozen=True)
+class StockItem:
+    """A quantity of one SKU at one node (a line of a reservation)."""
+
+    node_id: str
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class Shortage:
+    node_id: str
+    sku: str
+    requested: int
+    available: int
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What the allocator needs per node × SKU: ATP and the walk-in demand it would compete with."""
+
+    node_id: str
+    sku: str
+    atp: int
+    walkin_units_per_day: float
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    version: int
+
+
+@dataclass(frozen=True)
+class StockCount:
+    """One row of a WMS/POS snapshot: the counted units and the source's version of the count."""
+
+    node_id: str
+    sku: str
+    on_hand: int
+    version: int
+
+
+@dataclass(frozen=True)
+class SnapshotResult:
+    updated: int
+    created: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A walk-in sale (units leave) or a receipt (units arrive); the id makes a retry harmless."""
+
+    movement_id: str
+    node_id: str
+    sku: str
+    kind: Literal["sale", "receipt"]
+    qty: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class MovementResult:
+    applied: int
+    duplicates: int
+
+
+class StockError(Exception):
+    """A stock change refused for a business reason (mapped to 409 by the HTTP layer)."""
+
+
+class InsufficientStock(StockError):
+    def __init__(self, shortages: Sequence[Shortage]) -> None:
+        self.shortages = tuple(shortages)
+        named = ", ".join(
+            f"{s.sku}@{s.node_id} (asked {s.requested}, available {s.available})"
+            for s in self.shortages
+        )
+        super().__init__(f"insufficient stock: {named}")
+
+
+class StaleSnapshot(StockError):
+    def __init__(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
+        self.rows = tuple(rows)  # (node_id, sku, snapshot version, current feed_version)
+        first = ", ".join(f"{s}@{n} (v{v} < v{c})" for n, s, v, c in self.rows[:5])
+        super().__init__(f"stale stock snapshot: {len(self.rows)} rows older than applied: {first}")
+
+
+class BelowReserved(StockError):
+    """A count or sale would leave fewer units than are reserved for orders."""
+
+    def __init__(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
+        self.rows = tuple(rows)  # (node_id, sku, resulting on_hand, reserved)
+        first = ", ".join(f"{s}@{n} ({h} < {r} reserved)" for n, s, h, r in self.rows[:5])
+        super().__init__(f"on hand would fall below reserved units: {first}")
+
+
+class UnknownStockItem(StockError):
+    def __init__(self, keys: Iterable[Key]) -> None:
+        self.keys = tuple(sorted(keys))
+        super().__init__("unknown node or SKU: " + ", ".join(f"{s}@{n}" for n, s in self.keys[:5]))
+
+
+class _RollBack(Exception):
+    """Raised inside a savepoint to undo it."""
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _merge(items: Iterable[StockItem]) -> dict[Key, int]:
+    merged: dict[Key, int] = defaultdict(int)
+    for item in items:
+        if item.qty <= 0:
+            raise ValueError(f"quantity must be positive, got {item.qty} for {item.sku}")
+        merged[(item.node_id, item.sku)] += item.qty
+    return dict(sorted(merged.items()))
+
+
+_key = (stock.c.node_id == bindparam("b_node")) & (stock.c.sku == bindparam("b_sku"))
+_atp = stock.c.on_hand - stock.c.reserved - stock.c.safety_stock
+
+_RESERVE = (
+    update(stock)
+    .where(_key & (_atp >= bindparam("b_qty")))
+    .values(
+        reserved=stock.c.reserved + bindparam("b_qty"),
+        version=stock.c.version + 1,
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def reserve(
+    conn: Connection,
+    order_id: str,
+    items: Iterable[StockItem],
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Hold `items` for `order_id`, all or nothing; raise InsufficientStock naming every short item.
+
+    Runs in a savepoint of the caller's transaction; commit is the caller's (so the order, its
+    allocations and its reservations land together).
+    """
+    wanted = _merge(items)
+    at = _now(now)
+    short: list[Key] = []
+    try:
+        with conn.begin_nested():
+            for (node_id, sku), qty in wanted.items():
+                params = {"b_node": node_id, "b_sku": sku, "b_qty": qty, "b_now": at}
+                if conn.execute(_RESERVE, params).rowcount != 1:
+                    short.append((node_id, sku))
+            if short:
+                raise _RollBack
+            conn.execute(
+                insert(reservations),
+                [
+                    {
+                        "order_id": order_id,
+                        "node_id": node_id,
+                        "sku": sku,
+                        "qty": qty,
+                        "state": "held",
+                        "expires_at": expires_at,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                    for (node_id, sku), qty in wanted.items()
+                ],
+            )
+    except _RollBack:
+        available = _current_atp(conn, short)
+        raise InsufficientStock(
+            [Shortage(n, s, wanted[(n, s)], available.get((n, s), 0)) for n, s in short]
+        ) from None
+
+
+def _current_atp(conn: Connection, keys: Sequence[Key]) -> dict[Key, int]:
+    found: dict[Key, int] = {}
+    for node_id, sku in keys:
+        atp = conn.execute(
+            select(_atp).where((stock.c.node_id == node_id) & (stock.c.sku == sku))
+        ).scalar()
+        found[(node_id, sku)] = max(int(atp), 0) if atp is not None else 0
+    return found
+
+
+def release(conn: Connection, order_id: str, now: datetime | None = None) -> int:
+    """Give back the units still held for `order_id` (cancellation). Returns units released;
+    0 when nothing is held (already released, shipped or unknown): safe to repeat."""
+    return _close_holds(conn, reservations.c.order_id == order_id, "released", _now(now))[0]
+
+
+def ship(conn: Connection, order_id: str, now: datetime | None = None) -> int:
+    """The held units leave the building: on_hand and reserved both go down. Returns units
+    shipped; 0 when nothing is held."""
+    return _close_holds(conn, reservations.c.order_id == order_id, "shipped", _now(now))[0]
+
+
+def expire_holds(conn: Connection, now: datetime | None = None) -> list[str]:
+    """Release every hold whose `expires_at` has passed (click-and-collect not picked up) and
+    mark those orders expired. Returns the order ids expired."""
+    at = _now(now)
+    due = (reservations.c.expires_at.is_not(None)) & (reservations.c.expires_at <= at)
+    _, order_ids = _close_holds(conn, due, "expired", at)
+    if order_ids:
+        conn.execute(
+            update(orders)
+            .where(orders.c.order_id.in_(order_ids) & orders.c.status.in_(("allocated", "partial")))
+            .values(status="expired", updated_at=at)
+        )
+    return order_ids
+
+
+def _close_holds(
+    conn: Connection,
+    which: object,
+    outcome: Literal["released", "shipped", "expired"],
+    at: datetime,
+) -> tuple[int, list[str]]:
+    # Claiming the reservation rows first (state held → final) locks them, so a concurrent
+    # release/ship/expiry of the same order finds nothing left to close.
+    state = "shipped" if outcome == "shipped" else "released"
+    closed = conn.execute(
+        update(reservations)
+        .where((reservations.c.state == "held") & which)  # type: ignore[operator]
+        .values(state=state, updated_at=at)
+        .returning(reservations.c.order_id, reservations.c.node_id, reservations.c.sku,
+                   reservations.c.qty)
+    ).all()
+    per_row: dict[Key, int] = defaultdict(int)
+    for _, node_id, sku, qty in closed:
+        per_row[(node_id, sku)] += qty
+    on_hand_change = stock.c.on_hand - bindparam("b_qty") if state == "shipped" else stock.c.on_hand
+    statement = (
+        update(stock)
+        .where(_key)
+        .values(
+            reserved=stock.c.reserved - bindparam("b_qty"),
+            on_hand=on_hand_change,
+            version=stock.c.version + 1,
+            updated_at=bindparam("b_now"),
+        )
+    )
+    for (node_id, sku), qty in sorted(per_row.items()):
+        conn.execute(statement, {"b_node": node_id, "b_sku": sku, "b_qty": qty, "b_now": at})
+    return sum(per_row.values()), sorted({row.order_id for row in closed})
+
+
+def apply_stock_snapshot(
+    conn: Connection, rows: Sequence[StockCount], now: datetime | None = None
+) -> SnapshotResult:
+    """Apply a WMS/POS count, all or nothing. Raises StaleSnapshot if any row is older than the
+    count already applied, BelowReserved if a count is below the units reserved, and
+    UnknownStockItem for a node or SKU we do not know. Repeats (same version) are skipped."""
+    at = _now(now)
+    counts = _unique_counts(rows)
+    current = _lock_rows(conn, {node for node, _ in counts})
+    stale, below, unknown = [], [], []
+    to_update, to_create, unchanged = [], [], 0
+    for key, row in counts.items():
+        if key not in current:
+            to_create.append(row)
+            continue
+        reserved, feed_version = current[key]
+        if row.version < feed_version:
+            stale.append((row.node_id, row.sku, row.version, feed_version))
+        elif row.version == feed_version:
+            unchanged += 1
+        elif row.on_hand < reserved:
+            below.append((row.node_id, row.sku, row.on_hand, reserved))
+        else:
+            to_update.append(row)
+    if to_create:
+        unknown = _unknown_keys(conn, [(r.node_id, r.sku) for r in to_create])
+    if stale:
+        raise StaleSnapshot(stale)
+    if below:
+        raise BelowReserved(below)
+    if unknown:
+        raise UnknownStockItem(unknown)
+    if to_update:
+        conn.execute(
+            update(stock)
+            .where(_key)
+            .values(
+                on_hand=bindparam("b_on_hand"),
+                feed_version=bindparam("b_version"),
+                version=stock.c.version + 1,
+                updated_at=bindparam("b_now"),
+            ),
+            [
+                {"b_node": r.node_id, "b_sku": r.sku, "b_on_hand": r.on_hand,
+                 "b_version": r.version, "b_now": at}
+                for r in to_update
+            ],
+        )
+    if to_create:
+        conn.execute(
+            insert(stock),
+            [
+                {"node_id": r.node_id, "sku": r.sku, "on_hand": r.on_hand, "reserved": 0,
+                 "safety_stock": 0, "version": 1, "feed_version": r.version, "updated_at": at}
+                for r in to_create
+            ],
+        )
+    return SnapshotResult(updated=len(to_update), created=len(to_create), unchanged=unchanged)
+
+
+def _unique_counts(rows: Sequence[StockCount]) -> dict[Key, StockCount]:
+    counts: dict[Key, StockCount] = {}
+    for row in rows:
+        if row.on_hand < 0 or row.version < 0:
+            raise ValueError(f"negative on_hand or version for {row.sku}@{row.node_id}")
+        if (row.node_id, row.sku) in counts:
+            raise ValueError(f"{row.sku}@{row.node_id} appears twice in the snapshot")
+        counts[(row.node_id, row.sku)] = row
+    return dict(sorted(counts.items()))
+
+
+def _lock_rows(conn: Connection, node_ids: set[str]) -> dict[Key, tuple[int, int]]:
+    """Current (reserved, feed_version) of the nodes' rows, locked until commit on PostgreSQL
+    (SQLite already holds the write lock)."""
+    if not node_ids:
+        return {}
+    result = conn.execute(
+        select(stock.c.node_id, stock.c.sku, stock.c.reserved, stock.c.feed_version)
+        .where(stock.c.node_id.in_(sorted(node_ids)))
+        .order_by(stock.c.node_id, stock.c.sku)
+        .with_for_update()
+    )
+    return {(n, s): (reserved, feed) for n, s, reserved, feed in result}
+
+
+def _unknown_keys(conn: Connection, keys: Sequence[Key]) -> list[Key]:
+    node_ids = {n for n, _ in keys}
+    sku_ids = {s for _, s in keys}
+    nodes = set(conn.execute(select(Node.node_id).where(Node.node_id.in_(node_ids))).scalars())
+    skus = set(conn.execute(select(Sku.sku).where(Sku.sku.in_(sku_ids))).scalars())
+    return [(n, s) for n, s in keys if n not in nodes or s not in skus]
+
+
+def apply_movements(
+    conn: Connection, batch: Sequence[Movement], now: datetime | None = None
+) -> MovementResult:
+    """Apply walk-in sales (on_hand down) and receipts (on_hand up), all or nothing.
+
+    A movement whose id was applied before is skipped (a retried feed is harmless). A sale that
+    would leave fewer units than are reserved raises BelowReserved: the count is off or orders
+    must be re-sourced, and a person should decide which. A receipt for a node × SKU without a
+    stock row creates it.
+    """
+    at = _now(now)
+    ordered = sorted(batch, key=lambda m: (m.node_id, m.sku, m.movement_id))
+    for m in ordered:
+        if m.qty <= 0 or m.kind not in ("sale", "receipt"):
+            raise ValueError(f"movement {m.movement_id}: kind sale/receipt and qty > 0 required")
+    applied = 0
+    below: list[tuple[str, str, int, int]] = []
+    unknown: list[Key] = []
+    try:
+        with conn.begin_nested():
+            for m in ordered:
+                if not _record_movement(conn, m, at):
+                    continue
+                applied += 1
+                if not _move(conn, m, at):
+                    row = conn.execute(
+                        select(stock.c.on_hand, stock.c.reserved).where(
+                            (stock.c.node_id == m.node_id) & (stock.c.sku == m.sku)
+                        )
+                    ).first()
+                    if row is None:
+                        unknown.append((m.node_id, m.sku))
+                    else:
+                        below.append((m.node_id, m.sku, row.on_hand - m.qty, row.reserved))
+            if below or unknown:
+                raise _RollBack
+    except _RollBack:
+        if below:
+            raise BelowReserved(below) from None
+        raise UnknownStockItem(unknown) from None
+    return MovementResult(applied=applied, duplicates=len(ordered) - applied)
+
+
+def _record_movement(conn: Connection, m: Movement, at: datetime) -> bool:
+    """Insert the movement's id; False when it is already there (a repeat)."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(movements).on_conflict_do_nothing(index_elements=["movement_id"])
+    inserted = conn.execute(
+        statement,
+        {"movement_id": m.movement_id, "node_id": m.node_id, "sku": m.sku, "kind": m.kind,
+         "qty": m.qty, "occurred_at": m.occurred_at, "applied_at": at},
+    )
+    return inserted.rowcount == 1
+
+
+def _move(conn: Connection, m: Movement, at: datetime) -> bool:
+    delta = m.qty if m.kind == "receipt" else -m.qty
+    guard = _key if m.kind == "receipt" else _key & (stock.c.on_hand - m.qty >= stock.c.reserved)
+    changed = conn.execute(
+        update(stock)
+        .where(guard)
+        .values(on_hand=stock.c.on_hand + delta, version=stock.c.version + 1, updated_at=at),
+        {"b_node": m.node_id, "b_sku": m.sku},
+    ).rowcount
+    if changed == 1 or m.kind == "sale":
+        return changed == 1
+    return _create_row(conn, m, at)
+
+
+def _create_row(conn: Connection, m: Movement, at: datetime) -> bool:
+    if _unknown_keys(conn, [(m.node_id, m.sku)]):
+        return False
+    conn.execute(
+        insert(stock),
+        {"node_id": m.node_id, "sku": m.sku, "on_hand": m.qty, "reserved": 0,
+         "safety_stock": 0, "version": 1, "feed_version": 0, "updated_at": at},
+    )
+    return True
+
+
+def set_safety_stock(
+    conn: Connection, items: Iterable[StockItem], now: datetime | None = None
+) -> int:
+    """Set the walk-in reserve per node × SKU (an approved plan). Returns rows changed.
+
+    Safety stock may exceed on_hand − reserved: ATP is then 0 (never negative) for online orders.
+    """
+    rows = [
+        {"b_node": i.node_id, "b_sku": i.sku, "b_units": i.qty, "b_now": _now(now)}
+        for i in sorted(items, key=lambda i: (i.node_id, i.sku))
+    ]
+    if any(r["b_units"] < 0 for r in rows):  # type: ignore[operator]
+        raise ValueError("safety stock cannot be negative")
+    if not rows:
+        return 0
+    result = conn.execute(
+        update(stock)
+        .where(_key)
+        .values(
+            safety_stock=bindparam("b_units"),
+            version=stock.c.version + 1,
+            updated_at=bindparam("b_now"),
+        ),
+        rows,
+    )
+    return result.rowcount
+
+
+def read_availability(
+    conn: Connection, skus: Iterable[str], node_ids: Iterable[str] | None = None
+) -> list[Availability]:
+    """ATP (floored at 0) and walk-in demand per node × SKU for `skus`, ordered by node and SKU.
+
+    Rows without a demand rate (DCs, new SKUs) report 0 walk-in units per day.
+    """
+    wanted = sorted(set(skus))
+    if not wanted:
+        return []
+    query = (
+        select(
+            stock.c.node_id,
+            stock.c.sku,
+            stock.c.on_hand,
+            stock.c.reserved,
+            stock.c.safety_stock,
+            stock.c.version,
+            DemandRate.walkin_units_per_day,
+        )
+        .select_from(
+            stock.outerjoin(
+                DemandRate.__table__,
+                (DemandRate.node_id == stock.c.node_id) & (DemandRate.sku == stock.c.sku),
+            )
+        )
+        .where(stock.c.sku.in_(wanted))
+        .order_by(stock.c.node_id, stock.c.sku)
+    )
+    if node_ids is not None:
+        query = query.where(stock.c.node_id.in_(sorted(set(node_ids))))
+    return [
+        Availability(
+            node_id=r.node_id,
+            sku=r.sku,
+            atp=max(r.on_hand - r.reserved - r.safety_stock, 0),
+            walkin_units_per_day=float(r.walkin_units_per_day or 0.0),
+            on_hand=r.on_hand,
+            reserved=r.reserved,
+            safety_stock=r.safety_stock,
+            version=r.version,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A reservation row as the HTTP layer shows it."""
+
+    order_id: str
+    node_id: str
+    sku: str
+    qty: int
+    state: str
+    expires_at: datetime | None
+
+
+def holds_for(conn: Connection, order_id: str) -> list[Hold]:
+    """The reservations of an order, in every state."""
+    result = conn.execute(
+        select(
+            reservations.c.order_id,
+            reservations.c.node_id,
+            reservations.c.sku,
+            reservations.c.qty,
+            reservations.c.state,
+            reservations.c.expires_at,
+        )
+        .where(reservations.c.order_id == order_id)
+        .order_by(reservations.c.node_id, reservations.c.sku)
+    )
+    return [Hold(*row) for row in result]
