@@ -1,0 +1,44 @@
+"""Time the demo-chain generator and print row counts.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_demo_chain.py [--big-history-days N]``.
+Sizes: the default demo chain, and the scale target 120 stores x 5,000 SKUs with a short
+history (the full 3-year history at that size is ~10^9 store x channel x SKU x day cells).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from data.demo_chain import DEFAULT_SKUS, chain_fingerprint, generate_chain
+
+
+def run(label: str, **kwargs: int) -> None:
+    start = time.perf_counter()
+    chain = generate_chain(**kwargs)  # type: ignore[arg-type]
+    seconds = time.perf_counter() - start
+    days = chain.sales["date"].nunique()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{label}: {seconds:.1f} s, {len(chain.nodes)} nodes, {len(chain.skus)} SKUs, "
+          f"{days} history days, sales {len(chain.sales):,} rows, future_sales "
+          f"{len(chain.future_sales):,} rows, stock {len(chain.stock):,} rows, "
+          f"peak RSS {peak_mb:,.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--big-history-days", type=int, default=91)
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+    run(f"default (100 stores x {DEFAULT_SKUS} SKUs, 3+ years)")
+    start = time.perf_counter()
+    chain_fingerprint(generate_chain())
+    print(f"default generate + fingerprint: {time.perf_counter() - start:.1f} s")
+    if not args.skip_big:
+        run(f"120 stores x 5000 SKUs, {args.big_history_days} days + 28 future",
+            n_stores=120, n_skus=5000, history_days=args.big_history_days, future_days=28)
+
+
+if __name__ == "__main__":
+    main()
