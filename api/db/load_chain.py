@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy.exc import DBAPIError
 
 from api.db.tables import Dataset, metadata
 from forecasting.calendar import is_store_open
@@ -143,12 +144,12 @@ def table_frames(chain: ChainFrames, window_days: int = 28) -> dict[str, pd.Data
 
 def loaded_dataset(engine: Engine, name: str = DEMO_DATASET) -> DatasetInfo | None:
     """What the database says it holds (None when nothing was loaded)."""
+    query = select(Dataset.name, Dataset.data_version, Dataset.params, Dataset.loaded_at)
     with engine.connect() as conn:
-        row = conn.execute(select(Dataset).where(Dataset.name == name)).first()
+        row = conn.execute(query.where(Dataset.name == name)).first()
     if row is None:
         return None
-    ds = row[0]
-    return DatasetInfo(ds.name, ds.data_version, dict(ds.params), ds.loaded_at)
+    return DatasetInfo(row.name, row.data_version, dict(row.params), row.loaded_at)
 
 
 def load_chain(
@@ -209,15 +210,20 @@ def _copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> Iterator[i
     """COPY FROM STDIN in CSV, within the SQLAlchemy transaction (same driver connection)."""
     driver = conn.connection.driver_connection
     assert driver is not None
+    import psycopg
+
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    with driver.cursor() as cursor, cursor.copy(  # type: ignore[attr-defined]
-        f'COPY "{table}" ({columns}) FROM STDIN (FORMAT CSV)'
-    ) as copy:
-        for chunk in _chunks(frame):
-            buffer = io.StringIO()
-            chunk.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d")
-            copy.write(buffer.getvalue())
-            yield len(chunk)
+    statement = f'COPY "{table}" ({columns}) FROM STDIN (FORMAT CSV)'
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for chunk in _chunks(frame):
+                buffer = io.StringIO()
+                chunk.to_csv(buffer, index=False, header=False, date_format="%Y-%m-%d")
+                copy.write(buffer.getvalue())
+                yield len(chunk)
+    except psycopg.Error as exc:
+        # The same exception types as every other statement (IntegrityError, ...).
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
 
 
 def _insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> Iterator[int]:

@@ -437,13 +437,17 @@ def apply_movements(
 def _record_movement(conn: Connection, m: Movement, at: datetime) -> bool:
     """Insert the movement's id; False when it is already there (a repeat)."""
     dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = dialect_insert(movements).on_conflict_do_nothing(index_elements=["movement_id"])
+    statement = (
+        dialect_insert(movements)
+        .on_conflict_do_nothing(index_elements=["movement_id"])
+        .returning(movements.c.movement_id)
+    )
     inserted = conn.execute(
         statement,
         {"movement_id": m.movement_id, "node_id": m.node_id, "sku": m.sku, "kind": m.kind,
          "qty": m.qty, "occurred_at": m.occurred_at, "applied_at": at},
     )
-    return inserted.rowcount == 1
+    return inserted.first() is not None  # (rowcount is -1 here on psycopg)
 
 
 def _move(conn: Connection, m: Movement, at: datetime) -> bool:

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+
+from api.db.load_chain import demand_rates_from_sales, load_chain, loaded_dataset
+from api.db.stock import read_availability
+from api.db.tables import Node, ParcelRate, Sale, Sku, Stock
+
+
+def _count(engine: Engine, model: type) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
+
+
+def test_a_loaded_chain_reads_back_as_it_was_written(loaded_engine: Engine, chain: Any) -> None:
+    with loaded_engine.connect() as conn:
+        nodes = pd.read_sql(select(Node).order_by(Node.node_id), conn)
+        skus = {s.sku: s for s in conn.execute(select(Sku)).all()}
+        rates = conn.execute(select(ParcelRate).order_by(ParcelRate.rank)).all()
+        sales_units = conn.execute(select(func.sum(Sale.units))).scalar_one()
+        promo_days = conn.execute(select(func.sum(Sale.promo))).scalar_one()
+    assert list(nodes["node_id"]) == ["DC-STRYKOW", "S001", "S002"]
+    assert nodes.set_index("node_id").loc["S001", "city"] == "Łódź"
+    assert skus["A"].price_pln == pytest.approx(299.99)
+    assert skus["C"].discontinue_date == date(2026, 12, 31)
+    assert skus["A"].discontinue_date is None
+    assert [r.method for r in rates] == list(chain.parcel_rates["method"])
+    assert sales_units == int(chain.sales["units"].sum())
+    assert promo_days == int(chain.sales["promo"].sum())
+    assert _count(loaded_engine, Stock) == len(chain.stock)
+
+
+def test_walkin_rate_is_units_per_open_day_over_the_last_28_open_days(
+    loaded_engine: Engine,
+) -> None:
+    with loaded_engine.connect() as conn:
+        by_key = {(a.node_id, a.sku): a for a in read_availability(conn, ["A", "B", "C"])}
+    assert by_key[("S001", "A")].walkin_units_per_day == pytest.approx(2.0)
+    assert by_key[("S002", "C")].walkin_units_per_day == pytest.approx(1.0)
+    assert by_key[("S001", "B")].walkin_units_per_day == 0.0  # online sales do not count
+    assert by_key[("DC-STRYKOW", "A")].walkin_units_per_day == 0.0
+    assert by_key[("S001", "A")].atp == 3
+
+
+def test_closed_days_do_not_dilute_the_walkin_rate(chain: Any) -> None:
+    rates = demand_rates_from_sales(chain.sales, chain.as_of, window_days=28)
+    assert rates.set_index(["node_id", "sku"]).loc[("S001", "A"), "walkin_units_per_day"] == 2.0
+
+
+def test_reloading_replaces_the_data_instead_of_adding_to_it(
+    loaded_engine: Engine, chain: Any
+) -> None:
+    before = _count(loaded_engine, Sale)
+    load_chain(loaded_engine, chain, data_version="tiny-2", params={"again": True})
+    assert _count(loaded_engine, Sale) == before
+    info = loaded_dataset(loaded_engine)
+    assert info is not None and info.data_version == "tiny-2" and info.params == {"again": True}
+
+
+def test_a_failed_load_leaves_the_previous_data_untouched(
+    loaded_engine: Engine, chain: Any
+) -> None:
+    broken_stock = pd.concat(
+        [chain.stock, pd.DataFrame({"node_id": ["NOWHERE"], "sku": ["A"], "on_hand": [1]})]
+    )
+    with pytest.raises(IntegrityError):
+        load_chain(loaded_engine, replace(chain, stock=broken_stock), "broken", {})
+    assert _count(loaded_engine, Stock) == len(chain.stock)
+    info = loaded_dataset(loaded_engine)
+    assert info is not None and info.data_version == "tiny"
+
+
+def test_a_frame_missing_a_contract_column_is_refused_before_writing(
+    loaded_engine: Engine, chain: Any
+) -> None:
+    with pytest.raises(ValueError, match="lacks columns"):
+        no_weights = replace(chain, skus=chain.skus.drop(columns="weight_kg"))
+        load_chain(loaded_engine, no_weights, "x", {})
+    assert _count(loaded_engine, Sku) == 3

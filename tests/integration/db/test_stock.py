@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, Row, select
+
+from api.db.stock import (
+    BelowReserved,
+    InsufficientStock,
+    Movement,
+    StaleSnapshot,
+    StockCount,
+    StockItem,
+    UnknownStockItem,
+    apply_movements,
+    apply_stock_snapshot,
+    expire_holds,
+    holds_for,
+    read_availability,
+    release,
+    reserve,
+    set_safety_stock,
+    ship,
+)
+from api.db.tables import Stock
+
+NOW = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)
+
+
+def _row(engine: Engine, node_id: str, sku: str) -> Row[Any]:
+    with engine.connect() as conn:
+        query = select(Stock).where(Stock.node_id == node_id, Stock.sku == sku)
+        return conn.execute(query).one()
+
+
+def test_reserving_holds_units_and_lowers_atp(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-1", [StockItem("S001", "A", 2), StockItem("DC-STRYKOW", "B", 5)])
+    row = _row(loaded_engine, "S001", "A")
+    assert (row.on_hand, row.reserved, row.version) == (3, 2, 1)
+    with loaded_engine.connect() as conn:
+        [a] = read_availability(conn, ["A"], node_ids=["S001"])
+        holds = holds_for(conn, "o-1")
+    assert a.atp == 1
+    assert [(h.node_id, h.sku, h.qty, h.state) for h in holds] == [
+        ("DC-STRYKOW", "B", 5, "held"),
+        ("S001", "A", 2, "held"),
+    ]
+
+
+def test_an_order_short_on_one_line_reserves_nothing_at_all(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn, pytest.raises(InsufficientStock) as caught:
+        reserve(conn, "o-1", [StockItem("DC-STRYKOW", "A", 1), StockItem("S002", "B", 2)])
+    assert [(s.node_id, s.sku, s.requested, s.available) for s in caught.value.shortages] == [
+        ("S002", "B", 2, 1)
+    ]
+    assert _row(loaded_engine, "DC-STRYKOW", "A").reserved == 0
+    with loaded_engine.connect() as conn:
+        assert holds_for(conn, "o-1") == []
+
+
+def test_safety_stock_is_kept_back_from_online_orders(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        set_safety_stock(conn, [StockItem("S001", "A", 2)])
+    with loaded_engine.begin() as conn, pytest.raises(InsufficientStock):
+        reserve(conn, "o-1", [StockItem("S001", "A", 2)])
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-2", [StockItem("S001", "A", 1)])
+        [a] = read_availability(conn, ["A"], node_ids=["S001"])
+    assert a.atp == 0 and a.safety_stock == 2 and a.reserved == 1
+
+
+def test_release_gives_units_back_once(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-1", [StockItem("S001", "A", 3)])
+    with loaded_engine.begin() as conn:
+        assert release(conn, "o-1") == 3
+        assert release(conn, "o-1") == 0
+    row = _row(loaded_engine, "S001", "A")
+    assert (row.on_hand, row.reserved) == (3, 0)
+
+
+def test_shipping_takes_units_off_the_shelf_and_out_of_reserved(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-1", [StockItem("S001", "A", 2)])
+    with loaded_engine.begin() as conn:
+        assert ship(conn, "o-1") == 2
+        assert release(conn, "o-1") == 0  # a shipped order has nothing left to release
+    row = _row(loaded_engine, "S001", "A")
+    assert (row.on_hand, row.reserved) == (1, 0)
+
+
+def test_expired_click_and_collect_holds_release_themselves(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "cc-1", [StockItem("S001", "A", 1)], expires_at=NOW + timedelta(hours=72))
+        reserve(conn, "hd-1", [StockItem("S001", "A", 1)])
+    with loaded_engine.begin() as conn:
+        assert expire_holds(conn, NOW + timedelta(hours=71)) == []
+        assert expire_holds(conn, NOW + timedelta(hours=72)) == ["cc-1"]
+    assert _row(loaded_engine, "S001", "A").reserved == 1
+
+
+def test_a_newer_snapshot_replaces_the_count_and_a_stale_one_is_refused(
+    loaded_engine: Engine,
+) -> None:
+    with loaded_engine.begin() as conn:
+        result = apply_stock_snapshot(conn, [StockCount("S001", "A", 7, version=10)])
+        assert (result.updated, result.created) == (1, 0)
+    with loaded_engine.begin() as conn:
+        repeat = apply_stock_snapshot(conn, [StockCount("S001", "A", 7, version=10)])
+        assert repeat.unchanged == 1
+    with loaded_engine.begin() as conn, pytest.raises(StaleSnapshot):
+        apply_stock_snapshot(
+            conn, [StockCount("S002", "A", 5, version=11), StockCount("S001", "A", 1, version=9)]
+        )
+    assert _row(loaded_engine, "S001", "A").on_hand == 7
+    assert _row(loaded_engine, "S002", "A").on_hand == 0  # the whole snapshot was refused
+
+
+def test_a_count_below_the_reserved_units_is_refused(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-1", [StockItem("S001", "A", 3)])
+    with loaded_engine.begin() as conn, pytest.raises(BelowReserved):
+        apply_stock_snapshot(conn, [StockCount("S001", "A", 2, version=1)])
+    assert _row(loaded_engine, "S001", "A").on_hand == 3
+
+
+def test_a_snapshot_row_for_an_unknown_store_is_refused(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn, pytest.raises(UnknownStockItem):
+        apply_stock_snapshot(conn, [StockCount("S999", "A", 2, version=1)])
+
+
+def test_movements_apply_once_even_when_the_feed_retries(loaded_engine: Engine) -> None:
+    sale = Movement("pos-1", "S001", "A", "sale", 1, NOW)
+    receipt = Movement("wms-1", "S002", "A", "receipt", 6, NOW)
+    with loaded_engine.begin() as conn:
+        assert apply_movements(conn, [sale, receipt]).applied == 2
+    with loaded_engine.begin() as conn:
+        again = apply_movements(conn, [sale, receipt])
+    assert (again.applied, again.duplicates) == (0, 2)
+    assert _row(loaded_engine, "S001", "A").on_hand == 2
+    assert _row(loaded_engine, "S002", "A").on_hand == 6
+
+
+def test_a_walkin_sale_cannot_take_units_reserved_for_orders(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-1", [StockItem("S001", "A", 3)])
+    with loaded_engine.begin() as conn, pytest.raises(BelowReserved):
+        apply_movements(conn, [Movement("pos-9", "S001", "A", "sale", 1, NOW)])
+    with loaded_engine.begin() as conn:  # refused means not recorded: a retry is judged afresh
+        release(conn, "o-1")
+        assert apply_movements(conn, [Movement("pos-9", "S001", "A", "sale", 1, NOW)]).applied == 1
