@@ -1,10 +1,40 @@
-"""`source_order`: which node serves each line of one order, at what cost and promised time."""
+"""`source_order`: which node serves each line of one order, at what cost and promised time.
+
+The path of a decision:
+1. check the order (`build_problem`), set aside lines short of stock (`OutOfStock`, or
+   `unfulfilled` with `allow_partial`);
+2. prune to a few candidate nodes per line (`allocation.candidates`), always with the nodes the
+   greedy rule would use, so that the answer never costs more than the rule;
+3. exact search over whole-line plans (`allocation.search`): single-line orders over all nodes,
+   others over the candidates; CP-SAT (`allocation.cpsat`) when a line must be split over nodes
+   or the search runs out of budget, with what time is left before the deadline;
+4. without a solution in time: the greedy plan, status `fallback`;
+5. explain: runner-up plan and the greedy plan, with their cost differences.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 
-from allocation.model import Availability, CostWeights, Decision, Network, Order
+from allocation.candidates import DEFAULT_K, prune
+from allocation.costs import Part
+from allocation.cpsat import solve_cpsat
+from allocation.errors import OutOfStock, ShortLine
+from allocation.explain import decision_from, plan_of
+from allocation.greedy import greedy_plan
+from allocation.model import (
+    Availability,
+    CostWeights,
+    Decision,
+    Explanation,
+    Network,
+    Order,
+    Status,
+    UnfulfilledLine,
+)
+from allocation.problem import Evaluation, Problem, build_problem
+from allocation.search import best_single_line, search_whole_lines, whole_line_candidates
 
 DEFAULT_DEADLINE_MS = 50.0
 DEFAULT_WEIGHTS = CostWeights()
@@ -18,12 +48,146 @@ def source_order(
     remaining_capacity: Mapping[str, int] | None = None,
     weights: CostWeights = DEFAULT_WEIGHTS,
     deadline_ms: float = DEFAULT_DEADLINE_MS,
+    solver: str = "auto",
+    candidates_per_line: int = DEFAULT_K,
 ) -> Decision:
     """Decide the sourcing of `order`.
 
     `availability`: ATP rows for the order's SKUs (rows for other SKUs are ignored).
-    `remaining_capacity`: node_id -> lines the node can still pick today (missing: the
-    node's `pick_capacity_per_day`).
+    `remaining_capacity`: node_id -> line parts the node can still pick today (missing: the
+    node's `pick_capacity_per_day`). `solver`: "auto", or "cpsat" / "greedy" to force one
+    (tests and benchmarks compare them).
     Raises `OutOfStock`, `UnknownReference`, `InvalidOrder` (see `allocation.errors`).
     """
-    raise NotImplementedError
+    started = time.perf_counter()
+    problem = build_problem(order, network, availability, remaining_capacity, weights)
+    short = [
+        ShortLine(line.line_id, line.sku, line.qty, problem.available(line.sku))
+        for line in problem.lines
+        if problem.available(line.sku) < line.qty
+    ]
+    if short and not order.allow_partial:
+        raise OutOfStock(order.order_id, short)
+    short_ids = {s.line_id for s in short}
+    served = Problem(
+        order=order,
+        network=network,
+        weights=weights,
+        lines=tuple(line for line in problem.lines if line.line_id not in short_ids),
+        atp=problem.atp,
+        opp_g=problem.opp_g,
+        capacity=problem.capacity,
+        distances_km=problem.distances_km,
+        pickup_index=problem.pickup_index,
+    )
+    unfulfilled = [UnfulfilledLine(s.line_id, s.sku, s.qty, s.available) for s in short]
+    if not served.lines:
+        return decision_from(served, None, "optimal", unfulfilled, _empty(0), started)
+
+    greedy_parts = greedy_plan(served)
+    greedy = served.evaluate(greedy_parts) if greedy_parts is not None else None
+    best, runner_up, status, considered = _solve(
+        served, greedy_parts, deadline_ms, started, solver, candidates_per_line
+    )
+    if greedy is not None and greedy.feasible and (best is None or greedy.total_g < best.total_g):
+        # Only when the solver failed (fallback) or was cut short: the rule is never beaten by
+        # a worse plan of ours.
+        runner_up, best = best, greedy
+        status = "fallback" if status == "fallback" else status
+    if best is None:
+        raise OutOfStock(
+            order.order_id,
+            [
+                ShortLine(ln.line_id, ln.sku, ln.qty, served.available(ln.sku))
+                for ln in served.lines
+            ],
+        )
+    if runner_up is None:
+        runner_up = _runner_up_by_one_move(served, best, considered)
+    n_considered = len({n for c in considered for n in c})
+    explanation = _explanation(served, best, runner_up, greedy, n_considered)
+    return decision_from(served, best, status, unfulfilled, explanation, started)
+
+
+def _solve(
+    problem: Problem,
+    greedy_parts: list[Part] | None,
+    deadline_ms: float,
+    started: float,
+    solver: str,
+    k: int,
+) -> tuple[Evaluation | None, Evaluation | None, Status, list[list[int]]]:
+    if solver == "greedy":
+        return None, None, "fallback", [[] for _ in problem.lines]
+    candidates = prune(problem, k)
+    for i, _ in enumerate(problem.lines):
+        for line_index, n, _ in greedy_parts or ():
+            if line_index == i and n not in candidates[i] and problem.source(n) is not None:
+                candidates[i].append(n)
+    wholes = whole_line_candidates(problem, candidates)
+    if solver == "auto" and all(wholes):
+        if len(problem.lines) == 1:
+            found = best_single_line(problem)
+        else:
+            found = search_whole_lines(problem, wholes)
+        if found.complete:
+            status: Status = "optimal"
+            return found.best, found.runner_up, status, candidates
+    left_s = deadline_ms / 1000.0 - (time.perf_counter() - started)
+    if left_s <= 0:
+        return None, None, "fallback", candidates
+    result = solve_cpsat(problem, candidates, left_s, hint=greedy_parts)
+    if result.status in ("optimal", "feasible"):
+        best = problem.evaluate(result.parts)
+        if best.feasible:
+            return best, None, "optimal" if result.status == "optimal" else "feasible", candidates
+    return None, None, "fallback", candidates
+
+
+def _runner_up_by_one_move(
+    problem: Problem, best: Evaluation, candidates: list[list[int]]
+) -> Evaluation | None:
+    """Best plan moving one whole line of `best` to another candidate node (used when the
+    solver itself gives no runner-up, e.g. CP-SAT)."""
+    found: Evaluation | None = None
+    for i, line in enumerate(problem.lines):
+        here = {n for li, n, _ in best.parts if li == i}
+        others = [p for p in best.parts if p[0] != i]
+        for n in candidates[i] if i < len(candidates) else ():
+            if n in here or problem.atp.get((line.sku, n), 0) < line.qty:
+                continue
+            ev = problem.evaluate([*others, (i, n, line.qty)])
+            if ev.feasible and (found is None or ev.total_g < found.total_g):
+                found = ev
+    return found
+
+
+def _explanation(
+    problem: Problem,
+    best: Evaluation,
+    runner_up: Evaluation | None,
+    greedy: Evaluation | None,
+    considered: int,
+) -> Explanation:
+    runner_delta = (runner_up.total_g - best.total_g) / 100.0 if runner_up else None
+    greedy_delta = (greedy.total_g - best.total_g) / 100.0 if greedy else None
+    text = f"cheapest plan among {considered} candidate nodes"
+    if runner_delta is not None:
+        text += f"; the next best plan costs {runner_delta:.2f} PLN more"
+    if greedy_delta is not None:
+        text += (
+            f"; nearest-node-with-stock would cost {greedy_delta:.2f} PLN more"
+            + ("" if greedy is not None and greedy.feasible else " and break a constraint")
+        )
+    return Explanation(
+        runner_up=plan_of(problem, runner_up),
+        runner_up_delta_pln=runner_delta,
+        greedy=plan_of(problem, greedy),
+        greedy_delta_pln=greedy_delta,
+        candidates_considered=considered,
+        text=text,
+    )
+
+
+def _empty(considered: int) -> Explanation:
+    return Explanation(None, None, None, None, considered, "nothing to source")

@@ -1,0 +1,139 @@
+"""CP-SAT over line x node assignments, for orders the exact search does not take (a line
+split over nodes, or a search tree too large). Same objective as `allocation.costs`.
+
+Measured (benchmarks/solver.py): a 3-line model over ~12 candidate nodes costs 2-5 ms, mostly
+model building and presolve, whatever the solver; SCIP through pywraplp was slower to start.
+One worker (the server runs many requests side by side), a deadline always.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from allocation.costs import Part, grosze
+from allocation.problem import Problem
+
+SolverStatus = str  # "optimal" | "feasible" | "infeasible" | "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class CpSatResult:
+    status: SolverStatus
+    parts: tuple[Part, ...]
+
+
+def solve_cpsat(
+    problem: Problem,
+    candidates: Sequence[Sequence[int]],
+    deadline_s: float,
+    hint: Sequence[Part] | None = None,
+) -> CpSatResult:
+    """Solve the order over `candidates` (node indices per line) within `deadline_s`."""
+    lines = problem.lines
+    model = cp_model.CpModel()
+    sources = {n: problem.source(n) for c in candidates for n in c}
+    usable = [[n for n in c if sources[n] is not None] for c in candidates]
+    nodes = sorted({n for c in usable for n in c})
+
+    # Variables: units of line i from node n (q), whether that part exists (y), node used (u).
+    q: dict[tuple[int, int], cp_model.IntVar] = {}
+    y: dict[tuple[int, int], cp_model.IntVar] = {}
+    most_units: dict[tuple[int, int], int] = {}
+    for i, line in enumerate(lines):
+        for n in usable[i]:
+            top = min(line.qty, problem.atp.get((line.sku, n), 0))
+            q[i, n] = model.new_int_var(0, top, f"q_{i}_{n}")
+            most_units[i, n] = top
+            y[i, n] = model.new_bool_var(f"y_{i}_{n}")
+    u = {n: model.new_bool_var(f"u_{n}") for n in nodes}
+
+    # Every line is served in full; a line held whole by some node goes to one node only
+    # (one picker, one label): lines split over nodes only when no node holds them whole.
+    for i, line in enumerate(lines):
+        parts = [(q[i, n], y[i, n]) for n in usable[i]]
+        model.add(sum(v for v, _ in parts) == line.qty)
+        whole = [n for n in usable[i] if problem.atp.get((line.sku, n), 0) >= line.qty]
+        for n in usable[i]:
+            model.add(q[i, n] >= y[i, n])
+            model.add(q[i, n] <= most_units[i, n] * y[i, n])
+            model.add_implication(y[i, n], u[n])
+            if whole:
+                model.add(q[i, n] == line.qty * y[i, n])
+        if whole:
+            model.add_exactly_one(b for _, b in parts)
+
+    # ATP per node x SKU (two lines may ask for the same SKU).
+    skus = {line.sku for line in lines}
+    for sku in skus:
+        for n in nodes:
+            terms = [q[i, n] for i, line in enumerate(lines) if line.sku == sku and (i, n) in q]
+            if len(terms) > 1:
+                model.add(sum(terms) <= problem.atp.get((sku, n), 0))
+
+    # Pick capacity: line parts a node can still pick today; a used node picks something.
+    for n in nodes:
+        src = sources[n]
+        assert src is not None
+        ys = [y[i, n] for i in range(len(lines)) if (i, n) in y]
+        model.add(sum(ys) <= src.capacity)
+        model.add(sum(ys) >= u[n])
+
+    # Parcels: one per used shipping node in the weight band its load fits, plus full top-band
+    # parcels beyond the heaviest band; transfers and the pickup shelf count one each.
+    shipping = []
+    parcels = []
+    transfer = []
+    for n in nodes:
+        src = sources[n]
+        assert src is not None
+        if src.bands:
+            load = sum(lines[i].unit_weight_g * q[i, n] for i in range(len(lines)) if (i, n) in q)
+            top_w, top_p = src.bands[-1]
+            most = sum(lines[i].unit_weight_g * lines[i].qty for i in range(len(lines)))
+            extra = model.new_int_var(0, most // top_w + 1, f"extra_{n}")
+            z = [model.new_bool_var(f"band_{n}_{b}") for b in range(len(src.bands))]
+            model.add(sum(z) == u[n])
+            model.add(load <= sum(w * zb for (w, _), zb in zip(src.bands, z, strict=True))
+                      + top_w * extra)
+            shipping.append(sum(p * zb for (_, p), zb in zip(src.bands, z, strict=True))
+                            + top_p * extra)
+            parcels.append(u[n] + extra)
+        else:
+            parcels.append(u[n])
+            units = sum(q[i, n] for i in range(len(lines)) if (i, n) in q)
+            transfer.append(src.transfer_fixed_g * u[n] + src.transfer_unit_g * units)
+    n_parcels = sum(parcels)
+    if problem.max_parcels is not None:
+        model.add(n_parcels <= problem.max_parcels)
+
+    # Objective: shipping + picking + lateness + opportunity + transfer + split, in grosze.
+    per_part = []
+    for (i, n), var in y.items():
+        src = sources[n]
+        assert src is not None
+        per_part.append((src.pick_g + src.late_g) * var)
+        per_part.append(problem.opp_g.get((lines[i].sku, n), 0) * q[i, n])
+    split_g = grosze(problem.weights.split_pln)
+    model.minimize(sum(shipping) + sum(transfer) + sum(per_part) + split_g * n_parcels - split_g)
+
+    if hint:
+        hinted = {(i, n): qty for i, n, qty in hint}
+        for key, var in q.items():
+            model.add_hint(var, hinted.get(key, 0))
+            model.add_hint(y[key], 1 if hinted.get(key, 0) > 0 else 0)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(deadline_s, 0.001)
+    solver.parameters.num_workers = 1
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        name = "infeasible" if status == cp_model.INFEASIBLE else "unknown"  # or MODEL_INVALID
+        return CpSatResult(name, ())
+    chosen = tuple((i, n, int(solver.value(var))) for (i, n), var in q.items())
+    return CpSatResult(
+        "optimal" if status == cp_model.OPTIMAL else "feasible",
+        tuple(p for p in chosen if p[2] > 0),
+    )

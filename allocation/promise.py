@@ -1,0 +1,40 @@
+"""When a node can have an order ready, and when the customer gets it.
+
+A node works only on its open days (stores: the retail calendar, closed on public holidays and
+non-trading Sundays; DCs: every day but public holidays) and within its hours. Work that does
+not fit in today's hours moves to the next open day's opening.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from allocation.model import Node
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+MAX_DAYS_AHEAD = 21
+
+
+def ready_at(node: Node, start: datetime, work_hours: float) -> datetime:
+    """The first moment `work_hours` of work started at or after `start` is done at `node`,
+    inside one open day's hours (0 hours: the next moment the node is open)."""
+    local = start.astimezone(WARSAW)
+    day = local.date()
+    work = timedelta(hours=work_hours)
+    for _ in range(MAX_DAYS_AHEAD):
+        if node.is_open(day):
+            opens = datetime.combine(day, time(), WARSAW) + timedelta(hours=node.opens_at_hour)
+            closes = datetime.combine(day, time(), WARSAW) + timedelta(hours=node.closes_at_hour)
+            begin = max(local, opens)
+            if begin + work <= closes and begin < closes:
+                return begin + work
+        day += timedelta(days=1)
+    raise ValueError(f"node {node.node_id} is not open within {MAX_DAYS_AHEAD} days")
+
+
+def hours_late(promised_at: datetime, promise_by: datetime | None) -> float:
+    """Hours past the requested promise (0 when on time or when nothing was requested)."""
+    if promise_by is None or promised_at <= promise_by:
+        return 0.0
+    return (promised_at - promise_by).total_seconds() / 3600.0
