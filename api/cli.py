@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from api.cli_db import db_app
+from api.cli_serve import serve
+from api.cli_demo import demo_command
 
 app = typer.Typer(
     name="omni",
@@ -15,3 +17,5 @@ app = typer.Typer(
 
 # Command groups register here, one line each (see docs/CONTRACTS.md).
 app.add_typer(db_app, name="db")
+app.command("demo")(demo_command)
+app.command("serve")(serve)
