@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from api.cli_db import db_app
-from api.cli_serve import serve
 from api.cli_demo import demo_command
+from api.cli_serve import serve
 
 app = typer.Typer(
     name="omni",

@@ -1,0 +1,47 @@
+"""`omni serve`: run the HTTP API under uvicorn, in one process or several workers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Annotated
+
+import typer
+
+from api.metrics import MULTIPROC_ENV
+
+APP_FACTORY = "api.http.app:app_from_environment"
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (each has its own DB pool).")
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve the allocation API (settings from OMNI_* environment variables)."""
+    import uvicorn  # imported here: `omni --help` should not pay for the server stack
+
+    metrics_dir = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # Workers are separate processes; prometheus-client aggregates them through files.
+        metrics_dir = tempfile.mkdtemp(prefix="omni-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            access_log=access_log,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -1,0 +1,91 @@
+"""The app factory and its lifespan: the one place the HTTP service is wired.
+
+Nothing happens at import: `create_app(settings)` builds the app; the lifespan builds the engine,
+the cached network and the background task that expires click-and-collect holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from allocation.sourcing import source_order
+from api.db.engine import make_engine
+from api.http.middleware import LatencyMiddleware
+from api.http.problems import install_problem_handlers
+from api.http.routers import allocations, availability, health, stock
+from api.http.runtime import Runtime
+from api.services.allocations import Decide
+from api.services.lifecycle import expire_due_holds
+from api.services.network import NetworkCache
+from api.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+
+def create_app(
+    settings: Settings,
+    *,
+    hold_expiry_interval_s: float = 30.0,
+    decide: Decide = source_order,
+) -> FastAPI:
+    """The FastAPI app for `settings`; the database is first touched in the lifespan.
+
+    `decide` is the sourcing core (a stand-in only in tests of the HTTP layer itself).
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings=settings)
+        network = NetworkCache(engine)
+        app.state.runtime = Runtime(settings, engine, network, decide)
+        with contextlib.suppress(Exception):  # a database down at start is a 503 later, not a crash
+            await run_in_threadpool(network.get)
+        expiry = asyncio.create_task(
+            _expire_holds_forever(app.state.runtime, hold_expiry_interval_s)
+        )
+        try:
+            yield
+        finally:
+            expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await expiry
+            engine.dispose()
+
+    app = FastAPI(
+        title="omni allocation API",
+        version=API_VERSION,
+        summary="Sources and reserves every omnichannel order; stock feeds; availability.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(LatencyMiddleware)
+    app.include_router(health.router)
+    app.include_router(allocations.router)
+    app.include_router(stock.router)
+    app.include_router(availability.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory `omni serve` names: settings from OMNI_* variables."""
+    return create_app(get_settings())
+
+
+async def _expire_holds_forever(runtime: Runtime, interval_s: float) -> None:
+    """Release click-and-collect holds past their time; reads also expire them (belt and braces)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            released = await run_in_threadpool(expire_due_holds, runtime.engine)
+            if released:
+                log.info("expired %d click-and-collect holds", released)
+        except Exception:  # the loop must survive a database blip
+            log.warning("hold expiry failed; will retry", exc_info=True)

@@ -1,0 +1,48 @@
+"""Request dependencies as `Annotated` aliases: the wired runtime, and API-key scope checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.http.problems import Forbidden, Unauthenticated
+from api.http.runtime import Runtime
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from OMNI_API_KEYS")
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The engine, settings and cached network the lifespan wired."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def require_scope(*scopes: str) -> Callable[..., str]:
+    """A dependency accepting keys whose scope is one of `scopes`, or `admin` (may do all)."""
+    allowed = frozenset(scopes) | {"admin"}
+
+    def check(
+        runtime: RuntimeDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> str:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise Unauthenticated()
+        scope = runtime.settings.api_keys.get(credentials.credentials)
+        if scope is None:
+            raise Unauthenticated()
+        if scope not in allowed:
+            raise Forbidden(sorted(allowed), scope)
+        return scope
+
+    return check
+
+
+OmsKey = Annotated[str, Depends(require_scope("oms"))]
+FeedKey = Annotated[str, Depends(require_scope("oms", "planner"))]
+ReadKey = Annotated[str, Depends(require_scope("oms", "planner"))]

@@ -1,0 +1,52 @@
+"""How the problem documents appear in the OpenAPI schema (media type application/problem+json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "pointer": {"type": "string"},
+                    "parameter": {"type": "string"},
+                    "in": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+_TEXT = {
+    401: "Missing or unknown API key",
+    403: "The key's scope does not allow this",
+    404: "Unknown order, SKU, node or locker",
+    409: "Conflict: not enough stock, a reused order id, a stale snapshot, an illegal transition",
+    422: "Invalid input; `errors` holds a pointer per bad field",
+    503: "Database unavailable; retry after `Retry-After` seconds",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries documenting `codes` as problem documents."""
+    return {
+        code: {
+            "description": _TEXT[code],
+            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}},
+        }
+        for code in codes
+    }
+
+
+ALL_PROBLEMS = problems(401, 403, 404, 409, 422, 503)

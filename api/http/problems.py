@@ -1,0 +1,248 @@
+"""Every error leaves the service as an RFC 9457 problem document, and it is built here only.
+
+Handlers and services raise domain errors (`api.services.errors`); this module maps each kind to
+a status, a stable `type` URI and a human `detail`. Validation errors carry `errors`, one entry per
+bad field: `pointer` (a JSON pointer into the body, `#/lines/0/qty`) for the body, `parameter` and
+`in` for query, path and header parameters. Nothing internal (tracebacks, SQL) ever leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from allocation.errors import InvalidOrder, OutOfStock, UnknownReference
+from api.db.engine import DatabaseUnavailable as EngineUnavailable
+from api.db.stock import BelowReserved, StaleSnapshot, UnknownStockItem
+from api.services.errors import (
+    Conflict,
+    DatabaseUnavailable,
+    InvalidCommand,
+    NotEnoughStock,
+    NotFound,
+    ShortLine,
+    StaleStock,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "/problems/"
+RETRY_AFTER_S = 1
+
+log = logging.getLogger(__name__)
+
+
+class ProblemResponse(Response):
+    """An `application/problem+json` body rendered with orjson."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class Unauthenticated(Exception):
+    """No API key, or one we do not know."""
+
+
+class Forbidden(Exception):
+    """A known key whose scope does not cover the operation."""
+
+    def __init__(self, needed: Sequence[str], scope: str) -> None:
+        self.needed, self.scope = tuple(needed), scope
+        super().__init__(f"this operation needs scope {' or '.join(needed)}; the key has {scope}")
+
+
+def problem(
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    """One problem document; `instance` is the request path that failed."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if extra:
+        body.update(extra)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _validation_entry(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc = list(error.get("loc", ()))
+    where = str(loc[0]) if loc else "body"
+    rest = [str(part) for part in loc[1:]]
+    message = str(error.get("msg", "invalid value"))
+    if where == "body":
+        escaped = (p.replace("~", "~0").replace("/", "~1") for p in rest)
+        return {"pointer": "#/" + "/".join(escaped), "detail": message}
+    return {"parameter": ".".join(rest), "in": where, "detail": message}
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_validation_entry(e) for e in exc.errors()]
+    return problem(request, 422, "invalid-input", "Invalid input",
+                   f"{len(errors)} field(s) failed validation", {"errors": errors})
+
+
+def _locate(where: str, detail: str) -> dict[str, Any]:
+    """`#/...` is a pointer into the body; anything else names a query parameter."""
+    if where.startswith("#"):
+        return {"pointer": where, "detail": detail}
+    return {"parameter": where, "in": "query", "detail": detail}
+
+
+async def _on_invalid_command(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidCommand)
+    return problem(request, 422, "invalid-input", "Invalid input", exc.detail,
+                   {"errors": [_locate(exc.pointer, exc.detail)]})
+
+
+async def _on_not_found(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotFound)
+    extra: dict[str, Any] = {"kind": exc.kind, "key": exc.key}
+    if exc.field:
+        extra["errors"] = [_locate(exc.field, str(exc))]
+    return problem(request, 404, f"unknown-{exc.kind.replace(' ', '-')}",
+                   f"Unknown {exc.kind}", str(exc), extra)
+
+
+async def _on_not_enough_stock(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NotEnoughStock)
+    short = [{"line_id": s.line_id, "sku": s.sku, "qty": s.qty, "available": s.available}
+             for s in exc.short]
+    return problem(request, 409, "out-of-stock", "Not enough stock", str(exc),
+                   {"order_id": exc.order_id, "short_lines": short})
+
+
+async def _on_out_of_stock(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OutOfStock)
+    return await _on_not_enough_stock(request, NotEnoughStock(
+        exc.order_id, [ShortLine(s.line_id, s.sku, s.qty, s.available) for s in exc.short_lines]
+    ))
+
+
+async def _on_unknown_reference(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnknownReference)
+    return await _on_not_found(request, NotFound(exc.kind, exc.key, "#" + exc.field))
+
+
+async def _on_invalid_order(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidOrder)
+    return await _on_invalid_command(request, InvalidCommand("#" + exc.field, exc.detail))
+
+
+async def _on_stale_snapshot(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StaleSnapshot)
+    rows = [{"node_id": n, "sku": s, "version": v, "applied_version": c}
+            for n, s, v, c in exc.rows[:100]]
+    return problem(request, 409, "stale-snapshot", "Stale stock snapshot", str(exc),
+                   {"stale_rows": rows, "stale_count": len(exc.rows)})
+
+
+async def _on_below_reserved(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BelowReserved)
+    rows = [{"node_id": n, "sku": s, "on_hand": h, "reserved": r}
+            for n, s, h, r in exc.rows[:100]]
+    return problem(request, 409, "below-reserved", "Stock would fall below reservations",
+                   str(exc), {"rows": rows})
+
+
+async def _on_unknown_stock_item(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UnknownStockItem)
+    items = [{"node_id": n, "sku": s} for n, s in exc.keys[:100]]
+    return problem(request, 404, "unknown-stock-item", "Unknown node or SKU", str(exc),
+                   {"items": items})
+
+
+async def _on_stale(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StaleStock)
+    return problem(request, 409, "stale-stock", "Stock kept changing", str(exc),
+                   {"order_id": exc.order_id, "attempts": exc.attempts},
+                   {"Retry-After": str(RETRY_AFTER_S)})
+
+
+async def _on_conflict(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Conflict)
+    return problem(request, 409, exc.reason, "Conflict", exc.detail, exc.extra)
+
+
+async def _on_unauthenticated(request: Request, exc: Exception) -> Response:
+    return problem(request, 401, "unauthenticated", "Missing or unknown API key",
+                   "send `Authorization: Bearer <key>` with a key from OMNI_API_KEYS",
+                   headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _on_forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Forbidden)
+    return problem(request, 403, "forbidden", "Scope does not allow this", str(exc),
+                   {"needed_scopes": list(exc.needed), "scope": exc.scope})
+
+
+async def _on_database_down(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, DBAPIError) and not isinstance(exc, OperationalError):
+        if not exc.connection_invalidated:
+            return await _on_anything(request, exc)
+    log.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+    return problem(request, 503, "database-unavailable", "Database unavailable",
+                   "the database cannot be reached; nothing was changed, retry later",
+                   headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    return problem(request, exc.status_code, f"http-{exc.status_code}",
+                   titles.get(exc.status_code, "HTTP error"), str(exc.detail),
+                   headers=exc.headers)
+
+
+async def _on_anything(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(request, 500, "internal-error", "Internal error",
+                   "the service failed to handle this request; it has been logged")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the one mapping from errors to problem documents on `app`."""
+    handlers = {
+        RequestValidationError: _on_validation,
+        InvalidCommand: _on_invalid_command,
+        NotFound: _on_not_found,
+        NotEnoughStock: _on_not_enough_stock,
+        StaleStock: _on_stale,
+        OutOfStock: _on_out_of_stock,
+        UnknownReference: _on_unknown_reference,
+        InvalidOrder: _on_invalid_order,
+        StaleSnapshot: _on_stale_snapshot,
+        BelowReserved: _on_below_reserved,
+        UnknownStockItem: _on_unknown_stock_item,
+        Conflict: _on_conflict,
+        Unauthenticated: _on_unauthenticated,
+        Forbidden: _on_forbidden,
+        DatabaseUnavailable: _on_database_down,
+        EngineUnavailable: _on_database_down,
+        OperationalError: _on_database_down,
+        PoolTimeout: _on_database_down,
+        DBAPIError: _on_database_down,
+        StarletteHTTPException: _on_http,
+        Exception: _on_anything,
+    }
+    for kind, handler in handlers.items():
+        app.add_exception_handler(kind, handler)

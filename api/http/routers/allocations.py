@@ -1,0 +1,103 @@
+"""`/v1/allocations`: source and reserve an order, read it, cancel it, ship it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.status import HTTP_200_OK, HTTP_201_CREATED
+
+from api.http.deps import OmsKey, RuntimeDep
+from api.http.openapi import ALL_PROBLEMS
+from api.http.schemas import AllocationCreate, AllocationOut
+from api.http.wire import JsonBody
+from api.services import lifecycle
+from api.services.allocations import AllocationPolicy, allocate_order
+from api.services.commands import AllocateOrder, LineCommand, payload_hash
+from api.services.errors import InvalidCommand
+
+router = APIRouter(prefix="/v1/allocations", tags=["allocations"])
+
+PROBLEMS = ALL_PROBLEMS
+
+
+def to_command(body: AllocationCreate) -> AllocateOrder:
+    """The service command; cross-field rules that need a pointer are checked here."""
+    if body.fulfilment == "click_and_collect" and body.pickup_store_id is None:
+        raise InvalidCommand("#/pickup_store_id", "click_and_collect needs pickup_store_id")
+    if body.fulfilment == "home_delivery" and body.destination is None:
+        raise InvalidCommand("#/destination", "home_delivery needs a destination")
+    if body.fulfilment == "parcel_locker" and body.locker_id is None and body.destination is None:
+        raise InvalidCommand("#/locker_id", "parcel_locker needs locker_id or a destination")
+    seen: set[str] = set()
+    for index, line in enumerate(body.lines):
+        if line.line_id in seen:
+            raise InvalidCommand(f"#/lines/{index}/line_id", "line_id repeats within the order")
+        seen.add(line.line_id)
+    destination = body.destination
+    return AllocateOrder(
+        order_id=body.order_id,
+        fulfilment=body.fulfilment,
+        lines=tuple(LineCommand(line.line_id, line.sku, line.qty) for line in body.lines),
+        request_hash=payload_hash(body.model_dump(mode="json", exclude={"deadline_ms"})),
+        postcode=destination.postcode if destination else None,
+        lat=destination.lat if destination else None,
+        lon=destination.lon if destination else None,
+        pickup_store_id=body.pickup_store_id,
+        locker_id=body.locker_id,
+        promise_by=body.promise_by,
+        max_parcels=body.max_parcels,
+        allow_partial=body.allow_partial,
+        deadline_ms=body.deadline_ms,
+    )
+
+
+@router.post(
+    "",
+    status_code=HTTP_201_CREATED,
+    response_model=AllocationOut,
+    responses={200: {"model": AllocationOut, "description": "A repeat of a recorded order"},
+               **PROBLEMS},
+)
+async def create_allocation(
+    body: AllocationCreate, runtime: RuntimeDep, _key: OmsKey
+) -> Response:
+    """Source an order and reserve its stock (201); the same order again replays it (200)."""
+    command = to_command(body)
+    data = await run_in_threadpool(runtime.network.get)
+    settings = runtime.settings
+    policy = AllocationPolicy(
+        deadline_ms=settings.allocation_deadline_ms,
+        hold_hours=settings.click_and_collect_hold_hours,
+        max_parcels_default=settings.max_parcels_default,
+    )
+    if command.max_parcels is None:
+        command = _with_max_parcels(command, policy.max_parcels_default)
+    outcome = await run_in_threadpool(
+        allocate_order, runtime.engine, data, command, policy, None, runtime.decide
+    )
+    return JsonBody(outcome.body, HTTP_201_CREATED if outcome.created else HTTP_200_OK)
+
+
+def _with_max_parcels(command: AllocateOrder, default: int) -> AllocateOrder:
+    return replace(command, max_parcels=default)
+
+
+@router.get("/{order_id}", response_model=AllocationOut, responses=PROBLEMS)
+async def read_allocation(order_id: str, runtime: RuntimeDep, _key: OmsKey) -> Response:
+    """The recorded decision and the order's current state."""
+    return JsonBody(await run_in_threadpool(lifecycle.get_order, runtime.engine, order_id))
+
+
+@router.post("/{order_id}/cancel", response_model=AllocationOut, responses=PROBLEMS)
+async def cancel_allocation(order_id: str, runtime: RuntimeDep, _key: OmsKey) -> Response:
+    """Release the order's held units (repeat-safe)."""
+    return JsonBody(await run_in_threadpool(lifecycle.cancel_order, runtime.engine, order_id))
+
+
+@router.post("/{order_id}/ship", response_model=AllocationOut, responses=PROBLEMS)
+async def ship_allocation(order_id: str, runtime: RuntimeDep, _key: OmsKey) -> Response:
+    """Consume the order's held units: on hand and reserved go down (repeat-safe)."""
+    return JsonBody(await run_in_threadpool(lifecycle.ship_order, runtime.engine, order_id))
+

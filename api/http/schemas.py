@@ -1,0 +1,158 @@
+"""Request and response bodies of the public API (pydantic), apart from the ORM rows.
+
+Field names are the external contract the OMS codes against (issue 4); extend, never rename.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+Fulfilment = Literal["home_delivery", "parcel_locker", "click_and_collect"]
+Method = Literal["home_delivery", "parcel_locker", "click_and_collect", "ship_from_store"]
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._:\-]+$")]
+POSTCODE_PATTERN = r"^\d{2}-?\d{3}$"
+
+
+class Strict(BaseModel):
+    """Request bodies refuse unknown fields: a typo should be a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Destination(Strict):
+    """Where the parcel goes: a Polish postcode, coordinates, or both (coordinates win)."""
+
+    postcode: str | None = Field(default=None, pattern=POSTCODE_PATTERN, examples=["00-950"])
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _postcode_or_coordinates(self) -> Self:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        if self.postcode is None and self.lat is None:
+            raise ValueError("give a postcode or lat and lon")
+        return self
+
+
+class LineIn(Strict):
+    line_id: Identifier
+    sku: Code
+    qty: int = Field(ge=1, le=10_000)
+
+
+class AllocationCreate(Strict):
+    """An order the OMS wants sourced and reserved."""
+
+    order_id: Identifier
+    fulfilment: Fulfilment
+    destination: Destination | None = None
+    pickup_store_id: Code | None = None
+    locker_id: Code | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=100)
+    promise_by: AwareDatetime | None = None
+    max_parcels: int | None = Field(default=None, ge=1, le=20)
+    allow_partial: bool = False
+    deadline_ms: int | None = Field(default=None, ge=1, le=5_000)
+
+
+class AllocatedLine(BaseModel):
+    """One line (or part of it, when split over nodes) with where it ships from and its cost."""
+
+    line_id: str
+    sku: str
+    qty: int
+    node_id: str | None
+    method: Method | None
+    promised_at: datetime | None
+    cost_pln: float
+    status: Literal["allocated", "unfulfilled"] = "allocated"
+    costs: dict[str, float] | None = None
+    available: int | None = None
+
+
+class Parcel(BaseModel):
+    node_id: str
+    method: Method
+    weight_kg: float
+    distance_km: float
+    price_pln: float
+    line_ids: list[str]
+    promised_at: datetime
+
+
+class AllocationOut(BaseModel):
+    """The decision: `status` is the solver's (optimal, feasible, fallback); `state` the order's."""
+
+    order_id: str
+    status: str
+    state: Literal["allocated", "partial", "cancelled", "shipped", "expired"]
+    fulfilment: Fulfilment
+    lines: list[AllocatedLine]
+    parcels: list[Parcel]
+    total_cost_pln: float
+    costs: dict[str, float]
+    solve_ms: float
+    explanation: dict[str, Any]
+    expires_at: datetime | None = None
+
+
+class StockItem(Strict):
+    node_id: Code
+    sku: Code
+    on_hand: int = Field(ge=0)
+    safety_stock: int | None = Field(default=None, ge=0)
+
+
+class StockSnapshot(Strict):
+    """A bulk stock count from WMS/POS; `version` must exceed the last applied one per row."""
+
+    version: int = Field(ge=1)
+    items: list[StockItem] = Field(min_length=1, max_length=100_000)
+
+
+class SnapshotResult(BaseModel):
+    version: int
+    applied: int
+    unchanged: int
+
+
+class MovementIn(Strict):
+    """A walk-in sale (on hand down) or a receipt (on hand up); the id makes a retry harmless."""
+
+    movement_id: Identifier
+    node_id: Code
+    sku: Code
+    kind: Literal["sale", "receipt"]
+    qty: int = Field(ge=1, le=1_000_000)
+    occurred_at: AwareDatetime
+
+
+class Movements(Strict):
+    movements: list[MovementIn] = Field(min_length=1, max_length=10_000)
+
+
+class MovementsResult(BaseModel):
+    applied: int
+    duplicates: int
+
+
+class StoreAvailability(BaseModel):
+    node_id: str
+    name: str
+    city: str
+    distance_km: float
+    atp: int
+    open_now: bool
+
+
+class AvailabilityOut(BaseModel):
+    """The e-shop's "available in a store near you": nearest stores with stock, nearest first."""
+
+    sku: str
+    near: dict[str, float]
+    stores: list[StoreAvailability]

@@ -1,0 +1,312 @@
+"""Allocating an order: decide on fresh stock, reserve in the same transaction, record it.
+
+One attempt is one transaction: read the order's SKUs' availability (one query), let the core
+decide, reserve the chosen units with the atomic conditional updates of `api.db.stock`, and
+write the order, its lines and allocations. If another order took the units between our read
+and our reservation, the reservation fails, the transaction rolls back, and we decide again on
+the new stock, at most `MAX_ATTEMPTS` times (then 409 `stale-stock`). A decision made on stale
+stock is thus never written.
+
+Idempotency: the order id is the key. The same payload again returns the recorded decision
+(`created=False`; the HTTP layer answers 200 instead of 201); a different payload is a 409.
+Two concurrent first requests with one id race on the orders primary key: the loser rolls back
+(its reservation with it) and replays the winner's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from allocation.errors import OutOfStock
+from allocation.model import Availability, Decision, Location, Order, OrderLine
+from allocation.sourcing import source_order
+from api.db import stock as db_stock
+from api.db.tables import Allocation as AllocationRow
+from api.db.tables import Order as OrderRow
+from api.db.tables import OrderLine as OrderLineRow
+from api.metrics import DECISIONS, RESERVATION_RETRIES
+from api.services.commands import AllocateOrder
+from api.services.errors import Conflict, NotEnoughStock, NotFound, ShortLine, StaleStock
+from api.services.network import MasterData
+from api.services.opportunity import opportunity_cost_pln
+
+MAX_ATTEMPTS = 3
+
+Decide = Callable[..., Decision]
+"""The core's `source_order(order, network, availability, *, deadline_ms=...)`, or a stand-in."""
+
+orders = cast(Table, OrderRow.__table__)
+order_lines = cast(Table, OrderLineRow.__table__)
+allocation_rows = cast(Table, AllocationRow.__table__)
+
+
+@dataclass(frozen=True)
+class AllocationPolicy:
+    """The settings an allocation needs (from `api.settings.Settings`)."""
+
+    deadline_ms: int
+    hold_hours: float
+    max_parcels_default: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer body and whether this request created it (201) or replayed it (200)."""
+
+    body: dict[str, Any]
+    created: bool
+
+
+class _Stale(Exception):
+    """The reservation found less stock than the decision assumed."""
+
+
+def allocate_order(
+    engine: Engine,
+    data: MasterData,
+    command: AllocateOrder,
+    policy: AllocationPolicy,
+    now: datetime | None = None,
+    decide: Decide = source_order,
+) -> Outcome:
+    """Source `command`, reserve its stock and record it; or replay the recorded answer."""
+    at = now or datetime.now(UTC)
+    order = to_core_order(command, data, at)
+    skus = sorted({line.sku for line in command.lines})
+    expired_once = False
+    for _attempt in range(MAX_ATTEMPTS):
+        try:
+            with engine.begin() as conn:
+                recorded = _recorded(conn, command)
+                if recorded is not None:
+                    DECISIONS.labels("replayed").inc()
+                    return recorded
+                availability = _availability(conn, data, skus)
+                decision = decide(
+                    order, data.network, availability,
+                    deadline_ms=command.deadline_ms or policy.deadline_ms,
+                )
+                if not decision.lines:
+                    raise _no_stock(command, decision)
+                body, expires_at = render(decision, command, policy)
+                try:
+                    db_stock.reserve(conn, command.order_id, _items(decision), expires_at, at)
+                except db_stock.InsufficientStock as exc:
+                    raise _Stale from exc
+                _record(conn, command, decision, body, expires_at, at)
+        except _Stale:
+            RESERVATION_RETRIES.inc()
+            continue
+        except IntegrityError:
+            continue  # a concurrent request recorded this order id first: replay it next round
+        except (OutOfStock, NotEnoughStock):
+            # Holds past their time may still sit on the stock: release them and decide again.
+            if not expired_once and _expire_due(engine, at):
+                expired_once = True
+                continue
+            DECISIONS.labels("out_of_stock").inc()
+            raise
+        DECISIONS.labels("partial" if decision.unfulfilled else decision.status).inc()
+        return Outcome(body, created=True)
+    DECISIONS.labels("stale").inc()
+    raise StaleStock(command.order_id, MAX_ATTEMPTS)
+
+
+def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime) -> Order:
+    """The core's `Order`: destination resolved to coordinates, references checked (404)."""
+    catalog = data.catalog
+    for index, line in enumerate(command.lines):
+        if line.sku not in catalog.skus:
+            raise NotFound("sku", line.sku, f"#/lines/{index}/sku")
+    destination: Location | None = None
+    if command.fulfilment == "click_and_collect":
+        store = catalog.nodes.get(command.pickup_store_id or "")
+        if store is None or store.kind != "store":
+            raise NotFound("store", command.pickup_store_id or "", "#/pickup_store_id")
+        destination = Location(store.lat, store.lon)
+    elif command.locker_id is not None and command.fulfilment == "parcel_locker":
+        locker = catalog.lockers.get(command.locker_id)
+        if locker is None:
+            raise NotFound("locker", command.locker_id, "#/locker_id")
+        destination = Location(locker.lat, locker.lon)
+    elif command.lat is not None and command.lon is not None:
+        destination = Location(command.lat, command.lon)
+    elif command.postcode is not None:
+        centroid = catalog.locate_postcode(command.postcode)
+        if centroid is None:
+            raise NotFound("postcode area", command.postcode[:2], "#/destination/postcode")
+        destination = Location(*centroid)
+    return Order(
+        order_id=command.order_id,
+        fulfilment=command.fulfilment,  # type: ignore[arg-type]
+        lines=tuple(OrderLine(line.line_id, line.sku, line.qty) for line in command.lines),
+        placed_at=placed_at,
+        destination=destination,
+        pickup_store_id=command.pickup_store_id,
+        promise_by=command.promise_by,
+        max_parcels=command.max_parcels,
+        allow_partial=command.allow_partial,
+    )
+
+
+def _availability(conn: Connection, data: MasterData, skus: Sequence[str]) -> list[Availability]:
+    """ATP per node × SKU for the order's SKUs: one query."""
+    network = data.network
+    return [
+        Availability(
+            node_id=row.node_id,
+            sku=row.sku,
+            atp=row.atp,
+            opportunity_cost_pln=opportunity_cost_pln(network, row),
+        )
+        for row in db_stock.read_availability(conn, skus)
+        if row.atp > 0
+    ]
+
+
+def _items(decision: Decision) -> list[db_stock.StockItem]:
+    return [db_stock.StockItem(line.node_id, line.sku, line.qty) for line in decision.lines]
+
+
+def _no_stock(command: AllocateOrder, decision: Decision) -> NotEnoughStock:
+    short = [ShortLine(u.line_id, u.sku, u.qty, u.available) for u in decision.unfulfilled]
+    return NotEnoughStock(command.order_id, short)
+
+
+def render(
+    decision: Decision, command: AllocateOrder, policy: AllocationPolicy
+) -> tuple[dict[str, Any], datetime | None]:
+    """The response body (JSON-ready) and when a click-and-collect hold lapses.
+
+    A hold lasts `hold_hours` from the moment the order is ready at the store (the latest
+    promised time), not from the order: the customer's pickup window starts when it is there.
+    """
+    expires_at: datetime | None = None
+    if command.fulfilment == "click_and_collect":
+        ready = max(line.promised_at for line in decision.lines)
+        expires_at = ready + timedelta(hours=policy.hold_hours)
+    lines: list[dict[str, Any]] = [
+        {
+            "line_id": line.line_id,
+            "sku": line.sku,
+            "qty": line.qty,
+            "node_id": line.node_id,
+            "method": line.method,
+            "promised_at": line.promised_at,
+            "cost_pln": line.cost_pln,
+            "status": "allocated",
+            "costs": line.costs,
+        }
+        for line in decision.lines
+    ]
+    lines += [
+        {
+            "line_id": u.line_id,
+            "sku": u.sku,
+            "qty": u.qty,
+            "node_id": None,
+            "method": None,
+            "promised_at": None,
+            "cost_pln": 0.0,
+            "status": "unfulfilled",
+            "available": u.available,
+        }
+        for u in decision.unfulfilled
+    ]
+    body = {
+        "order_id": command.order_id,
+        "status": decision.status,
+        "state": "partial" if decision.unfulfilled else "allocated",
+        "fulfilment": command.fulfilment,
+        "lines": lines,
+        "parcels": decision.parcels,
+        "total_cost_pln": decision.total_cost_pln,
+        "costs": decision.costs,
+        "solve_ms": round(decision.solve_ms, 3),
+        "explanation": decision.explanation,
+        "expires_at": expires_at,
+    }
+    # orjson turns dataclasses and aware datetimes into JSON types in one pass.
+    return orjson.loads(orjson.dumps(body)), expires_at
+
+
+def _record(
+    conn: Connection,
+    command: AllocateOrder,
+    decision: Decision,
+    body: dict[str, Any],
+    expires_at: datetime | None,
+    at: datetime,
+) -> None:
+    conn.execute(
+        insert(orders),
+        {
+            "order_id": command.order_id,
+            "request_hash": command.request_hash,
+            "status": body["state"],
+            "fulfilment": command.fulfilment,
+            "created_at": at,
+            "updated_at": at,
+            "expires_at": expires_at,
+            "decision": body,
+        },
+    )
+    served = {line.line_id for line in decision.lines}
+    conn.execute(
+        insert(order_lines),
+        [
+            {
+                "order_id": command.order_id,
+                "line_id": line.line_id,
+                "sku": line.sku,
+                "qty": line.qty,
+                "status": "allocated" if line.line_id in served else "unfulfilled",
+            }
+            for line in command.lines
+        ],
+    )
+    conn.execute(
+        insert(allocation_rows),
+        [
+            {
+                "order_id": command.order_id,
+                "line_id": line.line_id,
+                "node_id": line.node_id,
+                "sku": line.sku,
+                "qty": line.qty,
+                "method": line.method,
+                "promised_at": line.promised_at,
+                "cost_pln": line.cost_pln,
+            }
+            for line in decision.lines
+        ],
+    )
+
+
+def _recorded(conn: Connection, command: AllocateOrder) -> Outcome | None:
+    row = conn.execute(
+        select(orders.c.request_hash, orders.c.status, orders.c.decision).where(
+            orders.c.order_id == command.order_id
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.request_hash != command.request_hash:
+        raise Conflict(
+            "order-id-reused",
+            f"order {command.order_id} was already allocated with a different payload",
+            {"order_id": command.order_id},
+        )
+    return Outcome({**row.decision, "state": row.status}, created=False)
+
+
+def _expire_due(engine: Engine, at: datetime) -> bool:
+    with engine.begin() as conn:
+        return bool(db_stock.expire_holds(conn, at))
