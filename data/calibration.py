@@ -67,12 +67,14 @@ NEGATIVE_BINOMIAL_SIZE = 1.23
 # Favorita ordering. Keys: day offset from Black Friday (-4 = Monday .. +3 = Cyber Monday).
 BLACK_WEEK_SHAPE: dict[int, float] = {-4: 0.30, -3: 0.35, -2: 0.40, -1: 0.55, 0: 1.0, 1: 0.80,
                                       2: 0.60, 3: 0.70}  # fmt: skip
-# Peak extra demand on Black Friday (multiplier - 1), per department and channel. ASSUMPTION.
+# Peak extra demand on Black Friday (multiplier - 1), per department and channel, on top of the
+# Black Week promotions (demand.BLACK_WEEK_PROMO_PROBABILITY, through the price elasticity);
+# together they put Black Friday at ~2x an ordinary Friday for walk-in, ~3x online. ASSUMPTION.
 BLACK_WEEK_MAGNITUDE: dict[tuple[str, str], float] = {
-    ("fashion", "store"): 0.5,
-    ("fashion", "online"): 1.0,
-    ("electronics", "store"): 0.8,
-    ("electronics", "online"): 1.5,
+    ("fashion", "store"): 0.3,
+    ("fashion", "online"): 0.6,
+    ("electronics", "store"): 0.5,
+    ("electronics", "online"): 1.0,
 }
 # Shoppers wait for Black Week: the 10 days before it sell less. ASSUMPTION.
 PRE_BLACK_WEEK_LULL = 0.90

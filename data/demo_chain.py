@@ -12,19 +12,24 @@ catchment the customer lives in.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from data import demand
 from data.catalogue import catalogue
+from data.demand import CELLS_PER_BLOCK
 from data.geography import lockers, postcode_areas
 from data.network import nodes as build_nodes
+from data.sales import iter_sales_blocks, sort_sales
+from data.stock import stock_on_hand
 from data.tariffs import parcel_rates, transfer_rates
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 DEMO_AS_OF = date(2026, 11, 8)
 HISTORY_START = date(2023, 10, 1)
@@ -34,7 +39,8 @@ DEFAULT_SKUS = 20
 SALES_COLUMNS = ["date", "node_id", "channel", "sku", "units", "price_pln", "promo"]
 
 # Independent random streams, so that adding a store does not reshuffle the catalogue.
-_STREAM_NODES, _STREAM_CATALOGUE, _STREAM_LOCKERS, _STREAM_STOCK, _STREAM_DEMAND = range(5)
+# (data.sales uses stream 4 for demand.)
+_STREAM_NODES, _STREAM_CATALOGUE, _STREAM_LOCKERS, _STREAM_STOCK = range(4)
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,13 @@ def generate_chain(
     node_frame = build_nodes(_rng(seed, _STREAM_NODES), n_stores)
     stores = node_frame[node_frame["kind"] == "store"].reset_index(drop=True)
     sku_frame = catalogue(_rng(seed, _STREAM_CATALOGUE), n_skus, history_start, as_of)
-    sales, rate = _simulate_sales(seed, stores, sku_frame, days, history_days, progress)
+    sales, rate = _all_sales(seed, stores, sku_frame, days, history_days, progress)
     history_end = pd.Timestamp(as_of)
     in_history = sales["date"] <= history_end
     return DemoChain(
         nodes=node_frame,
         skus=sku_frame,
-        stock=_stock(_rng(seed, _STREAM_STOCK), node_frame, sku_frame, rate, as_of),
+        stock=stock_on_hand(_rng(seed, _STREAM_STOCK), node_frame, sku_frame, rate, as_of),
         postcode_areas=postcode_areas(),
         parcel_rates=parcel_rates(),
         transfer_rates=transfer_rates(),
@@ -92,126 +98,45 @@ def generate_chain(
     )
 
 
-def _rng(seed: int, stream: int, block: int = 0) -> np.random.Generator:
-    return np.random.default_rng([seed, stream, block])
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stream, 0])
 
 
-def _simulate_sales(
-    seed: int, stores: pd.DataFrame, skus: pd.DataFrame, days: pd.DatetimeIndex,
-    n_history: int, progress: bool,
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sales rows (zero rows omitted) and the expected daily rate per store x SKU at as_of
-    (both channels, over the last 28 days of history, life ignored; used to size stock)."""
-    factors = demand.day_factors(days)
-    size = stores["size"].to_numpy()
-    catchment = stores["catchment"].to_numpy()
-    n_days, n_stores = len(days), len(stores)
-    block_size = max(1, demand.CELLS_PER_BLOCK // (n_days * n_stores))
-    parts: list[tuple[np.ndarray, ...]] = []
-    rate = np.zeros((n_stores, len(skus)))
-    blocks = list(demand.sku_blocks(skus, days, block_size))
-    with _progress(progress, len(blocks)) as advance:
-        for number, block in enumerate(blocks):
-            rng = _rng(seed, _STREAM_DEMAND, number)
-            price, promo, price_factor = demand.prices(rng, block, days)
-            alive = demand.life(block, n_days)
-            per_sku = block.popularity[None, :] * price_factor * alive  # [D, K]
-            cats = block.category
-            walk_in = factors.walk_in[:, cats] * per_sku  # [D, K]
-            online = factors.online[:, cats] * per_sku
-            shifted = factors.shifted[:, cats] * per_sku
-            mean_store = walk_in[:, None, :] * size[None, :, None]  # [D, S, K]
-            mean_online = (online[:, None, :] * catchment[None, :, None]
-                           + shifted[:, None, :] * size[None, :, None])
-            for channel, mean in enumerate((mean_store, mean_online)):
-                units = demand.negative_binomial(rng, mean)
-                d, s, k = np.nonzero(units)
-                parts.append((d.astype(np.int32), s.astype(np.int32),
-                              np.full(len(d), channel, np.int8), (k + block.first).astype(
-                                  np.int32), units[d, s, k], price[d, k], promo[d, k]))
-            potential = block.popularity[None, :] * (
-                factors.walk_in[:, cats] + factors.online[:, cats])
-            recent = potential[max(0, n_history - 28):n_history].mean(axis=0)
-            rate[:, block.first:block.first + len(cats)] = (
-                size[:, None] * recent[None, :] * 0.75 + catchment[:, None] * recent[None, :]
-                * 0.25)
-            advance()
-    return _assemble(parts, days, stores, skus), rate
+def _all_sales(seed: int, stores: pd.DataFrame, skus: pd.DataFrame, days: pd.DatetimeIndex,
+               n_history: int, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every block's rows in canonical order, and the store x SKU daily rate for stock."""
+    n_blocks = -(-len(skus) // max(1, CELLS_PER_BLOCK // (len(days) * len(stores))))
+    frames: list[pd.DataFrame] = []
+    rate = np.zeros((len(stores), len(skus)))
+    with _ProgressBar(progress, n_blocks) as advance:
+        for block in iter_sales_blocks(seed, stores, skus, days, n_history, advance):
+            frames.append(block.rows)
+            rate[:, block.first_sku:block.first_sku + block.rate.shape[1]] = block.rate
+    sales = frames[0] if len(frames) == 1 else sort_sales(pd.concat(frames), skus, stores)
+    return sales, rate
 
 
-def _assemble(parts: list[tuple[np.ndarray, ...]], days: pd.DatetimeIndex,
-              stores: pd.DataFrame, skus: pd.DataFrame) -> pd.DataFrame:
-    """Concatenate the blocks into one frame sorted by date, store, channel, SKU."""
-    d, s, c, k, units, price, promo = (np.concatenate(col) for col in zip(*parts, strict=True))
-    order = np.lexsort((k, c, s, d))
-    node_ids = stores["node_id"].to_numpy(dtype=object)
-    sku_ids = skus["sku"].to_numpy(dtype=object)
-    channels = np.array(demand.CHANNELS, dtype=object)
-    return pd.DataFrame({
-        "date": days.to_numpy()[d[order]],
-        "node_id": node_ids[s[order]],
-        "channel": channels[c[order]],
-        "sku": sku_ids[k[order]],
-        "units": units[order].astype(np.int64),
-        "price_pln": price[order],
-        "promo": promo[order].astype(np.int8),
-    })
-
-
-def _stock(rng: np.random.Generator, nodes: pd.DataFrame, skus: pd.DataFrame,
-           rate: np.ndarray, as_of: date) -> pd.DataFrame:
-    """On hand at `as_of`: stores hold their replenishment cycle plus safety cover, with
-    noise and a few stock-outs; DCs hold three weeks of their stores' demand. Discontinued SKUs
-    are mostly gone from stores; SKUs launching in the next 4 weeks sit in the DCs only."""
-    stores = nodes[nodes["kind"] == "store"].reset_index(drop=True)
-    dcs = nodes[nodes["kind"] == "dc"].reset_index(drop=True)
-    ts = pd.Timestamp(as_of)
-    launched = (skus["launch_date"] <= ts).to_numpy()
-    soon = ((skus["launch_date"] > ts) & (skus["launch_date"] <= ts + pd.Timedelta(days=28)))
-    active = launched & ~(skus["discontinue_date"] <= ts).to_numpy()
-    cover = stores["replenishment_days"].to_numpy()[:, None] + 3.0
-    noise = rng.uniform(0.4, 1.6, rate.shape)
-    store_units = np.round(rate * cover * noise)
-    store_units[rng.random(rate.shape) < 0.04] = 0
-    leftovers = rng.integers(0, 3, rate.shape) * (rng.random(rate.shape) < 0.2)
-    store_units = np.where(active[None, :], store_units, np.where(launched[None, :],
-                                                                  leftovers, 0))
-    home = stores["home_dc"].to_numpy()
-    dc_units = np.zeros((len(dcs), len(skus)))
-    for j, dc in enumerate(dcs["node_id"]):
-        demand_dc = rate[home == dc].sum(axis=0)
-        dc_units[j] = np.round(demand_dc * 21 * rng.uniform(0.7, 1.3, len(skus)))
-    dc_units = np.where(active[None, :] | soon.to_numpy()[None, :], dc_units,
-                        np.round(dc_units * 0.1))
-    on_hand = np.vstack([dc_units, store_units]).astype(np.int64)
-    node_ids = np.concatenate([dcs["node_id"].to_numpy(), stores["node_id"].to_numpy()])
-    return pd.DataFrame({
-        "node_id": np.repeat(node_ids, len(skus)),
-        "sku": np.tile(skus["sku"].to_numpy(), len(node_ids)),
-        "on_hand": on_hand.ravel(),
-    })
-
-
-class _progress:
-    """A rich progress bar over SKU blocks when asked for, else nothing."""
+class _ProgressBar:
+    """A rich progress bar over SKU blocks when asked for; otherwise silent."""
 
     def __init__(self, enabled: bool, total: int) -> None:
         self.enabled, self.total = enabled, total
-        self._bar: Any = None
+        self._bar: Progress | None = None
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Callable[[], None] | None:
         if not self.enabled:
-            return lambda: None
+            return None
         from rich.progress import Progress
 
-        self._bar = Progress()
-        self._bar.__enter__()
+        self._bar = Progress(transient=True)
+        self._bar.start()
         task = self._bar.add_task("demo chain: SKU blocks", total=self.total)
-        return lambda: self._bar.advance(task)
+        bar = self._bar
+        return lambda: bar.advance(task)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
-            self._bar.__exit__(None, None, None)
+            self._bar.stop()
 
 
 def chain_fingerprint(chain: DemoChain) -> str:

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 from data.demo_chain import DEMO_AS_OF, DemoChain, chain_fingerprint, generate_chain
+from data.sales import iter_sales_blocks, sort_sales
 from forecasting.calendar import black_friday, is_store_open
 
 SMALL = {"seed": 7, "n_stores": 12, "n_skus": 6, "history_days": 420, "future_days": 28}
 # sha256 of the small chain; changes only when the generator's output changes on purpose.
-SMALL_FINGERPRINT = "b0a19607d38e0fd00fd09ece0c0a9001cbbe1de95312776ba6449820f146e4ec"
+SMALL_FINGERPRINT = "41b34ea1683a9282f2fbe0a804e39080d667d2cde13c3e032c37a83424545f44"
 
 CONTRACT_COLUMNS = {
     "nodes": ["node_id", "kind", "name", "city", "lat", "lon", "format", "opens_at_hour",
@@ -210,3 +211,30 @@ def test_as_of_moves_the_history(small: DemoChain) -> None:
     assert chain.sales["date"].max() <= pd.Timestamp(2025, 3, 1)
     assert chain.future_sales.empty
     assert pd.api.types.is_datetime64_dtype(chain.sales["date"])
+
+
+def test_progress_bar_does_not_change_the_chain() -> None:
+    tiny = {"n_stores": 2, "n_skus": 3, "history_days": 20, "future_days": 3}
+    quiet = generate_chain(**tiny)  # type: ignore[arg-type]
+    shown = generate_chain(**tiny, progress=True)  # type: ignore[arg-type]
+    assert chain_fingerprint(quiet) == chain_fingerprint(shown)
+
+
+def test_sales_blocks_stream_the_same_rows_as_the_chain(small: DemoChain) -> None:
+    stores = small.nodes[small.nodes["kind"] == "store"].reset_index(drop=True)
+    days = pd.date_range(small.as_of - timedelta(days=SMALL["history_days"] - 1),
+                         small.as_of + timedelta(days=SMALL["future_days"]))
+    blocks = iter_sales_blocks(SMALL["seed"], stores, small.skus, days, SMALL["history_days"])
+    streamed = sort_sales(pd.concat([b.rows for b in blocks]), small.skus, stores)
+    whole = pd.concat([small.sales, small.future_sales], ignore_index=True)
+    pd.testing.assert_frame_equal(streamed, whole)
+
+
+def test_many_sku_blocks_merge_into_date_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("data.demand.CELLS_PER_BLOCK", 2_000)  # one SKU per block
+    chain = generate_chain(n_stores=4, n_skus=5, history_days=60, future_days=0)
+    sales = chain.sales
+    assert sales["sku"].nunique() > 1
+    assert sales["date"].is_monotonic_increasing
+    first_day = sales[sales["date"] == sales["date"].min()]
+    assert list(first_day["node_id"]) == sorted(first_day["node_id"])
