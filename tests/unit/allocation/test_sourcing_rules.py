@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from allocation_network import KRAKOW, WARSAW, WEDNESDAY
+
+from allocation.errors import InvalidOrder, OutOfStock, UnknownReference
+from allocation.model import Availability, Location, Network, Order, OrderLine
+from allocation.sourcing import source_order
+
+
+def _order(*lines: tuple[str, str, int], **kw: object) -> Order:
+    args: dict[str, object] = {"destination": KRAKOW, "placed_at": WEDNESDAY}
+    args.update(kw)
+    fulfilment = args.pop("fulfilment", "home_delivery")
+    return Order(
+        "o-1",
+        fulfilment,  # type: ignore[arg-type]
+        tuple(OrderLine(i, s, q) for i, s, q in lines),
+        **args,  # type: ignore[arg-type]
+    )
+
+
+def test_a_single_line_ships_from_the_cheapest_node(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 10), Availability("S-GDA", "TEE", 10)]
+    decision = source_order(_order(("1", "TEE", 1)), network, stock)
+    assert decision.status == "optimal"
+    assert [(ln.node_id, ln.method) for ln in decision.lines] == [("DC", "home_delivery")]
+    assert decision.explanation.runner_up is not None
+    assert decision.explanation.runner_up.assignments == (("1", "S-GDA", 1),)
+    assert decision.explanation.runner_up_delta_pln is not None
+    assert decision.explanation.runner_up_delta_pln > 0
+
+
+def test_store_stock_goes_out_as_ship_from_store(network: Network) -> None:
+    stock = [Availability("S-KRK", "JEANS", 3)]
+    decision = source_order(_order(("1", "JEANS", 1)), network, stock)
+    assert decision.lines[0].node_id == "S-KRK"
+    assert decision.lines[0].method == "ship_from_store"
+
+
+def test_fast_path_and_cp_sat_agree_on_the_cost(network: Network) -> None:
+    stock = [
+        Availability("DC", "TEE", 5),
+        Availability("S-KRK", "TEE", 5, 4.0),
+        Availability("S-KRK", "JEANS", 1, 9.0),
+        Availability("S-WAW", "JEANS", 4, 1.0),
+        Availability("DC", "TV", 2),
+    ]
+    order = _order(("1", "TEE", 2), ("2", "JEANS", 1), ("3", "TV", 1))
+    fast = source_order(order, network, stock)
+    exact = source_order(order, network, stock, solver="cpsat", deadline_ms=5_000)
+    assert fast.status == exact.status == "optimal"
+    assert fast.total_cost_pln == exact.total_cost_pln
+
+
+def test_a_closed_sunday_moves_the_click_and_collect_promise_to_monday(network: Network) -> None:
+    saturday_evening = datetime(2026, 11, 21, 19, 0, tzinfo=WARSAW)  # Sunday 22nd: no trading
+    order = _order(
+        ("1", "TEE", 1), fulfilment="click_and_collect", pickup_store_id="S-KRK",
+        destination=None, placed_at=saturday_evening,
+    )
+    decision = source_order(order, network, [Availability("S-KRK", "TEE", 2)])
+    promised = decision.lines[0].promised_at.astimezone(WARSAW)
+    assert promised.date() == datetime(2026, 11, 23).date()  # Monday
+    assert promised.hour == 12  # opens at 10, two hours to pick
+
+
+def test_click_and_collect_is_handed_over_only_at_the_chosen_store(network: Network) -> None:
+    stock = [Availability("S-WAW", "JEANS", 5), Availability("DC", "TEE", 5)]
+    order = _order(
+        ("1", "JEANS", 1), ("2", "TEE", 1), fulfilment="click_and_collect",
+        pickup_store_id="S-GDA", destination=None,
+    )
+    decision = source_order(order, network, stock)
+    assert {ln.method for ln in decision.lines} == {"click_and_collect"}
+    assert decision.costs.transfer_pln > 0  # both units travel to Gdańsk
+    assert {p.node_id for p in decision.parcels} == {"S-WAW", "DC"}
+    assert all(ln.promised_at > WEDNESDAY + timedelta(hours=24) for ln in decision.lines)
+
+
+def test_click_and_collect_from_the_chosen_stores_own_shelf_pays_no_transfer(
+    network: Network,
+) -> None:
+    stock = [Availability("S-GDA", "JEANS", 5), Availability("DC", "JEANS", 5)]
+    order = _order(
+        ("1", "JEANS", 1), fulfilment="click_and_collect", pickup_store_id="S-GDA",
+        destination=None,
+    )
+    decision = source_order(order, network, stock)
+    assert decision.lines[0].node_id == "S-GDA"
+    assert decision.costs.transfer_pln == 0
+
+
+def test_max_parcels_is_respected_even_when_splitting_is_cheaper(network: Network) -> None:
+    stock = [
+        Availability("S-KRK", "TEE", 5),
+        Availability("S-KRK", "JEANS", 5),
+        Availability("DC", "TEE", 5),
+        Availability("S-GDA", "JEANS", 5),
+    ]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
+    decision = source_order(order, network, stock)
+    assert len(decision.parcels) == 1
+    assert {ln.node_id for ln in decision.lines} == {"S-KRK"}
+
+
+def test_out_of_stock_names_the_short_lines(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 5), Availability("S-KRK", "JEANS", 1)]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 3))
+    with pytest.raises(OutOfStock) as raised:
+        source_order(order, network, stock)
+    assert [(s.line_id, s.qty, s.available) for s in raised.value.short_lines] == [("2", 3, 1)]
+
+
+def test_allow_partial_serves_what_it_can_and_marks_the_rest_unfulfilled(
+    network: Network,
+) -> None:
+    stock = [Availability("DC", "TEE", 5)]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 1), allow_partial=True)
+    decision = source_order(order, network, stock)
+    assert [ln.line_id for ln in decision.lines] == ["1"]
+    assert [(u.line_id, u.available) for u in decision.unfulfilled] == [("2", 0)]
+
+
+def test_a_line_no_node_holds_whole_is_split_over_nodes(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 2), Availability("S-KRK", "TEE", 2)]
+    decision = source_order(_order(("1", "TEE", 3)), network, stock)
+    assert decision.status in ("optimal", "feasible")
+    assert sum(ln.qty for ln in decision.lines) == 3
+    assert len({ln.node_id for ln in decision.lines}) == 2
+
+
+def test_a_store_without_pick_capacity_left_is_passed_over(network: Network) -> None:
+    stock = [Availability("S-KRK", "JEANS", 5), Availability("S-WAW", "JEANS", 5)]
+    decision = source_order(
+        _order(("1", "JEANS", 1)), network, stock, remaining_capacity={"S-KRK": 0}
+    )
+    assert decision.lines[0].node_id == "S-WAW"
+
+
+def test_lateness_against_the_requested_promise_is_charged(network: Network) -> None:
+    stock = [Availability("S-GDA", "TEE", 5)]
+    order = _order(("1", "TEE", 1), promise_by=WEDNESDAY + timedelta(hours=6))
+    decision = source_order(order, network, stock)
+    assert decision.costs.lateness_pln > 0
+
+
+def test_unknown_sku_and_store_are_reported_with_the_field(network: Network) -> None:
+    with pytest.raises(UnknownReference) as sku:
+        source_order(_order(("1", "NOPE", 1)), network, [])
+    assert sku.value.field == "/lines/0/sku"
+    order = _order(("1", "TEE", 1), fulfilment="click_and_collect", pickup_store_id="DC")
+    with pytest.raises(UnknownReference) as store:
+        source_order(order, network, [])
+    assert store.value.field == "/pickup_store_id"
+
+
+def test_home_delivery_without_destination_is_invalid(network: Network) -> None:
+    with pytest.raises(InvalidOrder):
+        source_order(_order(("1", "TEE", 1), destination=None), network, [])
+
+
+def test_greedy_fallback_is_labelled(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 5)]
+    decision = source_order(_order(("1", "TEE", 1)), network, stock, solver="greedy")
+    assert decision.status == "fallback"
+    assert decision.lines[0].node_id == "DC"
+
+
+def test_destination_far_from_every_store_still_gets_a_plan(network: Network) -> None:
+    order = _order(("1", "TEE", 1), destination=Location(49.3, 22.5))
+    decision = source_order(order, network, [Availability("S-GDA", "TEE", 1)])
+    assert decision.lines[0].node_id == "S-GDA"
