@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, insert, select
@@ -35,9 +36,10 @@ from api.metrics import DECISIONS, RESERVATION_RETRIES
 from api.services.commands import AllocateOrder
 from api.services.errors import Conflict, NotEnoughStock, NotFound, ShortLine, StaleStock
 from api.services.network import MasterData
-from api.services.opportunity import opportunity_cost_pln
+from api.services.opportunity import opportunity_costs_pln
 
 MAX_ATTEMPTS = 3
+WARSAW = ZoneInfo("Europe/Warsaw")
 
 Decide = Callable[..., Decision]
 """The core's `source_order(order, network, availability, *, deadline_ms=...)`, or a stand-in."""
@@ -88,7 +90,7 @@ def allocate_order(
                 if recorded is not None:
                     DECISIONS.labels("replayed").inc()
                     return recorded
-                availability = _availability(conn, data, skus)
+                availability = _availability(conn, data, skus, at)
                 decision = decide(
                     order, data.network, availability,
                     deadline_ms=command.deadline_ms or policy.deadline_ms,
@@ -156,18 +158,15 @@ def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime)
     )
 
 
-def _availability(conn: Connection, data: MasterData, skus: Sequence[str]) -> list[Availability]:
-    """ATP per node × SKU for the order's SKUs: one query."""
-    network = data.network
+def _availability(
+    conn: Connection, data: MasterData, skus: Sequence[str], at: datetime
+) -> list[Availability]:
+    """ATP per node × SKU for the order's SKUs (one query), with the opportunity cost."""
+    rows = [row for row in db_stock.read_availability(conn, skus) if row.atp > 0]
+    costs = opportunity_costs_pln(data.network, rows, at.astimezone(WARSAW).date())
     return [
-        Availability(
-            node_id=row.node_id,
-            sku=row.sku,
-            atp=row.atp,
-            opportunity_cost_pln=opportunity_cost_pln(network, row),
-        )
-        for row in db_stock.read_availability(conn, skus)
-        if row.atp > 0
+        Availability(row.node_id, row.sku, row.atp, cost)
+        for row, cost in zip(rows, costs, strict=True)
     ]
 
 

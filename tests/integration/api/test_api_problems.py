@@ -1,0 +1,107 @@
+"""Every error is an RFC 9457 problem document; access needs a key with the right scope."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import ADMIN, OMS, PLANNER, order, settings_for, total_reserved
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from api.http.app import create_app
+
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
+
+
+def assert_problem(answer: object, status: int) -> dict[str, object]:
+    from httpx import Response
+
+    assert isinstance(answer, Response)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    body = answer.json()
+    assert PROBLEM_FIELDS <= set(body) and body["status"] == status
+    assert "Traceback" not in answer.text
+    return dict(body)
+
+
+def test_bad_input_is_a_422_with_a_pointer_per_bad_field(client: TestClient) -> None:
+    body = order("P-1")
+    body["lines"] = [{"line_id": "1", "sku": "JACKET", "qty": 0}]
+    body["fulfilment"] = "drone"
+    problem = assert_problem(client.post("/v1/allocations", json=body, headers=OMS), 422)
+    pointers = {e["pointer"] for e in problem["errors"]}  # type: ignore[attr-defined]
+    assert pointers == {"#/lines/0/qty", "#/fulfilment"}
+
+
+def test_a_cross_field_rule_points_at_the_missing_field(client: TestClient) -> None:
+    body = {"order_id": "P-2", "fulfilment": "click_and_collect",
+            "lines": [{"line_id": "1", "sku": "JACKET", "qty": 1}]}
+    problem = assert_problem(client.post("/v1/allocations", json=body, headers=OMS), 422)
+    assert problem["errors"] == [
+        {"pointer": "#/pickup_store_id", "detail": "click_and_collect needs pickup_store_id"}
+    ]
+
+
+def test_an_unknown_sku_is_a_404_pointing_at_the_line(client: TestClient) -> None:
+    problem = assert_problem(
+        client.post("/v1/allocations", json=order("P-3", sku="NOSUCH"), headers=OMS), 404
+    )
+    assert problem["errors"][0]["pointer"] == "#/lines/0/sku"  # type: ignore[index]
+
+
+def test_a_missing_or_unknown_key_is_a_401_and_a_wrong_scope_a_403(client: TestClient) -> None:
+    assert_problem(client.post("/v1/allocations", json=order("P-4")), 401)
+    unknown = {"Authorization": "Bearer guess"}
+    answer = client.post("/v1/allocations", json=order("P-4"), headers=unknown)
+    assert_problem(answer, 401)
+    assert answer.headers["www-authenticate"] == "Bearer"
+    assert_problem(client.post("/v1/allocations", json=order("P-4"), headers=PLANNER), 403)
+    assert client.post("/v1/allocations", json=order("P-4"), headers=ADMIN).status_code == 201
+
+
+def test_an_unknown_route_is_a_problem_too(client: TestClient) -> None:
+    assert_problem(client.get("/v1/nothing-here"), 404)
+
+
+def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after() -> None:
+    # Nothing listens on port 9 of 127.0.0.1: every connection attempt is refused.
+    app = create_app(settings_for("postgresql+psycopg://postgres@127.0.0.1:9/none"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/healthz").status_code == 200
+        answer = client.post("/v1/allocations", json=order("P-5"), headers=OMS)
+        assert_problem(answer, 503)
+        assert answer.headers["retry-after"] == "1"
+        assert_problem(client.get("/readyz"), 503)
+
+
+def test_a_database_failure_mid_request_leaves_no_partial_reservation(
+    client: TestClient, loaded_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The boundary we break: recording the order, after the stock was reserved in the same
+    # transaction. The connection "drops" there; the whole transaction must roll back.
+    import api.services.allocations as service
+
+    def drop(*_: object, **__: object) -> None:
+        raise OperationalError("INSERT INTO orders", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(service, "_record", drop)
+    answer = client.post("/v1/allocations", json=order("P-6", qty=2), headers=OMS)
+    assert_problem(answer, 503)
+    assert total_reserved(loaded_engine) == 0
+    monkeypatch.undo()
+    assert client.post("/v1/allocations", json=order("P-6", qty=2), headers=OMS).status_code == 201
+    assert total_reserved(loaded_engine) == 2
+
+
+def test_an_unexpected_error_is_a_500_problem_without_internals(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.services.allocations as service
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(service, "_record", boom)
+    problem = assert_problem(client.post("/v1/allocations", json=order("P-7"), headers=OMS), 500)
+    assert "secret" not in str(problem)

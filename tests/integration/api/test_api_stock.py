@@ -1,0 +1,100 @@
+"""Stock feeds (versioned snapshots, movements) and "available in a store near you"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_helpers import OMS, PLANNER, stock_row
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+
+def snapshot(version: int, on_hand: int, node: str = "S002", sku: str = "PHONE") -> Any:
+    return {"version": version, "items": [{"node_id": node, "sku": sku, "on_hand": on_hand}]}
+
+
+def test_a_newer_snapshot_applies_and_an_older_one_is_refused(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    applied = client.put("/v1/stock", json=snapshot(5, 7), headers=PLANNER)
+    assert applied.status_code == 200, applied.text
+    assert applied.json() == {"version": 5, "applied": 1, "unchanged": 0}
+    assert stock_row(loaded_engine, "S002", "PHONE") == (7, 0)
+    stale = client.put("/v1/stock", json=snapshot(4, 1), headers=PLANNER)
+    assert stale.status_code == 409
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.json()["type"].endswith("/stale-snapshot")
+    assert stock_row(loaded_engine, "S002", "PHONE") == (7, 0)
+    repeat = client.put("/v1/stock", json=snapshot(5, 7), headers=PLANNER)
+    assert repeat.json()["unchanged"] == 1
+
+
+def test_a_snapshot_for_an_unknown_node_is_a_404(client: TestClient) -> None:
+    answer = client.put("/v1/stock", json=snapshot(1, 3, node="S999"), headers=PLANNER)
+    assert answer.status_code == 404
+
+
+def test_movements_change_on_hand_once_even_when_repeated(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    batch = {"movements": [
+        {"movement_id": "m1", "node_id": "S001", "sku": "SCARF", "kind": "sale", "qty": 2,
+         "occurred_at": "2026-11-08T12:00:00+01:00"},
+        {"movement_id": "m2", "node_id": "S001", "sku": "SCARF", "kind": "receipt", "qty": 5,
+         "occurred_at": "2026-11-08T13:00:00+01:00"},
+    ]}
+    first = client.post("/v1/stock/movements", json=batch, headers=OMS)
+    assert first.json() == {"applied": 2, "duplicates": 0}
+    again = client.post("/v1/stock/movements", json=batch, headers=OMS)
+    assert again.json() == {"applied": 0, "duplicates": 2}
+    assert stock_row(loaded_engine, "S001", "SCARF") == (13, 0)
+
+
+def test_a_sale_below_the_reserved_units_is_refused(client: TestClient) -> None:
+    assert client.post(
+        "/v1/allocations",
+        json={"order_id": "M-1", "fulfilment": "click_and_collect", "pickup_store_id": "S003",
+              "lines": [{"line_id": "1", "sku": "JACKET", "qty": 2}]},
+        headers=OMS,
+    ).status_code == 201
+    sale = {"movements": [{"movement_id": "m9", "node_id": "S003", "sku": "JACKET",
+                           "kind": "sale", "qty": 1, "occurred_at": "2026-11-08T12:00:00Z"}]}
+    answer = client.post("/v1/stock/movements", json=sale, headers=OMS)
+    assert answer.status_code == 409 and answer.json()["type"].endswith("/below-reserved")
+
+
+def test_availability_lists_the_nearest_stores_with_stock_first(client: TestClient) -> None:
+    answer = client.get("/v1/availability", params={"sku": "JACKET", "near": "30-001"},
+                        headers=OMS)
+    assert answer.status_code == 200, answer.text
+    stores = answer.json()["stores"]
+    assert [s["node_id"] for s in stores] == ["S002", "S001", "S003"]
+    assert stores[0]["atp"] == 4
+    near_gdansk = client.get("/v1/availability", params={"sku": "PHONE", "near": "54.35,18.65"},
+                             headers=OMS).json()
+    assert [s["node_id"] for s in near_gdansk["stores"]] == ["S001", "S002"]  # S003 has none
+
+
+def test_availability_drops_a_store_whose_units_are_reserved(client: TestClient) -> None:
+    client.post("/v1/allocations", json={
+        "order_id": "A-1", "fulfilment": "click_and_collect", "pickup_store_id": "S002",
+        "lines": [{"line_id": "1", "sku": "PHONE", "qty": 1}]}, headers=OMS)
+    stores = client.get("/v1/availability", params={"sku": "PHONE", "near": "30-001"},
+                        headers=OMS).json()["stores"]
+    assert "S002" not in [s["node_id"] for s in stores]
+
+
+def test_availability_problems_name_the_parameter(client: TestClient) -> None:
+    unknown = client.get("/v1/availability", params={"sku": "NOSUCH", "near": "00-950"},
+                         headers=OMS)
+    assert unknown.status_code == 404
+    bad = client.get("/v1/availability", params={"sku": "JACKET", "near": "nowhere"},
+                     headers=OMS)
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        {"parameter": "near", "in": "query",
+         "detail": "give a postcode (00-950) or coordinates (52.23,21.01)"}
+    ]
+    missing = client.get("/v1/availability", params={"sku": "JACKET"}, headers=OMS)
+    assert missing.json()["errors"][0]["parameter"] == "near"
+
