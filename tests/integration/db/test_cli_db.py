@@ -1,0 +1,86 @@
+"""`omni db` from the outside: what a user sees on success and on bad input."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.db.engine import make_engine
+from api.db.migrate import current_revision, head_revision
+from api.db.tables import Sale, Stock
+
+
+def _run(args: list[str], database_url: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, args, env={"OMNI_DATABASE_URL": database_url})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _one_clear_line(stderr: str, *words: str) -> None:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_upgrade_creates_the_schema(sqlite_url: str) -> None:
+    code, out, _ = _run(["db", "upgrade"], sqlite_url)
+    assert code == 0
+    assert current_revision(make_engine(sqlite_url)) == head_revision()
+    assert head_revision() in out
+
+
+def test_an_unreachable_database_is_named_in_one_line(sqlite_url: str) -> None:
+    code, _, err = _run(["db", "init", "--demo"], "postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert code == 1
+    _one_clear_line(err, "cannot reach database", "127.0.0.1:1")
+
+
+def test_an_unknown_driver_is_named_in_one_line() -> None:
+    code, _, err = _run(["db", "upgrade"], "mysql+nosuchdriver://u@h/db")
+    assert code == 1
+    _one_clear_line(err, "unsupported database driver", "mysql+nosuchdriver")
+
+
+def test_an_unparseable_url_is_refused(sqlite_url: str) -> None:
+    code, _, err = _run(["db", "upgrade"], "not a url")
+    assert code == 1
+    _one_clear_line(err, "cannot parse database URL")
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_refused(tmp_path: object) -> None:
+    code, _, err = _run(["db", "upgrade"], "sqlite:////nonexistent-dir/omni/omni.db")
+    assert code == 1
+    _one_clear_line(err, "cannot reach database", "unable to open database file")
+
+
+def test_an_unknown_option_is_a_usage_error(sqlite_url: str) -> None:
+    code, _, err = _run(["db", "init", "--stors", "3"], sqlite_url)
+    assert code == 2
+    assert "No such option" in err and "Traceback" not in err
+
+
+def test_a_non_numeric_store_count_is_a_usage_error(sqlite_url: str) -> None:
+    code, _, err = _run(["db", "init", "--demo", "--stores", "many"], sqlite_url)
+    assert code == 2
+    assert "--stores" in err and "Traceback" not in err
+
+
+def test_init_demo_loads_the_chain_and_a_rerun_skips(sqlite_url: str) -> None:
+    pytest.importorskip("data.demo_chain")
+    args = ["db", "init", "--demo", "--seed", "3", "--stores", "2", "--skus", "3"]
+    code, out, err = _run(args, sqlite_url)
+    assert code == 0, err
+    assert "loaded the demo chain" in out
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        sales = conn.execute(select(func.count()).select_from(Sale)).scalar_one()
+        stock_rows = conn.execute(select(func.count()).select_from(Stock)).scalar_one()
+    assert sales > 0 and stock_rows > 0
+    code, out, _ = _run(args, sqlite_url)
+    assert code == 0 and "skipped" in out
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Sale)).scalar_one() == sales
+    engine.dispose()
