@@ -79,8 +79,9 @@ def catalogue(rng: np.random.Generator, n_skus: int, history_start: date,
     """`n_skus` SKUs, 60 % fashion; extra column `popularity` (rate multiplier) and
     `category_code` for the demand model.
 
-    Life: most SKUs are on sale through the whole history; about 25 % launch inside it (a few
-    in the last weeks), about 15 % are discontinued inside it.
+    Life: most SKUs are on sale through the whole history; about 25 % launch inside it or in
+    the four weeks after `as_of` (no history, stock waiting in the DCs); about 15 % are
+    discontinued inside it (zero sales from `discontinue_date` on).
     """
     fashion = [k for k, c in enumerate(CATEGORIES) if c.department == "fashion"]
     electronics = [k for k, c in enumerate(CATEGORIES) if c.department == "electronics"]

@@ -24,7 +24,7 @@ from data.catalogue import catalogue
 from data.demand import CELLS_PER_BLOCK
 from data.geography import lockers, postcode_areas
 from data.network import nodes as build_nodes
-from data.sales import iter_sales_blocks, sort_sales
+from data.sales import iter_sales_blocks, sales_frame
 from data.stock import stock_on_hand
 from data.tariffs import parcel_rates, transfer_rates
 
@@ -106,14 +106,13 @@ def _all_sales(seed: int, stores: pd.DataFrame, skus: pd.DataFrame, days: pd.Dat
                n_history: int, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
     """Every block's rows in canonical order, and the store x SKU daily rate for stock."""
     n_blocks = -(-len(skus) // max(1, CELLS_PER_BLOCK // (len(days) * len(stores))))
-    frames: list[pd.DataFrame] = []
+    blocks = []
     rate = np.zeros((len(stores), len(skus)))
     with _ProgressBar(progress, n_blocks) as advance:
         for block in iter_sales_blocks(seed, stores, skus, days, n_history, advance):
-            frames.append(block.rows)
+            blocks.append(block)
             rate[:, block.first_sku:block.first_sku + block.rate.shape[1]] = block.rate
-    sales = frames[0] if len(frames) == 1 else sort_sales(pd.concat(frames), skus, stores)
-    return sales, rate
+    return sales_frame(blocks), rate
 
 
 class _ProgressBar:

@@ -22,11 +22,26 @@ SHIP_FROM_STORE_SHARE = 0.3  # share of catchment online demand a store's stock 
 
 @dataclass(frozen=True)
 class SalesBlock:
-    """The sales rows of one block of SKUs and the daily rate that sizes their stock."""
+    """The sales of one block of SKUs as compact code arrays, and the daily rate that sizes
+    their stock. `rows()` turns the codes into SALES rows."""
 
-    rows: pd.DataFrame  # SALES columns, zero rows omitted, sorted by date, store, channel, SKU
     first_sku: int  # catalogue position of the block's first SKU
     rate: np.ndarray  # [stores, block SKUs] expected units per day over the last 4 weeks
+    codes: dict[str, np.ndarray]  # day, store, channel, sku (positions); units, price, promo
+    labels: SalesLabels
+
+    def rows(self) -> pd.DataFrame:
+        """SALES columns, zero rows omitted, sorted by date, store, channel, SKU."""
+        return sales_frame([self])
+
+
+@dataclass(frozen=True)
+class SalesLabels:
+    """What the code positions stand for."""
+
+    days: pd.DatetimeIndex
+    node_ids: np.ndarray
+    sku_ids: np.ndarray
 
 
 def iter_sales_blocks(
@@ -40,13 +55,13 @@ def iter_sales_blocks(
     """Simulate every SKU block over `days` (history then future) for `stores`.
 
     Use it directly to stream a large chain (120 stores x 5,000 SKUs x 3 years is ~10^9 cells)
-    into a database block by block instead of holding one frame.
+    into a database block by block (`block.rows()`) instead of holding one frame.
     """
     factors = demand.day_factors(days)
     size = stores["size"].to_numpy()
     catchment = stores["catchment"].to_numpy()
-    node_ids = stores["node_id"].to_numpy(dtype=object)
-    sku_ids = skus["sku"].to_numpy(dtype=object)
+    labels = SalesLabels(days, stores["node_id"].to_numpy(dtype=object),
+                         skus["sku"].to_numpy(dtype=object))
     block_size = max(1, demand.CELLS_PER_BLOCK // (len(days) * len(stores)))
     recent = slice(max(0, n_history - RATE_WINDOW_DAYS), n_history)
     for number, block in enumerate(demand.sku_blocks(skus, days, block_size)):
@@ -66,38 +81,38 @@ def iter_sales_blocks(
         for channel, mean in enumerate(means):
             units = demand.negative_binomial(rng, mean)
             d, s, k = np.nonzero(units)
-            parts.append((d, s, np.full(len(d), channel, np.int8), k, units[d, s, k],
-                          price[d, k], promo[d, k]))
+            parts.append((d.astype(np.int32), s.astype(np.int32), np.full(len(d), channel,
+                          np.int8), (k + block.first).astype(np.int32), units[d, s, k],
+                          price[d, k], promo[d, k].astype(np.int8)))
+        codes = dict(zip(_CODE_NAMES, (np.concatenate(c) for c in zip(*parts, strict=True)),
+                         strict=True))
         # Stock is sized on demand without the SKU's life, so new SKUs can be stocked ahead.
         base = block.popularity[None, :]
         rate = (size[:, None] * (factors.walk_in[recent][:, cats] * base).mean(axis=0)
                 + SHIP_FROM_STORE_SHARE * catchment[:, None]
                 * (factors.online[recent][:, cats] * base).mean(axis=0))
-        rows = _frame(parts, days, node_ids, sku_ids[block.first:block.first + len(cats)])
-        yield SalesBlock(rows, block.first, rate)
+        yield SalesBlock(block.first, rate, codes, labels)
         if on_block is not None:
             on_block()
 
 
-def _frame(parts: list[tuple[np.ndarray, ...]], days: pd.DatetimeIndex, node_ids: np.ndarray,
-           sku_ids: np.ndarray) -> pd.DataFrame:
-    d, s, c, k, units, price, promo = (np.concatenate(col) for col in zip(*parts, strict=True))
-    order = np.lexsort((k, c, s, d))
+_CODE_NAMES = ("day", "store", "channel", "sku", "units", "price_pln", "promo")
+
+
+def sales_frame(blocks: list[SalesBlock]) -> pd.DataFrame:
+    """The rows of `blocks` as one SALES frame in canonical order: date, store, channel,
+    catalogue position of the SKU (the order does not depend on the block size)."""
+    if not blocks:
+        raise ValueError("no sales blocks")
+    codes = {name: np.concatenate([b.codes[name] for b in blocks]) for name in _CODE_NAMES}
+    order = np.lexsort((codes["sku"], codes["channel"], codes["store"], codes["day"]))
+    labels = blocks[0].labels
     return pd.DataFrame({
-        "date": days.to_numpy()[d[order]],
-        "node_id": node_ids[s[order]],
-        "channel": np.array(demand.CHANNELS, dtype=object)[c[order]],
-        "sku": sku_ids[k[order]],
-        "units": units[order].astype(np.int64),
-        "price_pln": price[order],
-        "promo": promo[order].astype(np.int8),
+        "date": labels.days.to_numpy()[codes["day"][order]],
+        "node_id": labels.node_ids[codes["store"][order]],
+        "channel": np.array(demand.CHANNELS, dtype=object)[codes["channel"][order]],
+        "sku": labels.sku_ids[codes["sku"][order]],
+        "units": codes["units"][order].astype(np.int64),
+        "price_pln": codes["price_pln"][order],
+        "promo": codes["promo"][order],
     })
-
-
-def sort_sales(frame: pd.DataFrame, skus: pd.DataFrame, stores: pd.DataFrame) -> pd.DataFrame:
-    """Rows of all blocks in one canonical order: date, store, channel, catalogue position."""
-    sku_pos = pd.Index(skus["sku"]).get_indexer(frame["sku"])
-    node_pos = pd.Index(stores["node_id"]).get_indexer(frame["node_id"])
-    channel = (frame["channel"] == "online").to_numpy()
-    order = np.lexsort((sku_pos, channel, node_pos, frame["date"].to_numpy()))
-    return frame.take(order).reset_index(drop=True)

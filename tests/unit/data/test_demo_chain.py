@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from data.demo_chain import DEMO_AS_OF, DemoChain, chain_fingerprint, generate_chain
-from data.sales import iter_sales_blocks, sort_sales
+from data.sales import iter_sales_blocks
 from forecasting.calendar import black_friday, is_store_open
 
 SMALL = {"seed": 7, "n_stores": 12, "n_skus": 6, "history_days": 420, "future_days": 28}
@@ -224,9 +224,11 @@ def test_sales_blocks_stream_the_same_rows_as_the_chain(small: DemoChain) -> Non
     stores = small.nodes[small.nodes["kind"] == "store"].reset_index(drop=True)
     days = pd.date_range(small.as_of - timedelta(days=SMALL["history_days"] - 1),
                          small.as_of + timedelta(days=SMALL["future_days"]))
-    blocks = iter_sales_blocks(SMALL["seed"], stores, small.skus, days, SMALL["history_days"])
-    streamed = sort_sales(pd.concat([b.rows for b in blocks]), small.skus, stores)
+    blocks = list(iter_sales_blocks(SMALL["seed"], stores, small.skus, days,
+                                    SMALL["history_days"]))
+    streamed = pd.concat([b.rows() for b in blocks], ignore_index=True)
     whole = pd.concat([small.sales, small.future_sales], ignore_index=True)
+    assert len(blocks) == 1  # the small chain fits one block
     pd.testing.assert_frame_equal(streamed, whole)
 
 
@@ -238,3 +240,16 @@ def test_many_sku_blocks_merge_into_date_order(monkeypatch: pytest.MonkeyPatch) 
     assert sales["date"].is_monotonic_increasing
     first_day = sales[sales["date"] == sales["date"].min()]
     assert list(first_day["node_id"]) == sorted(first_day["node_id"])
+
+
+def test_online_share_grows_from_year_to_year(medium: DemoChain) -> None:
+    sales = medium.sales[medium.sales["date"].dt.month <= 10]
+    by_year = sales.groupby([sales["date"].dt.year, "channel"])["units"].sum().unstack()
+    share = by_year["online"] / by_year.sum(axis=1)
+    assert share[2026] > share[2025]
+
+
+def test_slow_movers_sell_on_few_days(small: DemoChain) -> None:
+    days = small.sales["date"].nunique()
+    selling_days = small.sales.groupby(["node_id", "channel", "sku"])["date"].nunique()
+    assert (selling_days < days / 2).mean() > 0.5
