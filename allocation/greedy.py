@@ -29,7 +29,8 @@ def greedy_plan(problem: Problem) -> list[Part] | None:
         return src is not None and lines_at.get(n, 0) < src.capacity
 
     for i, line in enumerate(problem.lines):
-        holders = [int(n) for n in order if left(line.sku, int(n)) > 0]
+        atp = problem.atp_by_sku[line.sku]
+        holders = [n for n in order[atp[order] > 0].tolist() if left(line.sku, n) > 0]
         whole = next((n for n in holders if left(line.sku, n) >= line.qty and usable(n)), None)
         plan: list[tuple[int, int]] = []
         if whole is not None:

@@ -70,6 +70,8 @@ class Problem:
     lines: tuple[LineSpec, ...]
     atp: dict[tuple[str, int], int]  # (sku, node index) -> units
     opp_g: dict[tuple[str, int], int]  # (sku, node index) -> grosze per unit
+    atp_by_sku: dict[str, np.ndarray]  # sku -> units per node index (for vectorised scans)
+    opp_by_sku: dict[str, np.ndarray]  # sku -> grosze per unit per node index
     capacity: Mapping[str, int]
     distances_km: np.ndarray
     pickup_index: int | None
@@ -80,10 +82,10 @@ class Problem:
         return self.order.max_parcels
 
     def available(self, sku: str) -> int:
-        return sum(units for (s, _), units in self.atp.items() if s == sku)
+        return int(self.atp_by_sku[sku].sum())
 
     def nodes_with(self, sku: str) -> list[int]:
-        return [n for (s, n), units in self.atp.items() if s == sku and units > 0]
+        return [int(n) for n in np.flatnonzero(self.atp_by_sku[sku] > 0)]
 
     def source(self, n: int) -> Source | None:
         """The node as a source, or None when it cannot serve (no capacity, never open)."""
@@ -229,12 +231,24 @@ def build_problem(
     skus = {line.sku for line in lines}
     atp: dict[tuple[str, int], int] = {}
     opp: dict[tuple[str, int], int] = {}
+    index = network.index
     for row in availability:
-        n = network.index.get(row.node_id)
-        if row.sku not in skus or n is None or row.atp <= 0:
+        if row.atp <= 0 or row.sku not in skus:
             continue
-        atp[(row.sku, n)] = atp.get((row.sku, n), 0) + row.atp
-        opp[(row.sku, n)] = grosze(row.opportunity_cost_pln)
+        n = index.get(row.node_id)
+        if n is None:
+            continue
+        key = (row.sku, n)
+        atp[key] = atp.get(key, 0) + row.atp
+        if row.opportunity_cost_pln:
+            opp[key] = int(round(row.opportunity_cost_pln * 100.0))
+    size = len(network.nodes)
+    atp_by_sku = {s: np.zeros(size, dtype=np.int64) for s in skus}
+    opp_by_sku = {s: np.zeros(size, dtype=np.int64) for s in skus}
+    for (s, n), units in atp.items():
+        atp_by_sku[s][n] = units
+    for (s, n), cost in opp.items():
+        opp_by_sku[s][n] = cost
     return Problem(
         order=order,
         network=network,
@@ -242,6 +256,8 @@ def build_problem(
         lines=tuple(lines),
         atp=atp,
         opp_g=opp,
+        atp_by_sku=atp_by_sku,
+        opp_by_sku=opp_by_sku,
         capacity=capacity or {},
         distances_km=haversine_km(network.lat_rad, network.lon_rad, to),
         pickup_index=pickup_index,

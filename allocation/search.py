@@ -16,12 +16,15 @@ for orders that need a line split over nodes or whose search tree is too large.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from allocation.candidates import _rough_cost_g
-from allocation.costs import Part
-from allocation.problem import Evaluation, Problem
+import numpy as np
+
+from allocation.candidates import rough_costs
+from allocation.costs import grosze, parcel_price
+from allocation.problem import Evaluation, Problem, Source
 
 MAX_EXPANSIONS = 20_000
 
@@ -62,14 +65,11 @@ def whole_line_candidates(problem: Problem, candidates: Sequence[Sequence[int]])
 def best_single_line(problem: Problem) -> SearchResult:
     """Exact best and runner-up for a one-line order among all nodes holding the whole line."""
     line = problem.lines[0]
-    rows = sorted(
-        (_rough_cost_g(problem, 0, n, line.qty), n)
-        for n in problem.nodes_with(line.sku)
-        if problem.atp[(line.sku, n)] >= line.qty
-    )
+    rough = rough_costs(problem, 0, line.qty)
+    holders = np.flatnonzero(problem.atp_by_sku[line.sku] >= line.qty)
     top = _Top2()
-    for rough, n in rows:
-        if rough >= top.bound:
+    for n in holders[np.argsort(rough[holders], kind="stable")].tolist():
+        if rough[n] >= top.bound:
             break
         if problem.source(n) is None:
             continue
@@ -79,46 +79,85 @@ def best_single_line(problem: Problem) -> SearchResult:
     return top.result(complete=True)
 
 
-def search_whole_lines(problem: Problem, candidates: Sequence[Sequence[int]]) -> SearchResult:
-    """Branch and bound over one node per line (candidates: node indices per line)."""
+def search_whole_lines(
+    problem: Problem, candidates: Sequence[Sequence[int]], stop_at: float = float("inf")
+) -> SearchResult:
+    """Branch and bound over one node per line (candidates: node indices per line), costs kept
+    incrementally per node; gives up (complete=False) at `stop_at` (perf_counter seconds) or
+    after `MAX_EXPANSIONS` nodes of the tree."""
     lines = problem.lines
-    cands = [list(c) for c in candidates]
-    floor = []
-    for i, c in enumerate(cands):
-        srcs = [(problem.source(n), n) for n in c]
-        floor.append(
-            min(
-                (
-                    s.pick_g + s.late_g + problem.opp_g.get((lines[i].sku, n), 0) * lines[i].qty
-                    for s, n in srcs
-                    if s is not None
-                ),
-                default=0,
-            )
-        )
-    rest = [sum(floor[i:]) for i in range(len(lines))] + [0]
-    top = _Top2()
-    budget = [MAX_EXPANSIONS]
-    plan: list[Part] = []
+    order = sorted(range(len(lines)), key=lambda i: (len(candidates[i]), -lines[i].unit_weight_g))
+    split_g = grosze(problem.weights.split_pln)
+    max_parcels = problem.max_parcels if problem.max_parcels is not None else 1 << 30
+    options: list[list[tuple[int, Source, int, int]]] = []  # (node, source, fixed cost, units)
+    for i in order:
+        line = lines[i]
+        row = []
+        for n in candidates[i]:
+            src = problem.source(n)
+            if src is not None:
+                fixed = src.pick_g + src.late_g + problem.opp_g.get((line.sku, n), 0) * line.qty
+                row.append((n, src, fixed, line.qty))
+        options.append(row)
+    floor = [min((o[2] for o in row), default=0) for row in options]
+    rest = [sum(floor[d:]) for d in range(len(order))] + [0]
 
-    def walk(i: int) -> bool:
-        if budget[0] <= 0:
-            return False
-        budget[0] -= 1
-        if i == len(lines):
-            ev = problem.evaluate(plan)
-            if ev.feasible:
-                top.offer(ev)
+    top = _Top2()
+    weight: dict[int, int] = {}
+    parts_at: dict[int, int] = {}
+    ship: dict[int, tuple[int, int]] = {}  # node -> (price, parcels)
+    taken: dict[tuple[str, int], int] = {}
+    chosen: list[int] = [0] * len(order)
+    budget = [MAX_EXPANSIONS]
+
+    def walk(depth: int, cost: int, parcels: int) -> bool:
+        if depth == len(order):
+            plan = [(order[d], chosen[d], lines[order[d]].qty) for d in range(len(order))]
+            top.offer(problem.evaluate(plan))
             return True
-        for n in cands[i]:
-            plan.append((i, n, lines[i].qty))
-            partial = problem.evaluate(plan)
-            if partial.feasible and partial.total_g + rest[i + 1] < top.bound:
-                if not walk(i + 1):
-                    plan.pop()
-                    return False
-            plan.pop()
+        budget[0] -= 1
+        if budget[0] <= 0 or (budget[0] % 256 == 0 and time.perf_counter() > stop_at):
+            return False
+        line = lines[order[depth]]
+        for n, src, fixed, qty in options[depth]:
+            key = (line.sku, n)
+            if taken.get(key, 0) + qty > problem.atp.get(key, 0):
+                continue
+            if parts_at.get(n, 0) + 1 > src.capacity:
+                continue
+            old_w = weight.get(n, 0)
+            old_price, old_parcels = ship.get(n, (0, 0))
+            new_w = old_w + line.unit_weight_g * qty
+            if src.bands:
+                new_price, new_parcels = parcel_price(src.bands, new_w)
+            else:
+                first = old_parcels == 0
+                new_price = old_price + src.transfer_unit_g * qty + (
+                    src.transfer_fixed_g if first else 0
+                )
+                new_parcels = 1
+            total_parcels = parcels - old_parcels + new_parcels
+            if total_parcels > max_parcels:
+                continue
+            split_delta = split_g * (
+                max(total_parcels - 1, 0) - max(parcels - 1, 0)
+            )
+            new_cost = cost + fixed + (new_price - old_price) + split_delta
+            if new_cost + rest[depth + 1] >= top.bound:
+                continue
+            weight[n] = new_w
+            parts_at[n] = parts_at.get(n, 0) + 1
+            ship[n] = (new_price, new_parcels)
+            taken[key] = taken.get(key, 0) + qty
+            chosen[depth] = n
+            ok = walk(depth + 1, new_cost, total_parcels)
+            weight[n] = old_w
+            parts_at[n] -= 1
+            ship[n] = (old_price, old_parcels)
+            taken[key] -= qty
+            if not ok:
+                return False
         return True
 
-    complete = walk(0)
+    complete = walk(0, 0, 0)
     return top.result(complete)

@@ -34,7 +34,12 @@ from allocation.model import (
     UnfulfilledLine,
 )
 from allocation.problem import Evaluation, Problem, build_problem
-from allocation.search import best_single_line, search_whole_lines, whole_line_candidates
+from allocation.search import (
+    SearchResult,
+    best_single_line,
+    search_whole_lines,
+    whole_line_candidates,
+)
 
 DEFAULT_DEADLINE_MS = 50.0
 DEFAULT_WEIGHTS = CostWeights()
@@ -76,6 +81,8 @@ def source_order(
         lines=tuple(line for line in problem.lines if line.line_id not in short_ids),
         atp=problem.atp,
         opp_g=problem.opp_g,
+        atp_by_sku=problem.atp_by_sku,
+        opp_by_sku=problem.opp_by_sku,
         capacity=problem.capacity,
         distances_km=problem.distances_km,
         pickup_index=problem.pickup_index,
@@ -125,22 +132,30 @@ def _solve(
             if line_index == i and n not in candidates[i] and problem.source(n) is not None:
                 candidates[i].append(n)
     wholes = whole_line_candidates(problem, candidates)
+    deadline_at = started + deadline_ms / 1000.0
+    incumbent: SearchResult | None = None
     if solver == "auto" and all(wholes):
         if len(problem.lines) == 1:
             found = best_single_line(problem)
         else:
-            found = search_whole_lines(problem, wholes)
+            # Half the time for the exact search; CP-SAT gets the rest if it is cut short.
+            found = search_whole_lines(problem, wholes, stop_at=(started + deadline_at) / 2)
         if found.complete:
-            status: Status = "optimal"
-            return found.best, found.runner_up, status, candidates
-    left_s = deadline_ms / 1000.0 - (time.perf_counter() - started)
-    if left_s <= 0:
-        return None, None, "fallback", candidates
-    result = solve_cpsat(problem, candidates, left_s, hint=greedy_parts)
-    if result.status in ("optimal", "feasible"):
-        best = problem.evaluate(result.parts)
-        if best.feasible:
-            return best, None, "optimal" if result.status == "optimal" else "feasible", candidates
+            return found.best, found.runner_up, "optimal", candidates
+        incumbent = found if found.best is not None else None
+    left_s = deadline_at - time.perf_counter()
+    if left_s > 0.0005:
+        hint = incumbent.best.parts if incumbent and incumbent.best else greedy_parts
+        result = solve_cpsat(problem, candidates, left_s, hint=hint)
+        if result.status in ("optimal", "feasible"):
+            best = problem.evaluate(result.parts)
+            if best.feasible:
+                status: Status = "optimal" if result.status == "optimal" else "feasible"
+                if incumbent and incumbent.best and incumbent.best.total_g < best.total_g:
+                    best = incumbent.best
+                return best, None, status, candidates
+    if incumbent is not None:
+        return incumbent.best, incumbent.runner_up, "feasible", candidates
     return None, None, "fallback", candidates
 
 
