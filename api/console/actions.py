@@ -1,0 +1,305 @@
+"""What a planner does from the console: run the weekly forecast batch, run a rebalancing plan
+for a peak or a reservation plan, and approve a plan.
+
+Thin services over the tables and the pure core (forecasting.registry, allocation.planning),
+kept here until the planning and batch services land in api/services. Running a plan only writes
+it as `proposed`; approval is the one step that changes what the allocator sees (transfers
+proposed -> approved; a reservation plan's safety stock written into `stock`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from api.console.queries import as_of_day, latest_forecast_run, peak_demand
+from api.db.tables import (
+    BatchRun,
+    DemandRate,
+    Forecast,
+    Node,
+    SafetyStockPlan,
+    Sale,
+    Sku,
+    Stock,
+    Transfer,
+    TransferRate,
+)
+from forecasting.calendar import PeakName, PeakWindow, peak_window
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+BATCH_HISTORY_DAYS = 365
+BATCH_HORIZON_DAYS = 56
+BATCH_MODEL = "lgbm"
+PLAN_DEADLINE_S = 30.0
+# Picking and parcel cost an online sale pays that a walk-in sale does not (PLN per unit); it
+# tilts the reservation plan's critical ratio towards keeping units for walk-in customers.
+ONLINE_FULFILMENT_COST_PLN = 12.0
+
+
+class ActionError(Exception):
+    """An action the planner asked for cannot be done; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    run_id: str
+    message: str
+
+
+def _run_id(kind: str) -> str:
+    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _start_run(
+    conn: Connection, run_id: str, kind: str, model: str, params: dict[str, Any]
+) -> None:
+    conn.execute(insert(BatchRun).values(
+        run_id=run_id, kind=kind, started_at=datetime.now(UTC), status="running", model=model,
+        params=params,
+    ))
+
+
+def _finish_run(conn: Connection, run_id: str, params: dict[str, Any]) -> None:
+    conn.execute(update(BatchRun).where(BatchRun.run_id == run_id).values(
+        status="succeeded", finished_at=datetime.now(UTC), params=params,
+    ))
+
+
+# --- The weekly forecast batch ---------------------------------------------------------------
+
+
+def sales_history(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
+    """`unique_id, ds, y` for every store x channel x SKU, zero-filled over the last `days`."""
+    start = as_of - timedelta(days=days - 1)
+    rows = conn.execute(
+        select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units)
+        .where(Sale.date.between(start, as_of))
+    ).all()
+    if not rows:
+        raise ActionError("no sales history to forecast from")
+    sold = pd.DataFrame(rows, columns=["node_id", "channel", "sku", "ds", "y"])
+    sold["unique_id"] = sold["node_id"] + "|" + sold["channel"] + "|" + sold["sku"]
+    ids = sold["unique_id"].unique()
+    grid = pd.MultiIndex.from_product(
+        [ids, pd.date_range(start, as_of, freq="D")], names=["unique_id", "ds"]
+    ).to_frame(index=False)
+    sold["ds"] = pd.to_datetime(sold["ds"])
+    history = grid.merge(sold[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left")
+    history["y"] = history["y"].fillna(0).astype(float)
+    return history
+
+
+def run_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult:
+    """Forecast every series `BATCH_HORIZON_DAYS` ahead with its quantiles; one batch run."""
+    from forecasting.registry import make_model  # heavy (lightgbm): only when asked
+
+    run_id = _run_id("forecast")
+    with engine.begin() as conn:
+        as_of = as_of_day(conn)
+        history = sales_history(conn, as_of, BATCH_HISTORY_DAYS)
+    forecast = make_model(model, country="PL").fit(history).predict(BATCH_HORIZON_DAYS)
+    parts = forecast["unique_id"].str.split("|", expand=True)
+    rows = pd.DataFrame({
+        "run_id": run_id, "unique_id": forecast["unique_id"],
+        "ds": pd.to_datetime(forecast["ds"]).dt.date,
+        "node_id": parts[0], "channel": parts[1], "sku": parts[2],
+        "yhat": forecast["yhat"].astype(float),
+        **{q: forecast[q].astype(float) for q in ("q50", "q80", "q90", "q95", "q99")},
+    })
+    params = {"as_of": as_of.isoformat(), "horizon_days": BATCH_HORIZON_DAYS,
+              "series": int(rows["unique_id"].nunique()), "source": "console"}
+    with engine.begin() as conn:
+        _start_run(conn, run_id, "forecast", model, params)
+        conn.execute(insert(Forecast), _records(rows))
+        _finish_run(conn, run_id, params)
+    return ActionResult(
+        run_id, f"forecast run {run_id}: {params['series']} series, {len(rows)} days forecast"
+    )
+
+
+# --- Rebalancing before a peak ---------------------------------------------------------------
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts (numpy scalars included; the drivers accept them via .item())."""
+    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
+def _frame(conn: Connection, *columns: Any) -> pd.DataFrame:
+    rows = conn.execute(select(*columns)).all()
+    return pd.DataFrame(rows, columns=[c.key for c in columns])
+
+
+def _positions(conn: Connection, window: PeakWindow) -> pd.DataFrame:
+    demand, _ = peak_demand(conn, window)
+    stock = _frame(conn, Stock.node_id, Stock.sku, Stock.on_hand)
+    skus = _frame(conn, Sku.sku, Sku.price_pln, Sku.unit_cost_pln)
+    keys = zip(stock.node_id, stock.sku, strict=True)
+    stock["demand_mean"] = [demand.get(key, 0.0) for key in keys]
+    stock = stock.merge(skus, on="sku")
+    stock["margin_pln"] = (stock["price_pln"] - stock["unit_cost_pln"]).clip(lower=0.0)
+    return stock[["node_id", "sku", "on_hand", "demand_mean", "margin_pln"]]
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=WARSAW)
+    return datetime.combine(pd.Timestamp(value).date(), time(6), WARSAW)
+
+
+def run_rebalance(engine: Engine, peak: PeakName, year: int | None = None) -> ActionResult:
+    """The optimised transfer plan for `peak`, written as `proposed` with its expected gain."""
+    from allocation.planning import PlanningInputError, RebalanceSettings, plan_transfers
+
+    with engine.begin() as conn:
+        as_of = as_of_day(conn)
+        try:
+            window = peak_window(peak, year or _next_year_of(peak, as_of))
+        except ValueError as exc:
+            raise ActionError(str(exc)) from None
+        if window.start <= as_of:
+            raise ActionError(f"{peak} {window.start.year} has already started")
+        positions = _positions(conn, window)
+        nodes = _frame(conn, Node.node_id, Node.kind, Node.lat, Node.lon)
+        rates = _frame(
+            conn, TransferRate.lane, TransferRate.fixed_cost_pln, TransferRate.cost_per_unit_pln,
+            TransferRate.cost_per_km_pln, TransferRate.lead_time_hours,
+        )
+    try:
+        plan = plan_transfers(
+            positions, nodes, rates, window, datetime.combine(as_of, time(18), WARSAW),
+            RebalanceSettings(deadline_s=PLAN_DEADLINE_S),
+        )
+    except PlanningInputError as exc:
+        raise ActionError(str(exc)) from None
+    run_id = _run_id("rebalance")
+    params = {
+        "peak": peak, "year": window.start.year, "as_of": as_of.isoformat(),
+        "status": plan.status, "method": plan.method,
+        "expected_gain_pln": round(float(plan.expected_gain_pln), 2),
+        "transfer_cost_pln": round(float(plan.transfer_cost_pln), 2),
+        "units_moved": plan.units_moved, "solve_seconds": round(plan.solve_seconds, 3),
+    }
+    rows = [
+        {"plan_id": run_id, "peak": peak, "from_node": t["from_node"], "to_node": t["to_node"],
+         "sku": t["sku"], "qty": int(t["qty"]), "arrive_by": _aware(t["arrive_by"]),
+         "cost_pln": float(t["cost_pln"]), "status": "proposed"}
+        for t in _records(plan.transfers)
+    ]
+    with engine.begin() as conn:
+        _start_run(conn, run_id, "rebalance", plan.method, params)
+        if rows:
+            conn.execute(insert(Transfer), rows)
+        _finish_run(conn, run_id, params)
+    return ActionResult(
+        run_id,
+        f"plan {run_id} for {peak} {window.start.year}: {plan.units_moved} units in "
+        f"{len(rows)} transfers, expected gain {params['expected_gain_pln']:.2f} PLN "
+        f"({plan.status})",
+    )
+
+
+def _next_year_of(peak: PeakName, as_of: date) -> int:
+    this_year = peak_window(peak, as_of.year)
+    return as_of.year if this_year.start > as_of else as_of.year + 1
+
+
+def approve_transfers(engine: Engine, plan_id: str) -> ActionResult:
+    with engine.begin() as conn:
+        changed = conn.execute(
+            update(Transfer)
+            .where(Transfer.plan_id == plan_id, Transfer.status == "proposed")
+            .values(status="approved")
+        ).rowcount
+    if not changed:
+        raise ActionError(f"plan {plan_id} has no proposed transfers (unknown or approved)")
+    return ActionResult(plan_id, f"plan {plan_id} approved: {changed} transfers")
+
+
+# --- Safety stock kept for walk-in customers -------------------------------------------------
+
+
+def _walkin_forecast(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
+    """Daily walk-in means per store x SKU: the latest forecast, else the recent-sales rates."""
+    run = latest_forecast_run(conn)
+    if run is not None:
+        rows = conn.execute(
+            select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat).where(
+                Forecast.run_id == run, Forecast.channel == "store", Forecast.ds > as_of,
+            )
+        ).all()
+        if rows:
+            return pd.DataFrame(rows, columns=["store", "sku", "date", "mean"])
+    rates = _frame(conn, DemandRate.node_id, DemandRate.sku, DemandRate.walkin_units_per_day)
+    days_frame = pd.DataFrame({"date": [as_of + timedelta(days=k) for k in range(1, days + 1)]})
+    daily = rates.merge(days_frame, how="cross")
+    return daily.rename(columns={"node_id": "store", "walkin_units_per_day": "mean"})
+
+
+def run_reservation_plan(engine: Engine) -> ActionResult:
+    """Safety stock per store x SKU (critical ratio), written as a `proposed` plan."""
+    from allocation.planning import PlanningInputError, plan_reservations
+
+    with engine.begin() as conn:
+        as_of = as_of_day(conn)
+        stock = pd.DataFrame(conn.execute(
+            select(Stock.node_id, Stock.sku, Stock.on_hand, Node.replenishment_days,
+                   Sku.category, Sku.price_pln, Sku.unit_cost_pln)
+            .join(Node, Node.node_id == Stock.node_id).join(Sku, Sku.sku == Stock.sku)
+            .where(Node.kind == "store")
+        ).all(), columns=["store", "sku", "on_hand", "replenishment_days", "category",
+                          "price_pln", "unit_cost_pln"])
+        if stock.empty:
+            raise ActionError("no store stock to plan")
+        forecast = _walkin_forecast(conn, as_of, int(stock["replenishment_days"].max()) + 1)
+    margin = (stock["price_pln"] - stock["unit_cost_pln"]).clip(lower=0.0)
+    stock = stock.assign(walkin_margin_pln=margin, online_margin_pln=margin,
+                         fulfilment_cost_pln=ONLINE_FULFILMENT_COST_PLN)
+    try:
+        plan = plan_reservations(stock, as_of, walkin_forecast=forecast)
+    except PlanningInputError as exc:
+        raise ActionError(str(exc)) from None
+    run_id = _run_id("reservations")
+    rows = [
+        {"plan_id": run_id, "node_id": r["store"], "sku": r["sku"], "peak": None,
+         "safety_stock": int(r["safety_stock"]), "service_level": float(r["critical_ratio"]),
+         "status": "proposed"}
+        for r in _records(plan)
+    ]
+    params = {"as_of": as_of.isoformat(), "policy": "critical_ratio",
+              "units_kept": int(plan["safety_stock"].sum()), "rows": len(rows)}
+    with engine.begin() as conn:
+        _start_run(conn, run_id, "reservations", "critical_ratio", params)
+        conn.execute(insert(SafetyStockPlan), rows)
+        _finish_run(conn, run_id, params)
+    return ActionResult(
+        run_id, f"reservation plan {run_id}: {params['units_kept']} units kept for walk-in"
+    )
+
+
+def approve_reservations(engine: Engine, plan_id: str) -> ActionResult:
+    """Write the plan's safety stock into `stock` (the allocator uses it at once)."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(SafetyStockPlan.node_id, SafetyStockPlan.sku, SafetyStockPlan.safety_stock)
+            .where(SafetyStockPlan.plan_id == plan_id, SafetyStockPlan.status == "proposed")
+        ).all()
+        if not rows:
+            raise ActionError(f"plan {plan_id} has nothing proposed (unknown or approved)")
+        for node_id, sku, safety in rows:
+            conn.execute(
+                update(Stock).where(Stock.node_id == node_id, Stock.sku == sku)
+                .values(safety_stock=safety, version=Stock.version + 1,
+                        updated_at=datetime.now(UTC))
+            )
+        conn.execute(update(SafetyStockPlan).where(SafetyStockPlan.plan_id == plan_id)
+                     .values(status="approved"))
+    return ActionResult(plan_id, f"reservation plan {plan_id} approved: {len(rows)} rows applied")
