@@ -164,6 +164,7 @@ def upgrade() -> None:
         sa.Column("promo", sa.SmallInteger(), server_default="0", nullable=False),
         sa.CheckConstraint("channel IN ('store', 'online')", name=op.f("ck_sales_channel")),
         sa.PrimaryKeyConstraint("node_id", "channel", "sku", "date", name=op.f("pk_sales")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("sales", schema=None) as batch_op:
         batch_op.create_index("ix_sales_date", ["date"], unique=False)
