@@ -63,7 +63,7 @@ def test_an_order_short_on_one_line_reserves_nothing_at_all(loaded_engine: Engin
 
 def test_safety_stock_is_kept_back_from_online_orders(loaded_engine: Engine) -> None:
     with loaded_engine.begin() as conn:
-        set_safety_stock(conn, [StockItem("S001", "A", 2)])
+        assert set_safety_stock(conn, [StockItem("S001", "A", 2), StockItem("S002", "C", 1)]) == 2
     with loaded_engine.begin() as conn, pytest.raises(InsufficientStock):
         reserve(conn, "o-1", [StockItem("S001", "A", 2)])
     with loaded_engine.begin() as conn:
