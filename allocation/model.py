@@ -268,9 +268,25 @@ class Network:
     def is_open(self, node: Node, day: date) -> bool:
         return node.is_open(day)
 
+    def locate_postcode(self, postcode: str) -> Location | None:
+        """The centre of a Polish postcode's area (`00-950` -> area `00`), if known."""
+        digits = "".join(ch for ch in postcode if ch.isdigit())
+        return self.postcode_areas.get(digits[:2]) if len(digits) >= 2 else None
+
+    def locate_locker(self, locker_id: str) -> Location | None:
+        locker = self.lockers.get(locker_id)
+        return locker.location if locker is not None else None
+
 
 def _location(row: Mapping[Any, Any]) -> Location:
     return Location(float(row["lat"]), float(row["lon"]))
+
+
+def _int(value: object, default: int) -> int:
+    """An int from a frame cell, `default` for a missing one (None, NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return default
+    return int(value)  # type: ignore[call-overload]
 
 
 def network_from_frames(
@@ -294,11 +310,11 @@ def network_from_frames(
             location=_location(r),
             pick_cost_pln=float(r["pick_cost_pln"]),
             pick_capacity_per_day=int(r["pick_capacity_per_day"]),
-            opens_at_hour=int(r.get("opens_at_hour", 0)),
-            closes_at_hour=int(r.get("closes_at_hour", 24)),
-            replenishment_days=int(r.get("replenishment_days", 7)),
-            name=str(r.get("name", "")),
-            city=str(r.get("city", "")),
+            opens_at_hour=_int(r.get("opens_at_hour"), 0),
+            closes_at_hour=_int(r.get("closes_at_hour"), 24),
+            replenishment_days=_int(r.get("replenishment_days"), 7),
+            name=str(r.get("name") or ""),
+            city=str(r.get("city") or ""),
         )
         for r in nodes.to_dict("records")
     )

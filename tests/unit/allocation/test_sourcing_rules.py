@@ -173,3 +173,17 @@ def test_destination_far_from_every_store_still_gets_a_plan(network: Network) ->
     order = _order(("1", "TEE", 1), destination=Location(49.3, 22.5))
     decision = source_order(order, network, [Availability("S-GDA", "TEE", 1)])
     assert decision.lines[0].node_id == "S-GDA"
+
+
+def test_past_the_deadline_the_greedy_plan_comes_back_as_fallback(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 5), Availability("S-KRK", "JEANS", 5)]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 1))
+    decision = source_order(order, network, stock, solver="cpsat", deadline_ms=0.0)
+    assert decision.status == "fallback"
+    assert decision.explanation.greedy is not None
+    assert decision.explanation.greedy_delta_pln == 0.0
+
+
+def test_postcodes_and_lockers_resolve_to_locations(network: Network) -> None:
+    assert network.locate_postcode("31-000") is None  # this network has no postcode areas
+    assert network.locate_locker("nope") is None
