@@ -229,7 +229,11 @@ def life(block: SkuBlock, n_days: int) -> np.ndarray:
 
 def negative_binomial(rng: np.random.Generator, mean: np.ndarray) -> np.ndarray:
     """Counts around `mean`: NB with size k = 1.23 (M5 slow movers) growing as sqrt(mean) for
-    faster movers, so fast series are relatively less noisy."""
-    size = cal.NEGATIVE_BINOMIAL_SIZE * np.sqrt(np.maximum(mean, 1.0))
-    p = size / (size + mean)
-    return rng.negative_binomial(size, p).astype(np.int32)
+    faster movers, so fast series are relatively less noisy. Cells with zero mean (closed
+    days, SKUs out of life) stay zero without a draw."""
+    units = np.zeros(mean.shape, dtype=np.int32)
+    live = mean > 0
+    m = mean[live]
+    size = cal.NEGATIVE_BINOMIAL_SIZE * np.sqrt(np.maximum(m, 1.0))
+    units[live] = rng.negative_binomial(size, size / (size + m))
+    return units
