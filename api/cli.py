@@ -6,6 +6,7 @@ import typer
 
 from api.cli_db import db_app
 from api.cli_demo import demo_command
+from api.cli_forecast import forecast
 from api.cli_serve import serve
 
 app = typer.Typer(
@@ -19,3 +20,4 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.command("demo")(demo_command)
 app.command("serve")(serve)
+app.command("forecast")(forecast)

@@ -1,0 +1,128 @@
+"""The estimator every forecasting model follows (sklearn style, over long frames).
+
+`fit(history)` learns from `unique_id, ds, y` plus numeric exogenous columns and returns self;
+`predict(horizon, future)` returns `unique_id, ds, yhat, q50, q80, q90, q95, q99`. Subclasses
+only supply a point forecast (`_fit_point`, `_predict_point`); the shared flow adds the
+closed-day rule and the quantiles, whose dispersion is fitted on a holdout of the last
+`calibration_days` days (the point model refitted without them), so intervals are out-of-sample.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecasting.calendar import Country
+from forecasting.closed_days import closed_mask
+from forecasting.quantiles import (
+    QUANTILE_COLUMNS,
+    Dispersion,
+    daily_quantiles,
+    fit_dispersion,
+    horizon_demand_quantiles,
+)
+from forecasting.validation import (
+    exog_columns,
+    future_grid,
+    validate_future,
+    validate_history,
+    validate_horizon,
+)
+
+FORECAST_COLUMNS: tuple[str, ...] = ("unique_id", "ds", "yhat", *QUANTILE_COLUMNS)
+_MIN_TRAIN_DAYS = 56  # a series needs this much history before the holdout to be calibrated
+
+
+class Forecaster(ABC):
+    """Base of all models. Learned state ends in `_` (history_, exog_, dispersion_, holdout_)."""
+
+    name = "forecaster"
+
+    def __init__(self, country: Country = "none", calibration_days: int = 28) -> None:
+        self.country = country
+        self.calibration_days = calibration_days
+
+    # --- what a model supplies --------------------------------------------------------------
+    @abstractmethod
+    def _fit_point(self, history: pd.DataFrame) -> Any:
+        """Learn the mean model from a validated history; return its state."""
+
+    @abstractmethod
+    def _predict_point(
+        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        """Mean forecast `unique_id, ds, yhat` for every series of `history`."""
+
+    # --- the shared flow --------------------------------------------------------------------
+    def fit(self, history: pd.DataFrame) -> Forecaster:
+        clean = validate_history(history)
+        self.exog_ = exog_columns(clean)
+        self.history_ = clean
+        self.holdout_ = self._holdout(clean)
+        self.dispersion_ = (fit_dispersion(self.holdout_) if not self.holdout_.empty
+                            else Dispersion.poisson())
+        self.state_ = self._fit_point(clean)
+        return self
+
+    def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
+        validate_horizon(horizon)
+        future_clean = validate_future(future, self.history_, horizon)
+        mean = self._mean(self.state_, self.history_, horizon, future_clean)
+        return daily_quantiles(mean, self.dispersion_)[list(FORECAST_COLUMNS)]
+
+    def horizon_demand_quantiles(
+        self, forecast: pd.DataFrame, open_days: int | None = None, **kwargs: Any
+    ) -> pd.DataFrame:
+        """Quantiles of demand summed over `open_days` open days (see forecasting.quantiles);
+        days the closed-day rule zeroes are not counted as open."""
+        if "store_open" not in forecast.columns:
+            forecast = forecast.assign(
+                store_open=(~closed_mask(forecast, self.country)).astype(np.int8))
+        return horizon_demand_quantiles(forecast, self.dispersion_, open_days, **kwargs)
+
+    def _mean(
+        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        """Point forecast on the full future grid, non-negative, closed days exactly 0."""
+        grid = future if future is not None else future_grid(history, horizon)
+        point = self._predict_point(state, history, horizon, future)
+        mean = grid.merge(point[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"], how="left")
+        yhat = mean["yhat"].to_numpy(float)
+        yhat = np.where(np.isfinite(yhat), np.clip(yhat, 0.0, None), 0.0)
+        yhat[closed_mask(mean, self.country)] = 0.0
+        out = mean[["unique_id", "ds"]].copy()
+        out["yhat"] = yhat
+        if "store_open" in mean.columns:
+            out["store_open"] = mean["store_open"].to_numpy()
+        return out
+
+    def _holdout(self, history: pd.DataFrame) -> pd.DataFrame:
+        """Out-of-sample means on each series' last `calibration_days` days (model refitted on
+        the rest); empty when no series is long enough."""
+        days = self.calibration_days
+        if days <= 0:
+            return pd.DataFrame(columns=["unique_id", "ds", "y", "yhat"])
+        train, test = split_last_days(history, days)
+        long_enough = train.groupby("unique_id")["ds"].transform("size") >= _MIN_TRAIN_DAYS
+        train = train.loc[long_enough]
+        test = test.loc[test["unique_id"].isin(train["unique_id"].unique())]
+        counts = test.groupby("unique_id")["ds"].transform("size")
+        test = test.loc[counts == days]
+        if test.empty:
+            return pd.DataFrame(columns=["unique_id", "ds", "y", "yhat"])
+        train = train.loc[train["unique_id"].isin(test["unique_id"].unique())]
+        future = test.drop(columns="y") if self.exog_ else None
+        state = self._fit_point(train)
+        mean = self._mean(state, train, days, future)
+        return test[["unique_id", "ds", "y"]].merge(mean, on=["unique_id", "ds"])
+
+
+def split_last_days(history: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test): each series' last `days` days go to test."""
+    last = history.groupby("unique_id")["ds"].transform("max")
+    in_test = history["ds"] > last - pd.Timedelta(days=days)
+    return history.loc[~in_test].reset_index(drop=True), history.loc[in_test].reset_index(
+        drop=True)

@@ -1,0 +1,52 @@
+"""Models by name: `make_model("lgbm", country="PL")`. The CLI and the batch use this.
+
+The model modules (statsforecast, mlforecast, LightGBM) are imported on first use, so asking
+for the names, or running an unrelated command, stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from forecasting.calendar import Country
+
+if TYPE_CHECKING:
+    from forecasting.estimator import Forecaster
+
+Engine = Literal["local", "dask"]
+PRODUCTION_MODEL = "lgbm"
+STATISTICAL_MODELS: tuple[str, ...] = (
+    "seasonal_naive", "auto_ets", "theta", "croston", "tsb", "adida", "imapa")
+MODEL_NAMES: tuple[str, ...] = (*STATISTICAL_MODELS, "lgbm", "ensemble")
+
+
+class UnknownModelError(ValueError):
+    """No model of that name is registered."""
+
+
+def make_model(
+    name: str = PRODUCTION_MODEL, country: Country = "none", engine: Engine = "local",
+    **params: Any,
+) -> Forecaster:
+    """A fresh, unfitted forecaster. `params` go to the model (e.g. n_estimators for lgbm).
+
+    `ensemble` is LightGBM averaged with AutoETS (the M5 benchmark measures the gain).
+    """
+    if name in STATISTICAL_MODELS:
+        from forecasting.statistical import StatisticalForecaster
+
+        return StatisticalForecaster(name, country=country, engine=engine, **params)
+    if name == "lgbm":
+        from forecasting.gradient_boosting import LGBMForecaster
+
+        return LGBMForecaster(country=country, engine=engine, **params)
+    if name == "ensemble":
+        from forecasting.ensemble import EnsembleForecaster
+        from forecasting.gradient_boosting import LGBMForecaster
+        from forecasting.statistical import StatisticalForecaster
+
+        calibration_days = params.pop("calibration_days", 28)
+        members = [LGBMForecaster(country=country, engine=engine, **params),
+                   StatisticalForecaster("auto_ets", country=country, engine=engine)]
+        return EnsembleForecaster(members, country=country, calibration_days=calibration_days)
+    raise UnknownModelError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")

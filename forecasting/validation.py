@@ -1,0 +1,155 @@
+"""Input checks for forecasting frames, so bad data is refused with a message a planner can act on.
+
+The core raises `ForecastInputError` naming the source (file or frame), the column and the first
+offending row; the CLI and the HTTP layer only map it to an exit code or a problem document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+KEY_COLUMNS: tuple[str, str] = ("unique_id", "ds")
+TARGET = "y"
+
+
+class ForecastInputError(ValueError):
+    """A forecasting input is unusable; `source`, `column` and `row` say where (row is 1-based
+    over data rows, header excluded)."""
+
+    def __init__(
+        self, problem: str, source: str = "history", column: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        self.problem, self.source, self.column, self.row = problem, source, column, row
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = [self.source]
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        return f"{', '.join(where)}: {self.problem}"
+
+
+def validate_horizon(horizon: int) -> None:
+    if horizon <= 0:
+        raise ForecastInputError(f"horizon must be a positive number of days, got {horizon}",
+                                 source="horizon")
+
+
+def _require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> None:
+    for column in columns:
+        if column not in df.columns:
+            raise ForecastInputError(
+                f"missing column {column!r} (columns present: {', '.join(map(str, df.columns))})",
+                source=source,
+                column=column,
+            )
+
+
+def _first_row(mask: np.ndarray | pd.Series) -> int:
+    """1-based data row number of the first True, as a spreadsheet user counts rows."""
+    return int(np.flatnonzero(np.asarray(mask))[0]) + 1
+
+
+def _check_keys(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    ids = df["unique_id"]
+    if ids.isna().any():
+        raise ForecastInputError("empty unique_id", source, "unique_id", _first_row(ids.isna()))
+    ds = pd.to_datetime(df["ds"], errors="coerce")
+    if ds.isna().any():
+        raise ForecastInputError("not a date", source, "ds", _first_row(ds.isna()))
+    keyed = pd.DataFrame({"unique_id": ids.astype(str), "ds": ds.dt.normalize()})
+    duplicated = keyed.duplicated(keep="first").to_numpy()
+    if duplicated.any():
+        row = _first_row(duplicated)
+        raise ForecastInputError(
+            f"duplicate unique_id+ds ({keyed['unique_id'].iloc[row - 1]}, "
+            f"{keyed['ds'].iloc[row - 1].date()})", source, "ds", row)
+    return keyed
+
+
+def _check_numeric(df: pd.DataFrame, column: str, source: str, allow_nan: bool) -> pd.Series:
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() & df[column].notna() if allow_nan else values.isna()
+    if bad.any():
+        row = _first_row(bad)
+        raise ForecastInputError(
+            f"not a number: {df[column].iloc[row - 1]!r}", source, column, row)
+    if not np.isfinite(values.dropna().to_numpy(dtype=float)).all():
+        raise ForecastInputError("infinite value", source, column,
+                                 _first_row(~np.isfinite(values.to_numpy(dtype=float))))
+    return values.astype(float)
+
+
+def validate_history(history: pd.DataFrame, source: str = "history") -> pd.DataFrame:
+    """Check and normalise a long history frame; returns a clean copy sorted by id and day.
+
+    Required: `unique_id`, `ds` (dates), `y` (numeric, no gaps in value). Every other column is an
+    exogenous regressor and must be numeric.
+    """
+    _require_columns(history, (*KEY_COLUMNS, TARGET), source)
+    if history.empty:
+        raise ForecastInputError("no rows", source)
+    clean = _check_keys(history, source)
+    clean["y"] = _check_numeric(history, TARGET, source, allow_nan=False).to_numpy()
+    if (clean["y"] < 0).any():
+        raise ForecastInputError("negative demand", source, TARGET, _first_row(clean["y"] < 0))
+    for column in exog_columns(history):
+        clean[column] = _check_numeric(history, column, source, allow_nan=False).to_numpy()
+    return clean.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+
+
+def exog_columns(frame: pd.DataFrame) -> list[str]:
+    """Exogenous columns: every column that is not a key or the target."""
+    return [str(c) for c in frame.columns if c not in (*KEY_COLUMNS, TARGET)]
+
+
+def validate_future(
+    future: pd.DataFrame | None,
+    history: pd.DataFrame,
+    horizon: int,
+    source: str = "future",
+) -> pd.DataFrame | None:
+    """Check the known-future exogenous frame: every series, every day of the horizon, the same
+    exogenous columns as the history. Returns it trimmed to the horizon and sorted, or None when
+    the history has no exogenous columns and no future frame was given."""
+    validate_horizon(horizon)
+    exog = exog_columns(history)
+    if future is None:
+        if exog:
+            raise ForecastInputError(
+                f"a future frame is required because the history has exogenous columns "
+                f"{', '.join(exog)}", source)
+        return None
+    _require_columns(future, (*KEY_COLUMNS, *exog), source)
+    keyed = _check_keys(future, source)
+    for column in exog:
+        keyed[column] = _check_numeric(future, column, source, allow_nan=False).to_numpy()
+    last = history.groupby("unique_id", sort=True)["ds"].max()
+    expected = _future_grid(last, horizon)
+    merged = expected.merge(keyed, on=["unique_id", "ds"], how="left", indicator=True)
+    missing = merged["_merge"].eq("left_only").to_numpy()
+    if missing.any():
+        first = merged.loc[missing].iloc[0]
+        raise ForecastInputError(
+            f"gap: no row for unique_id {first['unique_id']!r} on {first['ds'].date()} "
+            f"(every series needs every day of the {horizon}-day horizon)", source, "ds")
+    return merged.drop(columns="_merge").reset_index(drop=True)
+
+
+def _future_grid(last_day: pd.Series, horizon: int) -> pd.DataFrame:
+    steps = np.arange(1, horizon + 1)
+    ids = np.repeat(last_day.index.to_numpy(), horizon)
+    days = np.repeat(last_day.to_numpy(), horizon) + np.tile(steps, len(last_day)).astype(
+        "timedelta64[D]")
+    return pd.DataFrame({"unique_id": ids, "ds": pd.to_datetime(days)})
+
+
+def future_grid(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """The `unique_id, ds` rows of the next `horizon` days after each series' last day."""
+    return _future_grid(history.groupby("unique_id", sort=True)["ds"].max(), horizon)

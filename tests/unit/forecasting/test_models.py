@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from forecasting_samples import FAST_LGBM, future_of
+
+from forecasting.quantiles import QUANTILE_COLUMNS
+from forecasting.registry import MODEL_NAMES, UnknownModelError, make_model
+
+HORIZON = 14
+
+
+def _model(name: str):  # type: ignore[no-untyped-def]
+    params = dict(FAST_LGBM) if name in ("lgbm", "ensemble") else {}
+    return make_model(name, country="PL", **params)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_every_model_forecasts_every_series_and_day_with_ordered_quantiles(
+    name: str, history: pd.DataFrame
+) -> None:
+    forecast = _model(name).fit(history).predict(HORIZON)
+
+    assert list(forecast.columns) == ["unique_id", "ds", "yhat", *QUANTILE_COLUMNS]
+    assert len(forecast) == history["unique_id"].nunique() * HORIZON
+    assert not forecast.duplicated(["unique_id", "ds"]).any()
+    values = forecast[["yhat", *QUANTILE_COLUMNS]].to_numpy()
+    assert np.isfinite(values).all() and (values >= 0).all()
+    quantiles = forecast[list(QUANTILE_COLUMNS)].to_numpy()
+    assert (np.diff(quantiles, axis=1) >= 0).all()
+
+
+def test_gradient_boosting_uses_the_promo_regressor(promo_history: pd.DataFrame) -> None:
+    model = make_model("lgbm", **FAST_LGBM).fit(promo_history)
+    with_promo = model.predict(7, future_of(promo_history, 7, promo=1))
+    without = model.predict(7, future_of(promo_history, 7, promo=0))
+
+    assert with_promo["yhat"].sum() > without["yhat"].sum() * 1.3
+
+
+def test_unknown_model_name_is_refused() -> None:
+    with pytest.raises(UnknownModelError, match="unknown model 'prophet'"):
+        make_model("prophet")
+
+
+def test_high_quantiles_of_a_busy_series_sit_above_its_mean(history: pd.DataFrame) -> None:
+    forecast = make_model("seasonal_naive", country="PL").fit(history).predict(HORIZON)
+    busy = forecast["yhat"] > 3
+
+    assert (forecast.loc[busy, "q95"] > forecast.loc[busy, "yhat"]).all()
