@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 from scipy.stats import poisson
 
@@ -11,12 +12,22 @@ from allocation.opportunity import (
     horizon_open_days,
     lost_margin_for_units_pln,
     lost_margin_pln,
+    lost_margins_pln,
     store_opportunity_cost_pln,
 )
 
 
 def test_lost_margin_is_margin_times_the_chance_walk_in_demand_reaches_the_shelf() -> None:
     assert lost_margin_pln(100.0, 2, 1.5) == pytest.approx(100.0 * poisson.sf(1, 1.5))
+
+
+def test_the_vectorised_rule_matches_the_scalar_one() -> None:
+    margins = np.array([50.0, 80.0, 10.0, 30.0])
+    shelves = np.array([1, 3, 0, 2])
+    means = np.array([2.0, 0.0, 1.0, 1.5])
+    assert lost_margins_pln(margins, shelves, means).tolist() == pytest.approx(
+        [lost_margin_pln(m, int(s), d) for m, s, d in zip(margins, shelves, means, strict=True)]
+    )
 
 
 def test_the_last_unit_on_the_shelf_costs_the_most() -> None:
