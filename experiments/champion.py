@@ -1,0 +1,77 @@
+"""The registered champion forecaster: which model (and parameters) planners run.
+
+A champion is a version of the registered model `omni-forecaster` carrying the alias
+`champion`. Its artifact is a pyfunc wrapper (`ForecastSpec`) that refits the named model on
+the history it is given and forecasts; the version's tags `forecast_model` and
+`forecast_params` (JSON) say which model it is, so the forecast CLI and the weekly batch resolve
+it without unpickling anything: `resolve_champion() -> (model_name, params, version)`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from experiments.tracking import client, configure
+
+REGISTERED_MODEL = "omni-forecaster"
+CHAMPION_ALIAS = "champion"
+
+
+class NoChampionError(LookupError):
+    """No version of the registered forecaster carries the champion alias."""
+
+
+def register_champion(run_id: str, model_name: str, params: dict[str, Any],
+                      horizon: int, country: str, metrics: dict[str, float] | None = None,
+                      registered_model: str = REGISTERED_MODEL,
+                      uri: str | None = None) -> str:
+    """Log the spec of `model_name` under `run_id`, register it and move the champion alias
+    to the new version; returns the version number."""
+    import mlflow
+
+    from experiments.forecast_spec import ForecastSpec
+
+    configure(uri)
+    spec = ForecastSpec(model_name, params, horizon, country)
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.pyfunc.log_model(
+            name="forecaster", python_model=spec, pip_requirements=["omni-allocation"],
+            params={"model": model_name, "horizon": horizon},
+        )
+    tags = {"forecast_model": model_name, "forecast_params": json.dumps(params, sort_keys=True),
+            "horizon": str(horizon), "country": country}
+    tags.update({f"metric.{k}": f"{v:.6g}" for k, v in (metrics or {}).items()})
+    version = mlflow.register_model(info.model_uri, registered_model, tags=tags)
+    mlflow_client = client(uri)
+    mlflow_client.set_registered_model_alias(registered_model, CHAMPION_ALIAS, version.version)
+    return str(version.version)
+
+
+def resolve_champion(registered_model: str = REGISTERED_MODEL,
+                     uri: str | None = None) -> tuple[str, dict[str, Any], str]:
+    """(model_name, params, version) of the current champion; raises `NoChampionError`."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = client(uri)
+    try:
+        version = mlflow_client.get_model_version_by_alias(registered_model, CHAMPION_ALIAS)
+    except MlflowException as exc:
+        raise NoChampionError(
+            f"no '{CHAMPION_ALIAS}' version of {registered_model!r} in the model registry: "
+            "run `omni experiment forecast` first"
+        ) from exc
+    params = json.loads(version.tags.get("forecast_params", "{}"))
+    return version.tags["forecast_model"], params, str(version.version)
+
+
+def champion_frame(uri: str | None = None) -> pd.DataFrame:
+    """Every registered version with its model and alias (for notebooks and reports)."""
+    mlflow_client = client(uri)
+    rows = []
+    for v in mlflow_client.search_model_versions(f"name='{REGISTERED_MODEL}'"):
+        rows.append({"version": int(v.version), "model": v.tags.get("forecast_model"),
+                     "aliases": ",".join(v.aliases), "run_id": v.run_id})
+    return pd.DataFrame(rows).sort_values("version") if rows else pd.DataFrame(rows)

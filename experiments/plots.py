@@ -1,0 +1,78 @@
+"""Small PNG plots for MLflow artifacts (matplotlib, Agg backend, modest size)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def forecast_vs_actual(forecasts: pd.DataFrame, history: pd.DataFrame, series: list[str],
+                       path: Path, title: str, context_days: int = 56) -> Path:
+    """Actuals (recent history and the test days) against the forecast and its q50-q90 band,
+    for a few series of the last fold."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(series), 1, figsize=(8, 1.9 * len(series)), squeeze=False)
+    for ax, uid in zip(axes[:, 0], series, strict=True):
+        fc = forecasts.loc[forecasts["unique_id"] == uid].sort_values("ds")
+        start = fc["ds"].min() - pd.Timedelta(days=context_days)
+        past = history.loc[(history["unique_id"] == uid) & (history["ds"] >= start)
+                           & (history["ds"] < fc["ds"].min())]
+        ax.plot(past["ds"], past["y"], color="0.5", lw=0.8, label="history")
+        ax.plot(fc["ds"], fc["y"], color="black", lw=1.0, label="actual")
+        ax.plot(fc["ds"], fc["yhat"], color="tab:blue", lw=1.2, label="forecast")
+        if {"q50", "q90"} <= set(fc.columns):
+            ax.fill_between(fc["ds"], fc["q50"], fc["q90"], color="tab:blue", alpha=0.2,
+                            label="q50-q90")
+        ax.set_title(uid, fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+    return path
+
+
+def policy_comparison(results: pd.DataFrame, path: Path) -> Path:
+    """Bars per policy: cost per order, walk-in lost margin, margin and on-time rate."""
+    plt = _pyplot()
+    panels = [("cost_per_order_pln", "fulfilment cost per order (PLN)"),
+              ("walkin_lost_units", "walk-in units lost"),
+              ("cost_plus_lost_margin_pln", "fulfilment cost + lost walk-in margin (PLN)"),
+              ("margin_pln", "margin (PLN)"),
+              ("on_time_rate", "on-time rate"),
+              ("parcels_per_order", "parcels per order")]
+    panels = [p for p in panels if p[0] in results.columns]
+    fig, axes = plt.subplots(2, 3, figsize=(10, 5.2))
+    colors = ["tab:gray", "tab:olive", "tab:blue", "tab:green"]
+    for ax, (column, label) in zip(axes.ravel(), panels, strict=False):
+        ax.bar(results["policy"], results[column], color=colors[: len(results)])
+        ax.set_title(label, fontsize=8)
+        ax.tick_params(axis="x", labelsize=7, rotation=20)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+    return path
+
+
+def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
+    """A GitHub-style markdown table (no tabulate dependency)."""
+    def cell(v: object) -> str:
+        return f"{v:.{digits}g}" if isinstance(v, float) else str(v)
+
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows]) + "\n"

@@ -1,0 +1,9 @@
+"""The allocation policy simulator: a season of the demo chain replayed through the real
+sourcing code (pure: no MLflow here; `experiments.policies` logs the runs)."""
+
+from experiments.simulation.engine import PolicyResult, SimulationConfig, simulate
+from experiments.simulation.policies import POLICY_NAMES
+from experiments.simulation.season import Season, build_season
+
+__all__ = ["POLICY_NAMES", "PolicyResult", "Season", "SimulationConfig", "build_season",
+           "simulate"]
