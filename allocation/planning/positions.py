@@ -1,8 +1,9 @@
 """Stock positions for a peak plan: per node x SKU the stock, the peak demand and its value.
 
 The expected margin of a node holding s units over the peak is margin * E[min(D, s)], concave in
-s with increments margin * P(D >= k). A store keeps back at least ``keep`` units for its own
-forecast (by default the units its mean peak demand needs); the rest is surplus it may send.
+s with increments margin * P(D >= k). A node keeps back at least ``keep`` units for its own
+forecast (by default the units its mean peak demand needs: walk-in for a store, online for a DC
+that serves it); the rest is surplus it may send.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def prepare_positions(
         require_non_negative(table, "keep", "positions")
         keep = table["keep"].to_numpy(dtype=np.int64)
     else:
-        # A store keeps what its own mean forecast needs; a DC serves the stores.
-        keep = np.where(is_dc, 0, np.ceil(mean - 1e-9).astype(np.int64))
+        # Every node keeps what its own mean forecast needs (a DC's is its online demand).
+        keep = np.ceil(mean - 1e-9).astype(np.int64)
     if "dispersion" in table.columns:
         dispersion = table["dispersion"].fillna(default_dispersion).to_numpy(dtype=np.float64)
     else:
