@@ -1,0 +1,108 @@
+"""`omni forecast` from the outside: files in, files out, clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from forecasting_samples import future_of, make_history
+from typer.testing import CliRunner
+
+from api.cli import app
+
+QUANTILES = ["q50", "q80", "q90", "q95", "q99"]
+FAST = ["--model", "seasonal_naive"]
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    history = make_history(days=70, skus=1)
+    history.assign(ds=history["ds"].dt.strftime("%Y-%m-%d")).to_csv(tmp_path / "h.csv",
+                                                                     index=False)
+    history.to_parquet(tmp_path / "h.parquet")
+    with_promo = history.assign(promo=(history["ds"].dt.day % 3 == 0).astype(int))
+    with_promo.to_csv(tmp_path / "hx.csv", index=False)
+    future_of(history, 5, promo=1).to_csv(tmp_path / "fx.csv", index=False)
+    return tmp_path
+
+
+def _run(*args: str | Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["forecast", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def test_csv_round_trip_writes_every_series_and_day(files: Path) -> None:
+    code, output = _run("--history", files / "h.csv", "--horizon", "7", "--out",
+                        files / "o.csv", *FAST)
+
+    assert code == 0, output
+    out = pd.read_csv(files / "o.csv")
+    assert list(out.columns) == ["unique_id", "ds", "yhat", *QUANTILES]
+    assert len(out) == 4 * 7
+    assert out["ds"].min() == "2025-03-12"
+
+
+def test_parquet_in_and_out_with_the_gradient_boosting_model(files: Path) -> None:
+    code, output = _run("--history", files / "h.parquet", "--horizon", "3", "--out",
+                        files / "o.parquet", "--country", "PL")
+
+    assert code == 0, output
+    out = pd.read_parquet(files / "o.parquet")
+    assert len(out) == 4 * 3 and (out[QUANTILES].diff(axis=1).iloc[:, 1:] >= 0).all().all()
+
+
+def test_exogenous_history_with_its_future_file_is_forecast(files: Path) -> None:
+    code, output = _run("--history", files / "hx.csv", "--future", files / "fx.csv",
+                        "--horizon", "5", "--out", files / "o.csv", *FAST)
+
+    assert code == 0, output
+    assert len(pd.read_csv(files / "o.csv")) == 4 * 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--horizon", "0"], "horizon must be a positive"),
+        (["--horizon", "3", "--model", "prophet"], "unknown model 'prophet'"),
+        (["--horizon", "3", "--history-file-swap", "hx"], "future frame is required"),
+        (["--horizon", "3", "--history-file-swap", "missing"], "file not found"),
+        (["--horizon", "3", "--history-file-swap", "bad_y"], "column 'y', row 2"),
+        (["--horizon", "3", "--history-file-swap", "dup"], "duplicate unique_id+ds"),
+        (["--horizon", "9", "--future-file", "fx"], "gap: no row"),
+        (["--horizon", "3", "--engine", "ray"], "ray"),
+    ],
+)
+def test_bad_input_exits_non_zero_names_the_problem_and_writes_nothing(
+    files: Path, args: list[str], message: str
+) -> None:
+    history = files / "h.csv"
+    extra: list[str | Path] = []
+    if "--history-file-swap" in args:
+        kind = args[args.index("--history-file-swap") + 1]
+        args = args[:args.index("--history-file-swap")]
+        history = _bad_history(files, kind)
+    if "--future-file" in args:
+        args = args[:args.index("--future-file")]
+        history = files / "hx.csv"
+        extra = ["--future", files / "fx.csv"]
+    code, output = _run("--history", history, "--out", files / "out.csv", *FAST, *args, *extra)
+
+    assert code != 0
+    assert message in output
+    assert not (files / "out.csv").exists()
+    assert not [p for p in files.iterdir() if p.name.startswith(".out.csv")]
+
+
+def _bad_history(files: Path, kind: str) -> Path:
+    if kind in ("hx", "missing"):
+        return files / f"{kind}.csv"
+    frame = pd.read_csv(files / "h.csv")
+    if kind == "bad_y":
+        frame["y"] = frame["y"].astype(object)
+        frame.loc[1, "y"] = "many"
+    if kind == "dup":
+        frame = pd.concat([frame, frame.iloc[[5]]])
+    path = files / f"{kind}.csv"
+    frame.to_csv(path, index=False)
+    return path
