@@ -202,6 +202,8 @@ def build_problem(
         raise InvalidOrder("/lines", "an order needs at least one line")
     if order.placed_at.tzinfo is None:
         raise InvalidOrder("/placed_at", "placed_at must be timezone-aware")
+    if order.promise_by is not None and order.promise_by.tzinfo is None:
+        raise InvalidOrder("/promise_by", "promise_by must be timezone-aware")
     if order.max_parcels is not None and order.max_parcels < 1:
         raise InvalidOrder("/max_parcels", "max_parcels must be at least 1")
     lines = []
