@@ -69,7 +69,8 @@ BLACK_WEEK_SHAPE: dict[int, float] = {-4: 0.30, -3: 0.35, -2: 0.40, -1: 0.55, 0:
                                       2: 0.60, 3: 0.70}  # fmt: skip
 # Peak extra demand on Black Friday (multiplier - 1), per department and channel, on top of the
 # Black Week promotions (demand.BLACK_WEEK_PROMO_PROBABILITY, through the price elasticity);
-# together they put Black Friday at ~2x an ordinary Friday for walk-in, ~3x online. ASSUMPTION.
+# together they put Black Friday at ~2.5x an ordinary Friday for walk-in, ~3x online.
+# ASSUMPTION.
 BLACK_WEEK_MAGNITUDE: dict[tuple[str, str], float] = {
     ("fashion", "store"): 0.3,
     ("fashion", "online"): 0.6,

@@ -24,7 +24,7 @@ from forecasting.calendar import black_friday, is_public_holiday, is_store_open
 
 CHANNELS = ("store", "online")
 PROMO_WEEK_PROBABILITY = {"fashion": 0.035, "electronics": 0.03}
-BLACK_WEEK_PROMO_PROBABILITY = 0.6
+BLACK_WEEK_PROMO_PROBABILITY = 0.5
 PROMO_DISCOUNTS = np.array([0.10, 0.15, 0.20, 0.25, 0.30])
 MARKDOWN_SHARE = 0.5  # share of fashion SKUs marked down in each end-of-season sale
 MARKDOWN_DISCOUNT = 0.30
@@ -198,7 +198,7 @@ def prices(rng: np.random.Generator, block: SkuBlock,
     for year in np.unique(days.year.to_numpy()[in_black_week]):
         days_of_year = in_black_week & (days.year.to_numpy() == year)
         chosen = rng.random(n_skus) < BLACK_WEEK_PROMO_PROBABILITY
-        deal = rng.choice(PROMO_DISCOUNTS + 0.05, size=n_skus)
+        deal = rng.choice(PROMO_DISCOUNTS, size=n_skus)
         take = days_of_year[:, None] & chosen[None, :]
         discount = np.where(take, np.maximum(discount, deal[None, :]), discount)
         promo = promo | take
