@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -22,15 +22,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.db.engine import DatabaseError, check_connection, first_line, make_engine, redact
-from api.db.load_chain import (
-    DEMO_DATASET,
-    LoadReport,
-    load_chain,
-    loaded_dataset,
-    total_rows,
-)
-from api.db.migrate import current_revision, head_revision, upgrade
 from api.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from api.db.load_chain import LoadReport
+
+# Alembic, pandas and the generator load inside the commands: `omni --help` stays quick.
 
 db_app = typer.Typer(
     help="Database: schema migrations and the demo chain.", no_args_is_help=True
@@ -46,6 +43,8 @@ def fail(message: str) -> typer.Exit:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn the errors a user can act on into one line and exit 1."""
+    from alembic.util.exc import CommandError
+
     try:
         yield
     except DatabaseError as exc:
@@ -57,6 +56,8 @@ def _user_errors() -> Iterator[None]:
         raise fail(f"invalid settings: {problems}") from None
     except SQLAlchemyError as exc:
         raise fail(first_line(getattr(exc, "orig", None) or exc)) from None
+    except CommandError as exc:  # e.g. the database is at a revision this code does not know
+        raise fail(f"migrations: {first_line(exc)}") from None
     except KeyboardInterrupt:
         raise fail("interrupted; nothing was written") from None
 
@@ -72,6 +73,8 @@ def upgrade_command(
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Apply the schema migrations to OMNI_DATABASE_URL."""
+    from api.db.migrate import current_revision, upgrade
+
     with _user_errors():
         settings = get_settings()
         engine = _engine(settings)
@@ -83,6 +86,8 @@ def upgrade_command(
 @db_app.command("current")
 def current_command() -> None:
     """Print the database's migration revision and the packaged head."""
+    from api.db.migrate import current_revision, head_revision
+
     with _user_errors():
         engine = _engine(get_settings())
         typer.echo(f"current: {current_revision(engine) or 'empty'}  head: {head_revision()}")
@@ -106,6 +111,8 @@ def init_command(
     Safe to re-run: when the database already holds the demo chain of the same parameters and
     generator code, the load is skipped; otherwise all data is replaced in one transaction.
     """
+    from api.db.migrate import current_revision, upgrade
+
     with _user_errors():
         settings = get_settings()
         engine = _engine(settings)
@@ -120,6 +127,7 @@ def init_command(
 def _load_demo(
     engine: Engine, settings: Settings, seed: int, stores: int, skus: int | None, force: bool
 ) -> None:
+    from api.db.load_chain import DEMO_DATASET, load_chain, loaded_dataset, total_rows
     from data import demo_chain
 
     n_skus = skus if skus is not None else demo_chain.DEFAULT_SKUS
