@@ -14,7 +14,7 @@ from allocation.costs import Bands, Part, Terms, distance_band, grosze, parcel_p
 from allocation.errors import InvalidOrder, UnknownReference
 from allocation.geo import haversine_km
 from allocation.model import Availability, CostWeights, Method, Network, Node, Order
-from allocation.promise import hours_late, ready_at
+from allocation.promise import delivered_at, hours_late, ready_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +120,7 @@ class Problem:
             else:
                 band = distance_band(self.network, order.fulfilment, distance)
                 bands = band.bands
-                promised = ready + timedelta(hours=band.transit_hours)
+                promised = delivered_at(ready, band.transit_hours)
                 method = "ship_from_store" if node.kind == "store" else order.fulfilment
         except ValueError:
             return None

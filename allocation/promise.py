@@ -2,7 +2,8 @@
 
 A node works only on its open days (stores: the retail calendar, closed on public holidays and
 non-trading Sundays; DCs: every day but public holidays) and within its hours. Work that does
-not fit in today's hours moves to the next open day's opening.
+not fit in today's hours moves to the next open day's opening. Carriers deliver Monday to
+Saturday except public holidays.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from allocation.model import Node
+from forecasting.calendar import is_public_holiday
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 MAX_DAYS_AHEAD = 21
@@ -31,6 +33,18 @@ def ready_at(node: Node, start: datetime, work_hours: float) -> datetime:
                 return begin + work
         day += timedelta(days=1)
     raise ValueError(f"node {node.node_id} is not open within {MAX_DAYS_AHEAD} days")
+
+
+def delivered_at(ready: datetime, transit_hours: float) -> datetime:
+    """When a parcel handed over at `ready` reaches the door or locker. Couriers and locker
+    networks deliver Monday to Saturday, not on public holidays: a delivery that would land on
+    such a day lands on the next delivery day at the same hour."""
+    at = (ready + timedelta(hours=transit_hours)).astimezone(WARSAW)
+    for _ in range(MAX_DAYS_AHEAD):
+        if at.weekday() != 6 and not is_public_holiday(at.date()):
+            return at
+        at += timedelta(days=1)
+    return at
 
 
 def hours_late(promised_at: datetime, promise_by: datetime | None) -> float:

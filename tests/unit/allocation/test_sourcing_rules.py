@@ -187,3 +187,11 @@ def test_past_the_deadline_the_greedy_plan_comes_back_as_fallback(network: Netwo
 def test_postcodes_and_lockers_resolve_to_locations(network: Network) -> None:
     assert network.locate_postcode("31-000") is None  # this network has no postcode areas
     assert network.locate_locker("nope") is None
+
+
+def test_a_parcel_due_on_sunday_is_promised_for_monday(network: Network) -> None:
+    saturday_noon = datetime(2026, 11, 21, 12, 0, tzinfo=WARSAW)
+    order = _order(("1", "TEE", 1), placed_at=saturday_noon)
+    decision = source_order(order, network, [Availability("DC", "TEE", 3)])
+    promised = decision.lines[0].promised_at.astimezone(WARSAW)
+    assert promised.weekday() == 0  # Monday 23 November, not Sunday
