@@ -82,7 +82,8 @@ def test_init_demo_loads_the_chain_and_a_rerun_skips(
     pytest.importorskip("data.demo_chain")
     # The real version also hashes the generator's source, which may change mid-test while
     # the generator is being edited; pin it to the parameters alone here.
-    monkeypatch.setattr(api.cli_db, "demo_data_version", lambda p: f"{p['seed']}-{p['n_stores']}-{p['n_skus']}")
+    pinned = "{seed}-{n_stores}-{n_skus}".format
+    monkeypatch.setattr(api.cli_db, "demo_data_version", lambda params: pinned(**params))
     args = ["db", "init", "--demo", "--seed", "3", "--stores", "2", "--skus", "3"]
     code, out, err = _run(args, sqlite_url)
     assert code == 0, err
