@@ -1,0 +1,1 @@
+"""Reports written at the edge: plots and tables for planners, stored with each run."""
