@@ -4,7 +4,8 @@ Per line, nodes with ATP are ranked by the cost of serving the line alone from t
 the line's weight and the node's distance band, or transfer, plus pick and opportunity cost;
 lateness is left out so that no promise date is computed for the ~100 nodes, which also makes
 this "rough" cost a lower bound of the true one). Kept: the `k` cheapest nodes that cover the
-line alone, the `k` cheapest that cover part of it, and the "consolidators", the nodes that
+line alone, the `k` cheapest that cover part of it (more while they hold too few units
+together to serve the line), and the "consolidators", the nodes that
 cover the most lines of the order whole (one parcel for many lines is what makes multi-line
 orders cheap). Ranking is vectorised over all nodes; only the kept nodes become `Source`s.
 """
@@ -78,17 +79,20 @@ def prune(problem: Problem, k: int = DEFAULT_K) -> list[list[int]]:
     ranked = holders[np.lexsort((rough_sum[holders], -covers[holders]))]
     consolidators = [int(n) for n in ranked[:CONSOLIDATORS]]
     out: list[list[int]] = []
-    for cost, whole, held in per_line:
+    for line, (cost, whole, held) in zip(problem.lines, per_line, strict=True):
+        atp = problem.atp_by_sku[line.sku]
         keep: list[int] = []
         for mask in (whole, held & ~whole):
             nodes = np.flatnonzero(mask)
-            taken = 0
-            for n in nodes[np.argsort(cost[nodes], kind="stable")]:
-                if taken >= k:
+            taken = units = 0
+            for n in nodes[np.argsort(cost[nodes], kind="stable")].tolist():
+                # Partial holders: k of them, and more while together they hold too little.
+                if taken >= k and (mask is whole or units >= line.qty):
                     break
-                if problem.source(int(n)) is not None:
-                    keep.append(int(n))
+                if problem.source(n) is not None:
+                    keep.append(n)
                     taken += 1
+                    units += int(atp[n])
         for n in consolidators:
             if whole[n] and n not in keep and problem.source(n) is not None:
                 keep.append(n)

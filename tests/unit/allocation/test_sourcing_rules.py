@@ -195,3 +195,12 @@ def test_a_parcel_due_on_sunday_is_promised_for_monday(network: Network) -> None
     decision = source_order(order, network, [Availability("DC", "TEE", 3)])
     promised = decision.lines[0].promised_at.astimezone(WARSAW)
     assert promised.weekday() == 0  # Monday 23 November, not Sunday
+
+
+def test_a_line_scattered_one_unit_per_node_is_still_served(network: Network) -> None:
+    stock = [Availability(n.node_id, "TEE", 1) for n in network.nodes]
+    decision = source_order(
+        _order(("1", "TEE", 4)), network, stock, candidates_per_line=1, deadline_ms=5_000
+    )
+    assert decision.status in ("optimal", "feasible")
+    assert sum(ln.qty for ln in decision.lines) == 4
