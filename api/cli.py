@@ -6,6 +6,7 @@ import typer
 
 from api.cli_db import db_app
 from api.cli_demo import demo_command
+from api.cli_experiment import experiment_app, mlflow_ui
 from api.cli_forecast import forecast
 from api.cli_serve import serve
 
@@ -21,3 +22,5 @@ app.add_typer(db_app, name="db")
 app.command("demo")(demo_command)
 app.command("serve")(serve)
 app.command("forecast")(forecast)
+app.add_typer(experiment_app, name="experiment")
+app.command("mlflow-ui")(mlflow_ui)

