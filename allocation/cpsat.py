@@ -20,6 +20,7 @@ from ortools.sat.python import cp_model
 from allocation.costs import Part, grosze
 from allocation.problem import Problem
 
+UNSERVED_LINE_G = 10_000_000  # 100,000 PLN: serving a line always beats leaving it out
 SolverStatus = str  # "optimal" | "feasible" | "infeasible" | "unknown"
 
 
@@ -34,6 +35,7 @@ def solve_cpsat(
     candidates: Sequence[Sequence[int]],
     deadline_s: float,
     hint: Sequence[Part] | None = None,
+    optional_lines: bool = False,
 ) -> CpSatResult:
     """Solve the order over `candidates` (node indices per line) within `deadline_s`."""
     lines = problem.lines
@@ -54,11 +56,18 @@ def solve_cpsat(
             y[i, n] = model.new_bool_var(f"y_{i}_{n}")
     u = {n: model.new_bool_var(f"u_{n}") for n in nodes}
 
-    # Every line is served in full; a line held whole by some node goes to one node only
-    # (one picker, one label): lines split over nodes only when no node holds them whole.
+    # Every line is served in full (with `allow_partial`: in full or not at all, and a line
+    # left out costs more than any plan serving it); a line held whole by some node goes to
+    # one node only (one picker, one label): lines split over nodes only when none holds it.
+    served = {i: model.new_bool_var(f"served_{i}") for i in range(len(lines))}
+    unserved_penalty = []
     for i, line in enumerate(lines):
         parts = [(q[i, n], y[i, n]) for n in usable[i]]
-        model.add(sum(v for v, _ in parts) == line.qty)
+        model.add(sum(v for v, _ in parts) == line.qty * served[i])
+        if optional_lines:
+            unserved_penalty.append(UNSERVED_LINE_G * (1 - served[i]))
+        else:
+            model.add(served[i] == 1)
         whole = [n for n in usable[i] if problem.atp.get((line.sku, n), 0) >= line.qty]
         for n in usable[i]:
             model.add(q[i, n] >= y[i, n])
@@ -67,7 +76,7 @@ def solve_cpsat(
             if whole:
                 model.add(q[i, n] == line.qty * y[i, n])
         if whole:
-            model.add_exactly_one(b for _, b in parts)
+            model.add(sum(b for _, b in parts) == served[i])
 
     # ATP per node x SKU (two lines may ask for the same SKU).
     skus = {line.sku for line in lines}
@@ -121,10 +130,17 @@ def solve_cpsat(
         per_part.append((src.pick_g + src.late_g) * var)
         per_part.append(problem.opp_g.get((lines[i].sku, n), 0) * q[i, n])
     split_g = grosze(problem.weights.split_pln)
-    model.minimize(sum(shipping) + sum(transfer) + sum(per_part) + split_g * n_parcels - split_g)
+    # (With no line served there is no parcel: the split term then goes to -split, harmless
+    # next to the unserved-line penalty.)
+    model.minimize(
+        sum(shipping) + sum(transfer) + sum(per_part) + split_g * n_parcels - split_g
+        + sum(unserved_penalty)
+    )
 
     if hint:
         hinted = {(i, n): qty for i, n, qty in hint}
+        for i, var in served.items():
+            model.add_hint(var, 1 if any(p[0] == i for p in hint) else 0)
         for key, var in q.items():
             model.add_hint(var, hinted.get(key, 0))
             model.add_hint(y[key], 1 if hinted.get(key, 0) > 0 else 0)

@@ -96,11 +96,10 @@ def source_order(
     best, runner_up, status, considered = _solve(
         served, greedy_parts, deadline_ms, started, solver, candidates_per_line
     )
-    if greedy is not None and greedy.feasible and (best is None or greedy.total_g < best.total_g):
+    if greedy is not None and greedy.feasible and (best is None or _rank(greedy) < _rank(best)):
         # Only when the solver failed (fallback) or was cut short: the rule is never beaten by
         # a worse plan of ours.
         runner_up, best = best, greedy
-        status = "fallback" if status == "fallback" else status
     if best is None:
         raise OutOfStock(
             order.order_id,
@@ -109,11 +108,22 @@ def source_order(
                 for ln in served.lines
             ],
         )
+    left_out = set(range(len(served.lines))) - {i for i, _, _ in best.parts}
+    unfulfilled += [
+        UnfulfilledLine(ln.line_id, ln.sku, ln.qty, served.available(ln.sku))
+        for i, ln in enumerate(served.lines)
+        if i in left_out
+    ]
     if runner_up is None:
         runner_up = _runner_up_by_one_move(served, best, considered)
     n_considered = len({n for c in considered for n in c})
     explanation = _explanation(served, best, runner_up, greedy, n_considered)
     return decision_from(served, best, status, unfulfilled, explanation, started)
+
+
+def _rank(plan: Evaluation) -> tuple[int, int]:
+    """Plans serving more lines first, then cheaper ones."""
+    return -len({i for i, _, _ in plan.parts}), plan.total_g
 
 
 def _solve(
@@ -140,16 +150,18 @@ def _solve(
         else:
             # Half the time for the exact search; CP-SAT gets the rest if it is cut short.
             found = search_whole_lines(problem, wholes, stop_at=(started + deadline_at) / 2)
-        if found.complete:
+        if found.complete and (found.best is not None or not problem.order.allow_partial):
             return found.best, found.runner_up, "optimal", candidates
         incumbent = found if found.best is not None else None
     left_s = deadline_at - time.perf_counter()
     if left_s > 0.0005:
         hint = incumbent.best.parts if incumbent and incumbent.best else greedy_parts
-        result = solve_cpsat(problem, candidates, left_s, hint=hint)
+        result = solve_cpsat(
+            problem, candidates, left_s, hint=hint, optional_lines=problem.order.allow_partial
+        )
         if result.status in ("optimal", "feasible"):
             best = problem.evaluate(result.parts)
-            if best.feasible:
+            if best.feasible and best.parts:
                 status: Status = "optimal" if result.status == "optimal" else "feasible"
                 if incumbent and incumbent.best and incumbent.best.total_g < best.total_g:
                     best = incumbent.best

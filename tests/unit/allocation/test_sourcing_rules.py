@@ -204,3 +204,15 @@ def test_a_line_scattered_one_unit_per_node_is_still_served(network: Network) ->
     )
     assert decision.status in ("optimal", "feasible")
     assert sum(ln.qty for ln in decision.lines) == 4
+
+
+def test_allow_partial_leaves_out_lines_that_would_break_max_parcels(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 5), Availability("S-GDA", "JEANS", 5)]
+    partial = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1, allow_partial=True)
+    decision = source_order(partial, network, stock, deadline_ms=5_000)
+    assert len(decision.parcels) == 1
+    assert len(decision.lines) == 1
+    assert len(decision.unfulfilled) == 1
+    strict = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
+    with pytest.raises(OutOfStock):
+        source_order(strict, network, stock, deadline_ms=5_000)
