@@ -1,8 +1,8 @@
 """Bulk load of a chain (the generated demo, or any frames with its columns) into the database.
 
 The load replaces everything in ONE transaction: on any error, or Ctrl-C, the database is as
-before. PostgreSQL gets COPY (CSV through psycopg's copy protocol); SQLite gets executemany in
-large batches. Sales are sorted in primary-key order first so the index grows at its right edge.
+before. Rows go in through api/db/bulk.py (COPY on PostgreSQL, batched executemany on SQLite).
+Sales are sorted in primary-key order first so the index grows at its right edge.
 
 Also computed here: demand_rates, the walk-in units per open day over the last N open days of
 history (N = settings.demand_rate_window_days, 28), which the allocator uses as the opportunity
@@ -11,9 +11,8 @@ cost of taking a store's units until a forecast replaces it (source 'recent_sale
 
 from __future__ import annotations
 
-import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
@@ -21,14 +20,12 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select, text
-from sqlalchemy.exc import DBAPIError
 
+from api.db.bulk import enlarge_sqlite_cache, write_frame
 from api.db.tables import Dataset, metadata
 from forecasting.calendar import is_store_open
 
 DEMO_DATASET = "demo"
-CHUNK_ROWS = 100_000
-SQLITE_LOAD_CACHE_KIB = 256 * 1024  # page cache for the load's connection: indexes stay in memory
 
 # Frame -> table, and the table columns each frame fills (extra frame columns are ignored).
 LOAD_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -168,11 +165,9 @@ def load_chain(
     report = progress or (lambda _table, _rows: None)
     with engine.begin() as conn:
         _empty_all_tables(conn)
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
-        writer = _copy_frame if conn.dialect.name == "postgresql" else _insert_frame
+        enlarge_sqlite_cache(conn)
         for table, frame in frames.items():
-            for written in writer(conn, table, frame):
+            for written in write_frame(conn, table, frame):
                 report(table, written)
         conn.execute(
             insert(Dataset).values(
@@ -202,76 +197,3 @@ def _empty_all_tables(conn: Connection) -> None:
         return
     for table in tables:
         conn.execute(delete(table))
-
-
-def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    for start in range(0, len(frame), CHUNK_ROWS):
-        yield frame.iloc[start : start + CHUNK_ROWS]
-
-
-def _copy_frame(conn: Connection, table: str, frame: pd.DataFrame) -> Iterator[int]:
-    """COPY FROM STDIN in CSV, within the SQLAlchemy transaction (same driver connection)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    import psycopg
-
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    statement = f'COPY "{table}" ({columns}) FROM STDIN (FORMAT CSV)'
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-            for chunk in _chunks(frame):
-                buffer = io.StringIO()
-                dates = [c for c in chunk.columns if pd.api.types.is_datetime64_any_dtype(chunk[c])]
-                ready = chunk.assign(**{c: _iso_dates(chunk[c]) for c in dates})
-                ready.to_csv(buffer, index=False, header=False)
-                copy.write(buffer.getvalue())
-                yield len(chunk)
-    except psycopg.Error as exc:
-        # The same exception types as every other statement (IntegrityError, ...).
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
-
-
-def _insert_frame(conn: Connection, table: str, frame: pd.DataFrame) -> Iterator[int]:
-    """executemany of plain tuples through the driver (no per-row SQLAlchemy overhead)."""
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    marks = ", ".join("?" for _ in frame.columns)
-    statement = f'INSERT INTO "{table}" ({columns}) VALUES ({marks})'
-    for chunk in _chunks(frame):
-        conn.exec_driver_sql(statement, _plain_rows(chunk))
-        yield len(chunk)
-
-
-def _iso_dates(series: pd.Series) -> pd.Series:
-    """Datetimes as 'YYYY-MM-DD' text (vectorised in numpy), NaT as None."""
-    text_values = series.to_numpy(dtype="datetime64[D]").astype(str).astype(object)
-    return pd.Series(text_values, index=series.index).where(series.notna(), None)
-
-
-def _plain_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
-    """Rows of Python scalars for the DB-API: dates as ISO text (what SQLAlchemy stores on
-    SQLite), NaN/NaT as NULL, numpy numbers as Python numbers. Column-wise, for speed."""
-    columns: list[list[Any]] = []
-    for name in frame.columns:
-        series = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(series):
-            series = _iso_dates(series)
-        elif series.dtype == object and pd.api.types.infer_dtype(series) != "string":
-            series = series.map(_plain)
-        if series.hasnans:
-            series = series.astype(object).where(series.notna(), None)
-        columns.append(series.tolist())
-    return list(zip(*columns, strict=True))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

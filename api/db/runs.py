@@ -1,0 +1,156 @@
+"""Batch runs, their forecasts, and the walk-in demand rates the allocator reads.
+
+A forecast batch: `start_batch_run` → `write_forecasts` → `use_forecast_for_demand_rates` →
+`finish_batch_run`, each in the caller's transaction. Forecast rows are bulk-written
+(api/db/bulk.py) because a run over the chain is hundreds of thousands of rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any, Literal, cast
+
+import pandas as pd
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
+
+from api.db.bulk import write_frame
+from api.db.tables import BatchRun, DemandRate, Forecast
+from forecasting.calendar import open_days_between
+
+RunStatus = Literal["running", "succeeded", "failed"]
+QUANTILES = ("q50", "q80", "q90", "q95", "q99")
+FORECAST_COLUMNS = ("run_id", "unique_id", "ds", "node_id", "channel", "sku", "yhat", *QUANTILES)
+
+batch_runs = cast(Table, BatchRun.__table__)
+forecasts = cast(Table, Forecast.__table__)
+demand_rates = cast(Table, DemandRate.__table__)
+
+
+def new_run_id(kind: str, now: datetime | None = None) -> str:
+    """`<kind>-<UTC timestamp>-<random>`: sortable by time, unique across workers."""
+    at = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{kind}-{at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def start_batch_run(
+    conn: Connection,
+    kind: str,
+    params: dict[str, Any],
+    model: str | None = None,
+    data_version: str | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Record a run as running; returns its id."""
+    at = now or datetime.now(UTC)
+    run_id = run_id or new_run_id(kind, at)
+    conn.execute(
+        insert(batch_runs).values(
+            run_id=run_id, kind=kind, started_at=at, status="running", model=model,
+            data_version=data_version, params=params,
+        )
+    )
+    return run_id
+
+
+def finish_batch_run(
+    conn: Connection,
+    run_id: str,
+    status: RunStatus,
+    mlflow_run_id: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    values: dict[str, Any] = {"status": status, "finished_at": now or datetime.now(UTC)}
+    if mlflow_run_id is not None:
+        values["mlflow_run_id"] = mlflow_run_id
+    conn.execute(update(batch_runs).where(batch_runs.c.run_id == run_id).values(**values))
+
+
+def latest_run_id(conn: Connection, kind: str, status: RunStatus = "succeeded") -> str | None:
+    """The most recently started run of `kind` with `status`."""
+    return conn.execute(
+        select(batch_runs.c.run_id)
+        .where((batch_runs.c.kind == kind) & (batch_runs.c.status == status))
+        .order_by(batch_runs.c.started_at.desc(), batch_runs.c.run_id.desc())
+        .limit(1)
+    ).scalar()
+
+
+def write_forecasts(conn: Connection, run_id: str, frame: pd.DataFrame) -> int:
+    """Store a forecast frame: `unique_id` ("node|channel|sku"), `ds`, `yhat` and any of the
+    quantile columns q50…q99 (missing ones stay NULL). Replaces rows of the same run."""
+    parts = frame["unique_id"].str.split("|", n=2, expand=True)
+    rows = pd.DataFrame(
+        {
+            "run_id": run_id,
+            "unique_id": frame["unique_id"].to_numpy(),
+            "ds": pd.to_datetime(frame["ds"]).to_numpy(),
+            "node_id": parts[0].to_numpy(),
+            "channel": parts[1].to_numpy(),
+            "sku": parts[2].to_numpy(),
+            "yhat": frame["yhat"].to_numpy(dtype=float),
+        }
+    )
+    for q in QUANTILES:
+        rows[q] = frame[q].to_numpy(dtype=float) if q in frame.columns else float("nan")
+    conn.execute(delete(forecasts).where(forecasts.c.run_id == run_id))
+    return sum(write_frame(conn, "forecasts", rows.loc[:, list(FORECAST_COLUMNS)]))
+
+
+def read_forecasts(
+    conn: Connection,
+    run_id: str,
+    node_ids: Iterable[str] | None = None,
+    skus: Iterable[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> pd.DataFrame:
+    """Forecast rows of a run (columns as FORECAST_COLUMNS, `ds` as datetime64), sorted."""
+    query = select(*(forecasts.c[c] for c in FORECAST_COLUMNS)).where(
+        forecasts.c.run_id == run_id
+    )
+    if node_ids is not None:
+        query = query.where(forecasts.c.node_id.in_(sorted(set(node_ids))))
+    if skus is not None:
+        query = query.where(forecasts.c.sku.in_(sorted(set(skus))))
+    if start is not None:
+        query = query.where(forecasts.c.ds >= start)
+    if end is not None:
+        query = query.where(forecasts.c.ds <= end)
+    rows = conn.execute(query.order_by(forecasts.c.unique_id, forecasts.c.ds)).all()
+    frame = pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame
+
+
+def use_forecast_for_demand_rates(
+    conn: Connection, run_id: str, start: date, end: date, now: datetime | None = None
+) -> int:
+    """Replace demand_rates with the forecast's mean walk-in units per open day over
+    [start, end] (store channel; closed days left out, as in the recent-sales rate).
+    Returns rows written; with no forecast rows in the window nothing changes."""
+    open_days = open_days_between(start, end)
+    means = conn.execute(
+        select(forecasts.c.node_id, forecasts.c.sku, func.avg(forecasts.c.yhat))
+        .where(
+            (forecasts.c.run_id == run_id)
+            & (forecasts.c.channel == "store")
+            & (forecasts.c.ds.in_(open_days))
+        )
+        .group_by(forecasts.c.node_id, forecasts.c.sku)
+    ).all()
+    if not means:
+        return 0
+    at = now or datetime.now(UTC)
+    conn.execute(delete(demand_rates))
+    conn.execute(
+        insert(demand_rates),
+        [
+            {"node_id": n, "sku": s, "walkin_units_per_day": max(float(m), 0.0),
+             "source": "forecast", "updated_at": at}
+            for n, s, m in means
+        ],
+    )
+    return len(means)
