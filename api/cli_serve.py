@@ -22,6 +22,11 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    worker_start_timeout: Annotated[
+        int,
+        typer.Option(min=1, help="Seconds a worker may take to start (it imports the solver and "
+                     "the scientific stack; uvicorn's default of 5 s kills it on a busy box)."),
+    ] = 120,
 ) -> None:
     """Serve the allocation API (settings from OMNI_* environment variables)."""
     import uvicorn  # imported here: `omni --help` should not pay for the server stack
@@ -41,6 +46,7 @@ def serve(
             log_level=log_level,
             access_log=access_log,
             timeout_graceful_shutdown=5,
+            timeout_worker_healthcheck=worker_start_timeout,
         )
     finally:
         if metrics_dir:

@@ -2,9 +2,9 @@
 
 The rule is the core's (`allocation.opportunity`): margin × P(D ≥ n), walk-in demand D until the
 next replenishment ~ Poisson(walk-in units a day × open days in the horizon), n the units on the
-shelf. Here it is evaluated for all the order's candidate rows in ONE vectorised `poisson.sf`
-call: the per-row scalar call costs tens of microseconds, times hundreds of store rows per order,
-which the hot path cannot afford. Open days per horizon are cached per day.
+shelf. Here it is evaluated for all the order's candidate rows in ONE vectorised call of the
+Poisson survival function: a scalar call per row costs tens of microseconds, times hundreds of
+store rows per order, which the hot path cannot afford. Open days per horizon are cached.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import poisson
+from scipy.special import pdtrc
 
 from allocation.model import Network
 from api.db.stock import Availability as StockRow
@@ -50,7 +50,8 @@ def opportunity_costs_pln(network: Network, rows: Sequence[StockRow], as_of: dat
         shelves.append(on_shelf)
         means.append(row.walkin_units_per_day * horizon_open_days(as_of, node.replenishment_days))
     if picked:
-        lost = np.asarray(margins) * poisson.sf(np.asarray(shelves) - 1, np.asarray(means))
+        # P(D >= n) = P(D > n - 1): the Poisson survival function (pdtrc), n >= 1 here.
+        lost = np.asarray(margins) * pdtrc(np.asarray(shelves) - 1, np.asarray(means))
         for k, value in zip(picked, np.round(lost, 2).tolist(), strict=True):
             costs[k] = float(value)
     return costs

@@ -1,0 +1,283 @@
+"""Planning services: read stock and forecasts from the database, call the planning core, write
+the plans. Plain functions over an Engine; the CLI (api/cli_plan.py) only formats the result.
+
+Forecasts: the latest forecast run's daily means (`forecasts.yhat`) where they cover the days
+asked for; otherwise the walk-in demand rates (`demand_rates`, units per open day), so a fresh
+demo database plans before its first forecast batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, Table, and_, bindparam, func, insert, select, update
+
+from allocation.planning import (
+    RebalanceSettings,
+    ReservationPolicy,
+    plan_reservations,
+    plan_transfers,
+)
+from allocation.planning.lanes import haversine_km
+from allocation.planning.rebalance import RebalancePlan, resolve_peak
+from api.db.tables import (
+    BatchRun,
+    DemandRate,
+    Forecast,
+    Node,
+    SafetyStockPlan,
+    Sku,
+    Stock,
+    Transfer,
+    TransferRate,
+)
+
+ONLINE_FULFILMENT_PLN = 12.0
+stock_table = cast(Table, Stock.__table__)
+
+
+@dataclass(frozen=True)
+class ReservationSummary:
+    plan_id: str
+    rows: int
+    safety_units: int
+    promisable_units: int
+    stale_rows: int
+    stores_at_risk: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RebalanceSummary:
+    plan_id: str
+    plan: RebalancePlan
+    stores_at_risk: pd.DataFrame
+
+
+def _frame(engine: Engine, query: object) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(query, conn)  # type: ignore[call-overload, no-any-return]
+
+
+def _daily_walkin(
+    engine: Engine, start: date, end: date, stores: pd.Series, channel: str = "store"
+) -> pd.DataFrame:
+    """Daily means per store x SKU over [start, end] of a channel: the latest forecasts, else
+    (walk-in only) the demand rates; an online channel without forecasts is empty."""
+    latest = select(func.max(Forecast.run_id)).scalar_subquery()
+    forecast = _frame(
+        engine,
+        select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat).where(
+            Forecast.run_id == latest,
+            Forecast.channel == channel,
+            Forecast.ds >= start,
+            Forecast.ds <= end,
+        ),
+    )
+    if len(forecast) and pd.to_datetime(forecast["ds"]).max() >= pd.Timestamp(end):
+        return forecast.rename(columns={"node_id": "store", "ds": "date", "yhat": "mean"})
+    if channel != "store":
+        return pd.DataFrame(columns=["store", "sku", "date", "mean"])
+    rates = _frame(
+        engine, select(DemandRate.node_id, DemandRate.sku, DemandRate.walkin_units_per_day)
+    )
+    rates = rates[rates["node_id"].isin(stores)]
+    dates = pd.date_range(start, end, freq="D")
+    return pd.DataFrame(
+        {
+            "store": np.repeat(rates["node_id"].to_numpy(), len(dates)),
+            "sku": np.repeat(rates["sku"].to_numpy(), len(dates)),
+            "date": np.tile(dates, len(rates)),
+            "mean": np.repeat(rates["walkin_units_per_day"].to_numpy(), len(dates)),
+        }
+    )
+
+
+def plan_store_reservations(
+    engine: Engine, as_of: date, policy: ReservationPolicy | None = None
+) -> ReservationSummary:
+    """Safety stock per store x SKU written to `safety_stock_plans` and `stock.safety_stock`.
+
+    A row whose stock version moved since it was read (a feed or sale in between) is not
+    written: its plan would rest on stale stock."""
+    nodes = _frame(engine, select(Node.node_id, Node.kind, Node.replenishment_days))
+    stores = nodes.loc[nodes["kind"] == "store"]
+    skus = _frame(engine, select(Sku.sku, Sku.category, Sku.price_pln, Sku.unit_cost_pln))
+    stock = _frame(
+        engine, select(Stock.node_id, Stock.sku, Stock.on_hand, Stock.reserved, Stock.version)
+    )
+    stock = stock.merge(stores[["node_id", "replenishment_days"]], on="node_id")
+    stock = stock.merge(skus, on="sku").rename(columns={"node_id": "store"})
+    stock["on_hand"] = (stock["on_hand"] - stock["reserved"]).clip(lower=0)
+    stock["walkin_margin_pln"] = stock["price_pln"] - stock["unit_cost_pln"]
+    stock["online_margin_pln"] = stock["walkin_margin_pln"]
+    stock["fulfilment_cost_pln"] = ONLINE_FULFILMENT_PLN
+    horizon_end = as_of + timedelta(days=int(stock["replenishment_days"].max() or 0))
+    forecast = _daily_walkin(engine, as_of + timedelta(days=1), horizon_end, stores["node_id"])
+    plan = plan_reservations(stock, as_of, forecast, policy)
+    plan_id = f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    plan = plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"])
+    level = plan["critical_ratio"].fillna(plan["service_level"]).tolist()
+    keys = list(zip(plan["store"].tolist(), plan["sku"].tolist(), strict=True))
+    units = [int(u) for u in plan["safety_stock"].tolist()]
+    rows = [
+        {"b_node": node, "b_sku": sku, "b_units": n, "b_version": int(version)}
+        for (node, sku), n, version in zip(keys, units, plan["version"].tolist(), strict=True)
+    ]
+    with engine.begin() as conn:
+        written = 0
+        if rows:
+            result = conn.execute(
+                update(stock_table)
+                .where(
+                    and_(
+                        stock_table.c.node_id == bindparam("b_node"),
+                        stock_table.c.sku == bindparam("b_sku"),
+                        stock_table.c.version == bindparam("b_version"),
+                    )
+                )
+                .values(
+                    safety_stock=bindparam("b_units"),
+                    version=stock_table.c.version + 1,
+                    updated_at=datetime.now(UTC),
+                ),
+                rows,
+            )
+            written = result.rowcount
+            records = [
+                {
+                    "plan_id": plan_id,
+                    "node_id": node,
+                    "sku": sku,
+                    "peak": None,
+                    "safety_stock": n,
+                    "service_level": float(lv),
+                    "status": "approved",
+                }
+                for (node, sku), n, lv in zip(keys, units, level, strict=True)
+            ]
+            conn.execute(insert(SafetyStockPlan), records)
+    at_risk = plan.assign(short=plan["horizon_demand_mean"] > plan["on_hand"])
+    risk = (
+        at_risk.groupby("store")
+        .agg(skus_short=("short", "sum"), safety_units=("safety_stock", "sum"))
+        .nlargest(5, "skus_short")
+        .reset_index()
+    )
+    return ReservationSummary(
+        plan_id=plan_id,
+        rows=len(plan),
+        safety_units=int(plan["safety_stock"].sum()),
+        promisable_units=int(plan["promisable_online"].sum()),
+        stale_rows=len(rows) - written,
+        stores_at_risk=risk,
+    )
+
+
+def plan_peak_transfers(
+    engine: Engine,
+    peak: str,
+    year: int,
+    as_of: date,
+    deadline_s: float = 60.0,
+) -> RebalanceSummary:
+    """Transfers before `peak` written to `transfers` (status proposed) with a batch run."""
+    window = resolve_peak(peak, year)
+    started = datetime.now(UTC)
+    nodes = _frame(engine, select(Node.node_id, Node.kind, Node.lat, Node.lon))
+    skus = _frame(engine, select(Sku.sku, Sku.price_pln, Sku.unit_cost_pln))
+    stock = _frame(engine, select(Stock.node_id, Stock.sku, Stock.on_hand, Stock.reserved))
+    rates = _frame(engine, select(TransferRate.__table__))
+    stores = nodes.loc[nodes["kind"] == "store", "node_id"]
+    walkin = _daily_walkin(engine, window.start, window.end, stores)
+    online = _daily_walkin(engine, window.start, window.end, stores, channel="online")
+    # A DC keeps the online demand of the stores it is nearest to (its own forecast).
+    online = online.assign(store=online["store"].map(nearest_dc(nodes)))
+    frames = [f for f in (walkin, online) if len(f)]
+    demand = pd.concat(frames).groupby(["store", "sku"])["mean"].sum() if frames else pd.Series()
+    demand = demand.rename("demand_mean")
+    demand.index.names = ["node_id", "sku"]
+    pos = stock.assign(on_hand=(stock["on_hand"] - stock["reserved"]).clip(lower=0))
+    pos = pos.merge(demand.reset_index(), on=["node_id", "sku"], how="left")
+    pos = pos.merge(skus, on="sku")
+    pos["demand_mean"] = pos["demand_mean"].fillna(0.0)
+    pos["margin_pln"] = (pos["price_pln"] - pos["unit_cost_pln"]).clip(lower=0)
+    pos = pos[["node_id", "sku", "on_hand", "demand_mean", "margin_pln"]]
+    settings = RebalanceSettings(deadline_s=deadline_s, min_transfer_qty=2)
+    plan = plan_transfers(pos, nodes, rates, window, as_of, settings)
+    plan_id = f"rebalance-{window.name}-{year}-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        if len(plan.transfers):
+            conn.execute(insert(Transfer), _transfer_rows(plan, plan_id))
+        conn.execute(
+            insert(BatchRun),
+            {
+                "run_id": plan_id,
+                "kind": "plan_rebalance",
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "status": "succeeded",
+                "model": f"min_cost_flow/{plan.status}",
+                "params": {
+                    "peak": window.name,
+                    "year": year,
+                    "as_of": as_of.isoformat(),
+                    "units_moved": plan.units_moved,
+                    "expected_gain_pln": round(plan.expected_gain_pln, 2),
+                },
+            },
+        )
+    prices = plan.shadow_prices.merge(nodes[["node_id", "kind"]], on="node_id")
+    risk = (
+        prices[prices["kind"] == "store"]
+        .groupby("node_id")["shadow_price_pln"]
+        .sum()
+        .nlargest(5)
+        .rename("shadow_value_pln")
+        .reset_index()
+    )
+    return RebalanceSummary(plan_id=plan_id, plan=plan, stores_at_risk=risk)
+
+
+def _transfer_rows(plan: RebalancePlan, plan_id: str) -> list[dict[str, object]]:
+    t = plan.transfers
+    arrive = pd.DatetimeIndex(t["arrive_by"]).to_pydatetime()
+    columns = zip(
+        t["from_node"].tolist(),
+        t["to_node"].tolist(),
+        t["sku"].tolist(),
+        t["qty"].tolist(),
+        list(arrive),
+        t["cost_pln"].tolist(),
+        strict=True,
+    )
+    return [
+        {
+            "plan_id": plan_id,
+            "peak": plan.peak.name,
+            "from_node": from_node,
+            "to_node": to_node,
+            "sku": sku,
+            "qty": int(qty),
+            "arrive_by": arrive_by,
+            "cost_pln": float(cost),
+            "status": "proposed",
+        }
+        for from_node, to_node, sku, qty, arrive_by, cost in columns
+    ]
+
+
+def nearest_dc(nodes: pd.DataFrame) -> pd.Series:
+    """Each store's nearest DC (for attributing online demand to DC stock)."""
+    dcs = nodes[nodes["kind"] == "dc"]
+    dist = haversine_km(
+        nodes["lat"].to_numpy()[:, None],
+        nodes["lon"].to_numpy()[:, None],
+        dcs["lat"].to_numpy()[None, :],
+        dcs["lon"].to_numpy()[None, :],
+    )
+    return pd.Series(dcs["node_id"].to_numpy()[dist.argmin(axis=1)], index=nodes["node_id"])
