@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     db_connect_timeout_s: int = Field(default=5, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    db_lock_timeout_ms: int = Field(default=5_000, ge=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod

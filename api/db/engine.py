@@ -6,7 +6,8 @@ opened with ``BEGIN IMMEDIATE`` so writers serialize at BEGIN. That last point i
 read-then-write transaction safe on SQLite: pysqlite's own deferred BEGIN would let two
 transactions read the same snapshot and then fail (``SQLITE_BUSY_SNAPSHOT``) on the upgrade to a
 write lock. PostgreSQL (``postgresql+psycopg://``) is the real deployment: a bounded pool, liveness
-checked on checkout, a connect timeout so an unreachable server fails fast.
+checked on checkout, a connect timeout so an unreachable server fails fast, and a lock timeout
+so a request never waits on a row lock for long.
 """
 
 from __future__ import annotations
@@ -76,7 +77,13 @@ def _postgres_engine(url: URL, settings: Settings) -> Engine:
         pool_timeout=settings.db_pool_timeout_s,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"connect_timeout": settings.db_connect_timeout_s},
+        # READ COMMITTED is what api/db/stock.py's conditional updates are designed for.
+        isolation_level="READ COMMITTED",
+        connect_args={
+            "connect_timeout": settings.db_connect_timeout_s,
+            # Waiting for a row lock is bounded, like SQLite's busy timeout.
+            "options": f"-c lock_timeout={settings.db_lock_timeout_ms}",
+        },
     )
 
 
