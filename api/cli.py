@@ -8,6 +8,7 @@ from api.cli_db import db_app
 from api.cli_demo import demo_command
 from api.cli_experiment import experiment_app, mlflow_ui
 from api.cli_forecast import forecast
+from api.cli_plan import plan_app
 from api.cli_serve import serve
 
 app = typer.Typer(
@@ -24,3 +25,4 @@ app.command("serve")(serve)
 app.command("forecast")(forecast)
 app.add_typer(experiment_app, name="experiment")
 app.command("mlflow-ui")(mlflow_ui)
+app.add_typer(plan_app, name="plan")

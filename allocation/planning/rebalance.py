@@ -139,7 +139,8 @@ def plan_transfers(
     best_value, exact, found = 0.0, True, []
     surcharge = context.initial_surcharge()
     closed = np.zeros(surcharge.size, dtype=bool)
-    stop_at = started + settings.deadline_s
+    # Keep a tenth of the deadline for scoring the plan and writing its frames.
+    stop_at = started + 0.9 * settings.deadline_s
     last_round = 0.0
     for round_no in range(max(1, settings.slope_scaling_rounds)):
         if round_no and time.perf_counter() + last_round > stop_at:
@@ -148,10 +149,15 @@ def plan_transfers(
             break
         tic = time.perf_counter()
         min_qty = settings.min_transfer_qty
-        qty, adjusted, complete = context.solve(surcharge, closed, min_qty, stop_at)
+        qty, adjusted, solved = context.solve(surcharge, closed, min_qty, stop_at)
         last_round = time.perf_counter() - tic
-        if not complete:
-            found.append("deadline hit inside a round: later SKU blocks move nothing")
+        complete = solved == context.n_blocks
+        if not complete and round_no == 0:
+            qty = context.fill_unsolved(qty, solved, settings)
+            found.append(
+                f"deadline hit after {solved} of {context.n_blocks} SKU blocks: "
+                "the others follow the proportional rule"
+            )
         value = context.value(qty)
         exact = exact and complete and not adjusted and not context.has_fixed_costs
         if value > best_value + 1e-9:
@@ -296,12 +302,12 @@ class _Context:
 
     def solve(
         self, surcharge: np.ndarray, closed: np.ndarray, min_qty: int, stop_at: float
-    ) -> tuple[np.ndarray, bool, bool]:
+    ) -> tuple[np.ndarray, bool, int]:
         """One round: every SKU block's min-cost flow with per-unit surcharges.
 
         DC capacity is exact within a block; across blocks it is split (a heuristic) in
         proportion to what each block wanted when the gates were loose. Returns (qty,
-        repaired or split, all blocks solved)."""
+        repaired or split, blocks solved)."""
         lanes = self.lanes
         unit = np.round((lanes.unit_cost_pln + surcharge[lanes.pair]) * GROSZE).astype(np.int64)
         capacity = np.where(closed[lanes.pair], 0, lanes.capacity)
@@ -310,16 +316,30 @@ class _Context:
         blocks = [self.block(k, unit, capacity) for k in range(self.n_blocks)]
         qty, repaired, solved = solve_blocks(blocks, lanes.sender.size, loose, min_qty, stop_at)
         if self.dc_capacity >= UNLIMITED or n_gates == 0:
-            return qty, repaired, solved == len(blocks)
+            return qty, repaired, solved
         used = self.gate_usage(qty, blocks)
         if (used.sum(axis=0) <= self.dc_capacity).all():
-            return qty, repaired, solved == len(blocks)
+            return qty, repaired, solved
         share = used / np.maximum(used.sum(axis=0), 1)
         for k, block in enumerate(blocks):
             caps = np.minimum(loose, np.floor(share[k] * self.dc_capacity).astype(np.int64))
             block_qty, _ = solve_block(block, caps, min_qty)
             qty[block.lane_index] = block_qty
-        return qty, True, solved == len(blocks)
+        return qty, True, solved
+
+    def fill_unsolved(
+        self, qty: np.ndarray, solved: int, settings: RebalanceSettings
+    ) -> np.ndarray:
+        """Blocks the deadline left unsolved get the proportional rule (none under a DC
+        capacity, which the rule could then break together with the solved blocks)."""
+        if settings.dc_outbound_capacity is not None:
+            return qty
+        rule = proportional_quantities(self.pos, self.lanes, settings.min_transfer_qty, None)
+        filled = qty.copy()
+        for k in range(solved, self.n_blocks):
+            arcs = self.lane_blocks[k]
+            filled[arcs] = rule[arcs]
+        return filled
 
     def gate_usage(self, qty: np.ndarray, blocks: list[BlockArcs]) -> np.ndarray:
         """Units leaving each DC gate, per block."""

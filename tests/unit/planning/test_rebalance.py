@@ -146,3 +146,13 @@ def test_unknown_node_is_refused_naming_the_field() -> None:
     pos.loc[1, "node_id"] = "S99"
     with pytest.raises(PlanningInputError, match="positions.node_id"):
         plan_transfers(pos, nodes(2), rates(), PEAK, AS_OF)
+
+
+def test_a_missed_deadline_still_answers_with_a_feasible_fallback() -> None:
+    pos = positions(5, 6, seed=9)
+    hurried = RebalanceSettings(deadline_s=1e-9, block_skus=1)
+    plan = plan_transfers(pos, nodes(5), rates(), PEAK, AS_OF, hurried)
+    assert plan.status == "fallback"
+    after = stock_after(pos, plan.transfers)
+    assert after.sum() == pos["on_hand"].sum()
+    assert (after >= 0).all()

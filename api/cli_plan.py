@@ -1,0 +1,80 @@
+"""`omni plan ...`: the planners' commands (walk-in reservations, rebalancing before a peak).
+
+Reads stock and forecasts from the database, writes the plans, prints a summary. Bad input
+(unknown peak, negative stock) ends with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from forecasting.calendar import PEAK_NAMES
+
+plan_app = typer.Typer(help="Plan walk-in reservations and transfers before a peak.")
+console = Console()
+INPUT_ERROR_EXIT = 2
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from api.db.engine import make_engine
+    from api.settings import get_settings
+
+    settings = get_settings()
+    return make_engine(settings.database_url, settings)
+
+
+def _day(value: str | None) -> date:
+    return datetime.strptime(value, "%Y-%m-%d").date() if value else date.today()
+
+
+@plan_app.command("reservations")
+def reservations(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Set each store's safety stock for walk-in customers; the rest is promisable online."""
+    from allocation.planning import PlanningInputError
+    from api.services.planning import plan_store_reservations
+
+    try:
+        summary = plan_store_reservations(_engine(), _day(as_of))
+    except (PlanningInputError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
+    console.print(
+        f"plan {summary.plan_id}: {summary.rows:,} store x SKU rows, "
+        f"{summary.safety_units:,} units kept for walk-in, "
+        f"{summary.promisable_units:,} promisable online, {summary.stale_rows} stale rows refused"
+    )
+    console.print("stores most at risk (SKUs whose stock is below the horizon forecast):")
+    console.print(summary.stores_at_risk.to_string(index=False))
+
+
+@plan_app.command("rebalance")
+def rebalance(
+    peak: Annotated[str, typer.Option(help=" | ".join(PEAK_NAMES))],
+    year: Annotated[int, typer.Option(help="YYYY")],
+    deadline_s: Annotated[float, typer.Option("--deadline-s", help="solver deadline")] = 60.0,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Plan DC -> store and store -> store transfers that arrive before the peak starts."""
+    from allocation.planning import PlanningInputError
+    from api.services.planning import plan_peak_transfers
+
+    try:
+        summary = plan_peak_transfers(_engine(), peak, year, _day(as_of), deadline_s)
+    except PlanningInputError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
+    plan = summary.plan
+    console.print(
+        f"plan {summary.plan_id} ({plan.status}, {plan.solve_seconds:.1f} s): "
+        f"{plan.units_moved:,} units in {len(plan.transfers):,} transfers, "
+        f"expected gain {plan.expected_gain_pln:,.0f} PLN after "
+        f"{plan.transfer_cost_pln:,.0f} PLN of transfer costs"
+    )
+    console.print("stores most at risk (summed shadow price of one more unit per SKU, PLN):")
+    console.print(summary.stores_at_risk.to_string(index=False))
