@@ -20,6 +20,7 @@ class Band:
     x: float
     width: float
     label: str
+    row: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,9 @@ def series_chart(data: SeriesData) -> SeriesChart:
             round(x(max(w.start, data.start)) - day_w / 2, 1),
             round(((min(w.end, data.end) - max(w.start, data.start)).days + 1) * day_w, 1),
             w.name.replace("_", " "),
+            k % 2,
         )
-        for w in data.peaks
+        for k, w in enumerate(data.peaks)
     )
     as_of = data.history[-1][0] if data.history else data.start
     return SeriesChart(

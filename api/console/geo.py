@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 # (lon, lat) along the border, clockwise from Świnoujście; coast, Russia, Lithuania, Belarus,
 # Ukraine, Slovakia, Czechia, Germany.
@@ -51,3 +53,20 @@ class Projection:
     def outline(self) -> str:
         """The border as SVG polygon points."""
         return " ".join(f"{x},{y}" for x, y in (self.point(lat, lon) for lon, lat in POLAND_BORDER))
+
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def warsaw_time(value: object) -> str:
+    """A stored instant (datetime or ISO text, UTC) as the planners read it: Warsaw local time."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    if not isinstance(value, datetime):
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return value.astimezone(WARSAW).strftime("%Y-%m-%d %H:%M")

@@ -19,12 +19,13 @@ from starlette.concurrency import run_in_threadpool
 from api.console import actions, queries
 from api.console.auth import Viewer, key_digest, log_in, log_out, scope_of_digest, viewer
 from api.console.chart import series_chart
-from api.console.geo import Projection
+from api.console.geo import Projection, warsaw_time
 from api.console.live import live_figures
 from api.http.deps import RuntimeDep
 from forecasting.calendar import PEAK_NAMES, next_peak
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["warsaw"] = warsaw_time
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 

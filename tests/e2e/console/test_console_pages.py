@@ -1,0 +1,151 @@
+"""The console over HTTP without a browser (runs everywhere, also where chromium is missing):
+pages, the login cookie, the planner scope on actions, and the read model's arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from api.console import mount_console
+from api.console.auth import COOKIE, key_digest
+from api.console.geo import POLAND_BORDER, Projection
+from api.console.live import histogram_quantile
+from api.db.engine import make_engine
+from api.db.load_chain import load_chain
+from api.db.migrate import upgrade
+from api.http.app import create_app
+from api.settings import Settings
+
+KEYS = "page-oms-key:oms,page-planner-key:planner"
+PAGES = ["/console", "/console/series", "/console/series?node=S002&channel=online&sku=E00006",
+         "/console/reservations", "/console/transfers", "/console/transfers?peak=christmas",
+         "/console/decisions", "/console/live", "/console/login"]
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Engine]]:
+    from data.demo_chain import generate_chain
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('console-pages') / 'omni.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    chain = generate_chain(seed=3, n_stores=4, n_skus=6, history_days=100)
+    load_chain(engine, chain, data_version="console-pages", params={})
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(database: tuple[str, Engine]) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=database[0], api_keys=KEYS))  # type: ignore[arg-type]
+    mount_console(app)
+    mount_console(app)  # a second call must not mount twice
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+
+
+def test_every_page_answers_html_for_a_read_only_viewer(client: TestClient) -> None:
+    for path in PAGES:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert "read-only" in page.text, path
+        assert "http://" not in page.text and "https://" not in page.text, f"{path} links out"
+
+
+def test_the_stylesheet_is_served_locally(client: TestClient) -> None:
+    css = client.get("/console/static/console.css")
+    assert css.status_code == 200 and ".country" in css.text
+
+
+def test_an_unknown_key_sets_no_cookie(client: TestClient) -> None:
+    answer = client.post("/console/login", data={"key": "guess"}, follow_redirects=False)
+    assert answer.status_code == 303 and "err=" in answer.headers["location"]
+    assert COOKIE not in answer.cookies
+
+
+def test_the_cookie_holds_a_digest_of_the_key_never_the_key(client: TestClient) -> None:
+    answer = client.post("/console/login", data={"key": "page-planner-key"},
+                         follow_redirects=False)
+    cookie = answer.headers["set-cookie"]
+    assert "page-planner-key" not in cookie
+    assert key_digest("page-planner-key") in cookie
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert "signed in" in client.get("/console").text
+
+
+def test_an_oms_key_cannot_run_or_approve_plans(
+    client: TestClient, database: tuple[str, Engine]
+) -> None:
+    client.post("/console/login", data={"key": "page-oms-key"})
+    before = _count(database[1], "transfers"), _count(database[1], "safety_stock_plans")
+    for action, form in [("/console/actions/rebalance", {"peak": "christmas"}),
+                         ("/console/actions/reservations", {}),
+                         ("/console/actions/batch", {})]:
+        answer = client.post(action, data=form, follow_redirects=False)
+        assert answer.status_code == 303 and "err=" in answer.headers["location"], action
+    after = _count(database[1], "transfers"), _count(database[1], "safety_stock_plans")
+    assert after == before
+
+
+def test_a_rebalancing_plan_is_proposed_and_approving_twice_is_refused(
+    client: TestClient, database: tuple[str, Engine]
+) -> None:
+    client.post("/console/login", data={"key": "page-planner-key"})
+    ran = client.post("/console/actions/rebalance", data={"peak": "christmas"})
+    assert "expected gain" in ran.text
+    with database[1].connect() as conn:
+        plan, statuses = conn.execute(text(
+            "SELECT plan_id, GROUP_CONCAT(DISTINCT status) FROM transfers "
+            "GROUP BY plan_id ORDER BY MAX(created_at) DESC"
+        )).first() or (None, None)
+    if plan is None:
+        pytest.skip("this tiny chain's christmas plan moves nothing")
+    assert statuses == "proposed"
+    first = client.post("/console/actions/transfers/approve", data={"plan_id": plan})
+    again = client.post("/console/actions/transfers/approve", data={"plan_id": plan})
+    assert "approved" in first.text and 'class="flash ok"' in first.text
+    assert 'class="flash err"' in again.text
+
+
+def test_histogram_percentiles_interpolate_inside_the_bucket() -> None:
+    buckets = [(0.001, 0.0), (0.002, 50.0), (0.005, 90.0), (0.01, 100.0), (float("inf"), 100.0)]
+    assert histogram_quantile(0.5, buckets) == pytest.approx(0.002)
+    assert histogram_quantile(0.25, buckets) == pytest.approx(0.0015)
+    assert histogram_quantile(0.95, buckets) == pytest.approx(0.0075)
+    assert histogram_quantile(0.5, [(float("inf"), 0.0)]) is None
+
+
+def _inside(x: float, y: float, polygon: list[tuple[float, float]]) -> bool:
+    crossings = 0
+    for (x1, y1), (x2, y2) in zip(polygon, polygon[1:] + polygon[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            crossings += 1
+    return crossings % 2 == 1
+
+
+def test_polish_cities_fall_inside_the_outline_and_berlin_outside() -> None:
+    projection = Projection()
+    outline = [projection.point(lat, lon) for lon, lat in POLAND_BORDER]
+    for lat, lon in [(52.23, 21.01), (50.06, 19.94), (54.35, 18.65), (51.11, 17.03),
+                     (53.43, 14.55), (50.04, 22.0), (53.13, 23.16)]:
+        assert _inside(*projection.point(lat, lon), outline), (lat, lon)
+    assert not _inside(*projection.point(52.52, 13.40), outline)
+    gdansk, krakow = projection.point(54.35, 18.65), projection.point(50.06, 19.94)
+    assert gdansk[1] < krakow[1] and gdansk[0] < krakow[0]
+
+
+def test_templates_name_no_remote_script_or_style() -> None:
+    folder = Path(__file__).resolve().parents[3] / "api" / "console" / "templates"
+    for template in folder.glob("*.html"):
+        body = template.read_text()
+        assert "<script src=\"http" not in body and "cdn" not in body.lower(), template.name
