@@ -193,6 +193,8 @@ def reserve(
     allocations and its reservations land together).
     """
     wanted = _merge(items)
+    if not wanted:
+        return
     at = _now(now)
     short: list[Key] = []
     try:

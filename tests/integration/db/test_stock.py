@@ -50,6 +50,16 @@ def test_reserving_holds_units_and_lowers_atp(loaded_engine: Engine) -> None:
     ]
 
 
+def test_reserving_nothing_or_a_non_positive_quantity_is_harmless_or_refused(
+    loaded_engine: Engine,
+) -> None:
+    with loaded_engine.begin() as conn:
+        reserve(conn, "o-0", [])
+        with pytest.raises(ValueError, match="positive"):
+            reserve(conn, "o-1", [StockItem("S001", "A", 0)])
+        assert holds_for(conn, "o-0") == [] and holds_for(conn, "o-1") == []
+
+
 def test_an_order_short_on_one_line_reserves_nothing_at_all(loaded_engine: Engine) -> None:
     with loaded_engine.begin() as conn, pytest.raises(InsufficientStock) as caught:
         reserve(conn, "o-1", [StockItem("DC-STRYKOW", "A", 1), StockItem("S002", "B", 2)])
