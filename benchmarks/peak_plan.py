@@ -209,7 +209,7 @@ def _simulate_horizon(
     return totals | {"safety_units": float(keep.sum()), "margin_pln": margin}
 
 
-def synthetic_timing(n_stores: int, n_skus: int) -> None:
+def synthetic_timing(n_stores: int, n_skus: int, deadline_s: float = 60.0) -> None:
     """plan_transfers on a synthetic chain with the demo chain's lanes, wall and CPU time."""
     rng = np.random.default_rng(11)
     nodes = pd.DataFrame(
@@ -239,11 +239,12 @@ def synthetic_timing(n_stores: int, n_skus: int) -> None:
     rates = generate_chain(n_stores=2, n_skus=1, history_days=30, future_days=0).transfer_rates
     bw = peak_window("black_week", 2026)
     wall, cpu = time.perf_counter(), time.process_time()
-    settings = RebalanceSettings(min_transfer_qty=2)
+    settings = RebalanceSettings(min_transfer_qty=2, deadline_s=deadline_s)
     plan = plan_transfers(pos, nodes, rates, bw, date(2026, 11, 8), settings)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(
-        f"\nTiming: {n_stores} stores x {n_skus} SKUs ({len(pos):,} node x SKU rows): "
+        f"\nTiming: {n_stores} stores x {n_skus} SKUs ({len(pos):,} node x SKU rows), "
+        f"deadline {deadline_s:.0f} s: "
         f"wall {wall:.1f} s, CPU {cpu:.1f} s, status {plan.status}, "
         f"{plan.units_moved:,} units in {len(plan.transfers):,} transfers, "
         f"expected gain {plan.expected_gain_pln:,.0f} PLN; notes: {'; '.join(plan.notes) or '-'}"
@@ -256,8 +257,14 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=100)
     parser.add_argument("--timing-skus", type=int, default=5000)
     parser.add_argument("--timing-stores", type=int, default=120)
+    parser.add_argument("--timing-deadline-s", type=float, nargs="+", default=[60.0, 600.0])
+    parser.add_argument("--timing-only", action="store_true")
     args = parser.parse_args()
     pd.set_option("display.width", 200)
+    if args.timing_only:
+        for deadline in args.timing_deadline_s:
+            synthetic_timing(args.timing_stores, args.timing_skus, deadline)
+        return
     tic = time.perf_counter()
     chain = generate_chain(n_stores=args.stores, n_skus=args.skus)
     took = time.perf_counter() - tic
@@ -267,7 +274,8 @@ def main() -> None:
     print("\nReservation policy, each store's protection horizon from the day before Black Week:")
     print(reservation_table(chain).to_string(float_format=lambda v: f"{v:,.0f}"))
     if args.timing_skus:
-        synthetic_timing(args.timing_stores, args.timing_skus)
+        for deadline in args.timing_deadline_s:
+            synthetic_timing(args.timing_stores, args.timing_skus, deadline)
 
 
 if __name__ == "__main__":

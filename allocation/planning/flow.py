@@ -35,7 +35,7 @@ def solve_block(
     block: BlockArcs, gate_capacity: np.ndarray, min_qty: int
 ) -> tuple[np.ndarray, bool]:
     """Units per lane arc of the block; transfers under `min_qty` are closed and the flow
-    re-solved (twice at most), then dropped. Returns (qty, repaired)."""
+    re-solved once, then any still short are dropped. Returns (qty, repaired)."""
     rows, local = np.unique(
         np.concatenate([block.sender_row, block.receiver_row, block.lane_from, block.lane_to]),
         return_inverse=True,
@@ -64,7 +64,7 @@ def solve_block(
     first_lane = 1 + n_gates + n_s
     lane_ids = np.arange(first_lane, first_lane + n_l, dtype=np.int32)
     repaired, qty = False, np.zeros(n_l, np.int64)
-    for attempt in range(3):
+    for attempt in range(2):
         status = flow.solve()
         if status != flow.OPTIMAL:
             raise RuntimeError(f"min-cost flow ended with status {status}")
@@ -73,7 +73,7 @@ def solve_block(
         if not short.any():
             return qty, repaired
         repaired = True
-        if attempt < 2:
+        if attempt == 0:
             flow.set_arc_capacities(lane_ids[short], np.zeros(int(short.sum()), np.int64))
     # Dropping a short transfer leaves its units at the sender: every constraint still holds.
     return np.where((qty > 0) & (qty < min_qty), 0, qty), repaired
