@@ -100,7 +100,7 @@ def init_command(
     seed: Annotated[int, typer.Option(help="Demo chain seed.")] = 7,
     stores: Annotated[int, typer.Option(min=1, help="Number of stores.")] = 100,
     skus: Annotated[
-        int | None, typer.Option(min=1, help="Number of SKUs [default: the generator's].")
+        int | None, typer.Option(min=1, help="Number of SKUs (default: the generator's).")
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Reload even if the same demo chain is loaded.")
@@ -108,8 +108,7 @@ def init_command(
 ) -> None:
     """Create the schema (migrations) and, with --demo, load the demo chain.
 
-    Safe to re-run: when the database already holds the demo chain of the same parameters and
-    generator code, the load is skipped; otherwise all data is replaced in one transaction.
+    Safe to re-run: the same chain is skipped; a different one replaces all data atomically.
     """
     from api.db.migrate import current_revision, upgrade
 
