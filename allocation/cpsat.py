@@ -36,8 +36,10 @@ def solve_cpsat(
     deadline_s: float,
     hint: Sequence[Part] | None = None,
     optional_lines: bool = False,
+    avoid: Sequence[Part] = (),
 ) -> CpSatResult:
-    """Solve the order over `candidates` (node indices per line) within `deadline_s`."""
+    """Solve the order over `candidates` (node indices per line) within `deadline_s`;
+    with `avoid`, the best plan that moves some line part off the nodes of that plan."""
     lines = problem.lines
     model = cp_model.CpModel()
     sources = {n: problem.source(n) for c in candidates for n in c}
@@ -136,6 +138,10 @@ def solve_cpsat(
         sum(shipping) + sum(transfer) + sum(per_part) + split_g * n_parcels - split_g
         + sum(unserved_penalty)
     )
+
+    # Runner-up: some line part must move to another node than in the plan to avoid.
+    if avoid:
+        model.add(sum(y[i, n] for i, n, _ in avoid if (i, n) in y) <= len(avoid) - 1)
 
     if hint:
         hinted = {(i, n): qty for i, n, qty in hint}

@@ -43,6 +43,8 @@ from allocation.search import (
 
 DEFAULT_DEADLINE_MS = 50.0
 DEFAULT_WEIGHTS = CostWeights()
+RUNNER_UP_MIN_MS = 15.0  # a CP-SAT re-solve for the runner-up only with this much time left
+RUNNER_UP_MAX_MS = 10.0  # and never longer than this: the explanation must not cost the p99
 
 
 def source_order(
@@ -165,10 +167,32 @@ def _solve(
                 status: Status = "optimal" if result.status == "optimal" else "feasible"
                 if incumbent and incumbent.best and incumbent.best.total_g < best.total_g:
                     best = incumbent.best
-                return best, None, status, candidates
+                runner_up = _cpsat_runner_up(problem, candidates, best, deadline_at)
+                return best, runner_up, status, candidates
     if incumbent is not None:
         return incumbent.best, incumbent.runner_up, "feasible", candidates
     return None, None, "fallback", candidates
+
+
+def _cpsat_runner_up(
+    problem: Problem, candidates: list[list[int]], best: Evaluation, deadline_at: float
+) -> Evaluation | None:
+    """The best plan with some line part elsewhere (a no-good cut on `best`), if at least
+    `RUNNER_UP_MIN_MS` remain before the deadline; else None (the caller then tries moves)."""
+    left_s = deadline_at - time.perf_counter()
+    if left_s * 1000.0 < RUNNER_UP_MIN_MS:
+        return None
+    result = solve_cpsat(
+        problem,
+        candidates,
+        min(left_s, RUNNER_UP_MAX_MS / 1000.0),
+        optional_lines=problem.order.allow_partial,
+        avoid=best.parts,
+    )
+    if result.status not in ("optimal", "feasible"):
+        return None
+    plan = problem.evaluate(result.parts)
+    return plan if plan.feasible and plan.parts else None
 
 
 def _runner_up_by_one_move(

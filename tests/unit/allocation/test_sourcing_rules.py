@@ -216,3 +216,14 @@ def test_allow_partial_leaves_out_lines_that_would_break_max_parcels(network: Ne
     strict = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
     with pytest.raises(OutOfStock):
         source_order(strict, network, stock, deadline_ms=5_000)
+
+
+def test_a_split_line_also_gets_a_runner_up_on_other_nodes(network: Network) -> None:
+    stock = [Availability(n, "TEE", 2) for n in ("DC", "S-KRK", "S-WAW")]
+    decision = source_order(_order(("1", "TEE", 3)), network, stock, deadline_ms=5_000)
+    runner_up = decision.explanation.runner_up
+    assert runner_up is not None
+    chosen = {(ln.line_id, ln.node_id) for ln in decision.lines}
+    assert {(line_id, node_id) for line_id, node_id, _ in runner_up.assignments} != chosen
+    assert decision.explanation.runner_up_delta_pln is not None
+    assert decision.explanation.runner_up_delta_pln >= 0
