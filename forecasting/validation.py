@@ -56,21 +56,35 @@ def _first_row(mask: np.ndarray | pd.Series) -> int:
     return int(np.flatnonzero(np.asarray(mask))[0]) + 1
 
 
-def _check_keys(df: pd.DataFrame, source: str) -> pd.DataFrame:
+def _as_id_strings(ids: pd.Series) -> pd.Series:
+    """Series ids as Python strings without copying strings that already are (fast on 10^8)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        ids = ids.astype(object)
+    if pd.api.types.infer_dtype(ids, skipna=False) == "string":
+        return ids
+    return ids.astype(str)
+
+
+def _check_keys(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Keys as strings and days, and the row order that sorts them by id then day."""
     ids = df["unique_id"]
     if ids.isna().any():
         raise ForecastInputError("empty unique_id", source, "unique_id", _first_row(ids.isna()))
     ds = pd.to_datetime(df["ds"], errors="coerce")
     if ds.isna().any():
         raise ForecastInputError("not a date", source, "ds", _first_row(ds.isna()))
-    keyed = pd.DataFrame({"unique_id": ids.astype(str), "ds": ds.dt.normalize()})
-    duplicated = keyed.duplicated(keep="first").to_numpy()
-    if duplicated.any():
-        row = _first_row(duplicated)
+    keyed = pd.DataFrame({"unique_id": _as_id_strings(ids).to_numpy(),
+                          "ds": ds.dt.normalize().to_numpy()})
+    codes, _ = pd.factorize(keyed["unique_id"], sort=True)
+    order = np.lexsort((keyed["ds"].to_numpy().view(np.int64), codes))
+    same = (np.diff(codes[order]) == 0) & (np.diff(keyed["ds"].to_numpy()[order].view(np.int64))
+                                           == 0)
+    if same.any():
+        row = int(order[1:][same].min()) + 1
         raise ForecastInputError(
             f"duplicate unique_id+ds ({keyed['unique_id'].iloc[row - 1]}, "
             f"{keyed['ds'].iloc[row - 1].date()})", source, "ds", row)
-    return keyed
+    return keyed, order
 
 
 def _check_numeric(df: pd.DataFrame, column: str, source: str, allow_nan: bool) -> pd.Series:
@@ -95,13 +109,13 @@ def validate_history(history: pd.DataFrame, source: str = "history") -> pd.DataF
     _require_columns(history, (*KEY_COLUMNS, TARGET), source)
     if history.empty:
         raise ForecastInputError("no rows", source)
-    clean = _check_keys(history, source)
+    clean, order = _check_keys(history, source)
     clean["y"] = _check_numeric(history, TARGET, source, allow_nan=False).to_numpy()
     if (clean["y"] < 0).any():
         raise ForecastInputError("negative demand", source, TARGET, _first_row(clean["y"] < 0))
     for column in exog_columns(history):
         clean[column] = _check_numeric(history, column, source, allow_nan=False).to_numpy()
-    return clean.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    return clean.take(order).reset_index(drop=True)
 
 
 def exog_columns(frame: pd.DataFrame) -> list[str]:
@@ -127,7 +141,7 @@ def validate_future(
                 f"{', '.join(exog)}", source)
         return None
     _require_columns(future, (*KEY_COLUMNS, *exog), source)
-    keyed = _check_keys(future, source)
+    keyed, _ = _check_keys(future, source)
     for column in exog:
         keyed[column] = _check_numeric(future, column, source, allow_nan=False).to_numpy()
     last = history.groupby("unique_id", sort=True)["ds"].max()
