@@ -157,12 +157,19 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _merge(items: Iterable[StockItem]) -> dict[Key, int]:
+ItemLike = StockItem | tuple[str, str, int]
+
+
+def _merge(items: Iterable[ItemLike]) -> dict[Key, int]:
+    """Sum quantities per (node, sku), in lock order; items are StockItems or plain triples."""
     merged: dict[Key, int] = defaultdict(int)
     for item in items:
-        if item.qty <= 0:
-            raise ValueError(f"quantity must be positive, got {item.qty} for {item.sku}")
-        merged[(item.node_id, item.sku)] += item.qty
+        node_id, sku, qty = (
+            (item.node_id, item.sku, item.qty) if isinstance(item, StockItem) else item
+        )
+        if qty <= 0:
+            raise ValueError(f"quantity must be positive, got {qty} for {sku}")
+        merged[(node_id, sku)] += qty
     return dict(sorted(merged.items()))
 
 
@@ -183,7 +190,7 @@ _RESERVE = (
 def reserve(
     conn: Connection,
     order_id: str,
-    items: Iterable[StockItem],
+    items: Iterable[ItemLike],
     expires_at: datetime | None = None,
     now: datetime | None = None,
 ) -> None:

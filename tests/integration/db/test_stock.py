@@ -37,7 +37,7 @@ def _row(engine: Engine, node_id: str, sku: str) -> Row[Any]:
 
 def test_reserving_holds_units_and_lowers_atp(loaded_engine: Engine) -> None:
     with loaded_engine.begin() as conn:
-        reserve(conn, "o-1", [StockItem("S001", "A", 2), StockItem("DC-STRYKOW", "B", 5)])
+        reserve(conn, "o-1", [StockItem("S001", "A", 1), ("DC-STRYKOW", "B", 5), ("S001", "A", 1)])
     row = _row(loaded_engine, "S001", "A")
     assert (row.on_hand, row.reserved, row.version) == (3, 2, 1)
     with loaded_engine.connect() as conn:
