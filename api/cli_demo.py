@@ -10,42 +10,59 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, TypeVar
 
+import numpy as np
 import typer
 from rich.console import Console
 
 from api.chain_summary import summarise_chain
 from api.cli_db import init_command
 from api.db.engine import make_engine
+from api.demo_orders import day_of_orders, send_orders
 from api.settings import get_settings
 
 console = Console()
+T = TypeVar("T")
 
 
 def demo_command(
     seed: Annotated[int, typer.Option(help="Demo chain seed.")] = 7,
     stores: Annotated[int, typer.Option(min=1, help="Number of stores.")] = 100,
     skus: Annotated[int | None, typer.Option(min=1, help="Number of SKUs.")] = None,
+    orders: Annotated[int, typer.Option(min=1, help="Orders sent through the API.")] = 400,
 ) -> None:
     """Run the main job end to end on the embedded defaults and print a summary."""
+    from data.demo_chain import DEFAULT_SKUS, generate_chain
+
     started = time.perf_counter()
-    _step("load the demo chain", lambda: init_command(
-        demo=True, seed=seed, stores=stores, skus=skus, force=False
+    n_skus = skus if skus is not None else DEFAULT_SKUS
+    _step("1. load the demo chain", lambda: init_command(
+        demo=True, seed=seed, stores=stores, skus=n_skus, force=False
     ))
     settings = get_settings()
     engine = make_engine(settings.database_url, settings)
     try:
-        summary = summarise_chain(engine)
-        for line in summary.lines():
+        for line in summarise_chain(engine).lines():
+            console.print(f"  {line}")
+        chain = generate_chain(seed=seed, n_stores=stores, n_skus=n_skus)
+        run_tag = datetime.now().strftime("DEMO-%Y%m%dT%H%M%S")
+        payloads = day_of_orders(chain, np.random.default_rng(seed), run_tag, orders)
+        report = _step(
+            "4. a day of OMS orders through the HTTP API",
+            lambda: send_orders(settings, engine, payloads),
+        )
+        for line in report.lines():
             console.print(f"  {line}")
     finally:
         engine.dispose()
     console.print(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s[/]")
 
 
-def _step(title: str, action: Callable[[], object]) -> None:
+def _step(title: str, action: Callable[[], T]) -> T:
     console.rule(f"[bold]{title}")
     t0 = time.perf_counter()
-    action()
+    result = action()
     console.print(f"[dim]{title}: {time.perf_counter() - t0:.1f} s[/]")
+    return result
