@@ -105,7 +105,7 @@ def _payload(
         payload["pickup_store_id"] = node_id
     elif fulfilment == "parcel_locker":
         distance = (lockers["lat"] - lat) ** 2 + (lockers["lon"] - lon) ** 2
-        payload["locker_id"] = str(lockers.loc[distance.idxmin(), "locker_id"])
+        payload["locker_id"] = str(lockers["locker_id"].iloc[int(np.argmin(distance.to_numpy()))])
     else:
         payload["destination"] = {"lat": round(lat, 5), "lon": round(lon, 5)}
     return payload
