@@ -105,7 +105,7 @@ def compare_forecasters(
                            "primary_metric": dataset.primary_metric})
         for name in models:
             params = dict((model_params or {}).get(name, {}))
-            score = _run_model(dataset, name, params, folds, parent.info.run_id)
+            score = _run_model(dataset, name, params, folds, parent.info)
             scores.append(score)
             if echo is not None:
                 echo(f"{name:>15}: {dataset.primary_metric}="
@@ -135,7 +135,7 @@ def _key(score: ModelScore, metric: str) -> float:
 
 
 def _run_model(dataset: Dataset, name: str, params: dict[str, Any], folds: int,
-               parent_run_id: str) -> ModelScore:
+               parent: Any) -> ModelScore:
     import mlflow
 
     totals = {"fit": 0.0, "predict": 0.0}
@@ -144,8 +144,8 @@ def _run_model(dataset: Dataset, name: str, params: dict[str, Any], folds: int,
         model = make_model(name, country=dataset.country, **params)  # type: ignore[arg-type]
         return cast(Forecaster, _Timed(model, totals))
 
-    with mlflow.start_run(run_name=name, nested=True,
-                          tags={"mlflow.parentRunId": parent_run_id}) as child:
+    with mlflow.start_run(run_name=name, nested=True, experiment_id=parent.experiment_id,
+                          tags={"mlflow.parentRunId": parent.run_id}) as child:
         mlflow.log_params({"model": name, "dataset": dataset.name, "folds": folds,
                            "horizon": dataset.horizon, "country": dataset.country,
                            **{f"param.{k}": v for k, v in params.items()}})

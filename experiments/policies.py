@@ -91,7 +91,7 @@ def log_policies(results: Sequence[PolicyResult], params: dict[str, object],
     with mlflow.start_run(experiment_id=exp, run_name="policy-comparison") as parent:
         mlflow.log_params(params)
         for r in results:
-            with mlflow.start_run(run_name=r.policy, nested=True):
+            with mlflow.start_run(run_name=r.policy, nested=True, experiment_id=exp):
                 mlflow.log_param("policy", r.policy)
                 mlflow.log_metrics({k: float(v) for k, v in r.as_dict().items()
                                     if k != "policy"})

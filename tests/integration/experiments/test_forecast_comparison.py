@@ -1,0 +1,58 @@
+"""A tiny forecast comparison against a real MLflow store in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from experiments.champion import NoChampionError, resolve_champion
+from experiments.datasets import load_dataset
+from experiments.forecast_comparison import compare_forecasters
+
+MODELS = ("seasonal_naive", "tsb")
+pytestmark = pytest.mark.slow  # MLflow creates its SQLite schema: ~20 s of CPU in all
+
+
+@pytest.fixture(scope="module")
+def store_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlruns') / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="module")
+def comparison(store_uri: str):  # type: ignore[no-untyped-def]
+    data = load_dataset("demo", small=True, max_series=4)
+    return compare_forecasters(data, MODELS, folds=1, uri=store_uri)
+
+
+def test_a_comparison_logs_one_parent_run_with_a_child_run_per_model(
+        comparison, store_uri: str) -> None:  # type: ignore[no-untyped-def]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=store_uri)
+    parent = client.get_run(comparison.parent_run_id)
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{comparison.parent_run_id}'")
+    assert sorted(c.data.params["model"] for c in children) == sorted(MODELS)
+    for child in children:
+        for metric in ("rmsse", "mase", "bias", "pinball_q90", "coverage_q90", "fit_seconds",
+                       "predict_seconds"):
+            assert metric in child.data.metrics, metric
+        assert 0.0 <= child.data.metrics["coverage_q90"] <= 1.0
+    artifacts = [a.path for a in client.list_artifacts(comparison.parent_run_id, "comparison")]
+    assert "comparison/metrics.csv" in artifacts and "comparison/metrics.md" in artifacts
+
+
+def test_the_best_model_by_the_primary_metric_becomes_the_registered_champion(
+        comparison, store_uri: str) -> None:  # type: ignore[no-untyped-def]
+    table = comparison.table()
+    assert comparison.champion == table.iloc[0]["model"]
+    name, params, version = resolve_champion(uri=store_uri)
+    assert (name, version) == (comparison.champion, comparison.champion_version)
+    assert params == {}
+
+
+def test_resolving_a_champion_in_an_empty_store_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(NoChampionError, match="omni experiment forecast"):
+        resolve_champion(uri=f"sqlite:///{tmp_path / 'empty.db'}")
