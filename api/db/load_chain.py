@@ -101,8 +101,8 @@ def demand_rates_from_sales(
             open_days.append(day)
         day = date.fromordinal(day.toordinal() - 1)
     walkin = sales[sales["channel"] == "store"]
-    in_window = walkin[pd.to_datetime(walkin["date"]).dt.date.isin(set(open_days))]
-    units = in_window.groupby(["node_id", "sku"])["units"].sum()
+    in_window = walkin[pd.to_datetime(walkin["date"]).isin(pd.to_datetime(open_days))]
+    units = in_window.groupby(["node_id", "sku"], observed=True)["units"].sum()
     return pd.DataFrame(
         {
             "node_id": units.index.get_level_values("node_id"),
