@@ -1,24 +1,28 @@
 """What a planner does from the console: run the weekly forecast batch, run a rebalancing plan
 for a peak or a reservation plan, and approve a plan.
 
-Thin services over the tables and the pure core (forecasting.registry, allocation.planning),
-kept here until the planning and batch services land in api/services. Running a plan only writes
-it as `proposed`; approval is the one step that changes what the allocator sees (transfers
-proposed -> approved; a reservation plan's safety stock written into `stock`).
+Rebalancing calls the planning service (api.services.planning.plan_peak_transfers), which
+writes its transfers as `proposed`. The forecast batch and the reservation plan are thin services
+here over the tables and the pure core (forecasting.registry, allocation.planning): no batch
+service exists yet, and the planning service's `plan_store_reservations` writes safety stock at
+once, where the console wants a proposal a planner approves. Approval is the one step that
+changes what the allocator sees (transfers proposed -> approved; a reservation plan's safety
+stock written into `stock`).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from api.console.queries import as_of_day, latest_forecast_run, peak_demand
+from api.console.queries import as_of_day, latest_forecast_run
 from api.db.tables import (
     BatchRun,
     DemandRate,
@@ -29,14 +33,17 @@ from api.db.tables import (
     Sku,
     Stock,
     Transfer,
-    TransferRate,
 )
-from forecasting.calendar import PeakName, PeakWindow, peak_window
+from forecasting.calendar import PeakName, peak_window
 
-WARSAW = ZoneInfo("Europe/Warsaw")
+log = logging.getLogger(__name__)
+
 BATCH_HISTORY_DAYS = 365
 BATCH_HORIZON_DAYS = 56
 BATCH_MODEL = "lgbm"
+# Offered in the console's batch form (validated against forecasting.registry on submit; the
+# registry itself is not imported by the pages: it pulls in LightGBM).
+BATCH_MODELS: tuple[str, ...] = ("lgbm", "ensemble", "auto_ets", "theta", "seasonal_naive")
 PLAN_DEADLINE_S = 30.0
 # Picking and parcel cost an online sale pays that a walk-in sale does not (PLN per unit); it
 # tilts the reservation plan's critical ratio towards keeping units for walk-in customers.
@@ -96,13 +103,47 @@ def sales_history(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
     return history
 
 
-def run_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult:
-    """Forecast every series `BATCH_HORIZON_DAYS` ahead with its quantiles; one batch run."""
-    from forecasting.registry import make_model  # heavy (lightgbm): only when asked
+def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult:
+    """Record a `running` forecast batch and run it on a background thread: a batch over the
+    whole chain takes minutes, longer than a browser should wait for a page."""
+    from forecasting.registry import MODEL_NAMES
 
+    if model not in MODEL_NAMES:
+        raise ActionError(f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
     run_id = _run_id("forecast")
     with engine.begin() as conn:
         as_of = as_of_day(conn)
+        _start_run(conn, run_id, "forecast", model, {"as_of": as_of.isoformat(),
+                                                     "source": "console"})
+    worker = threading.Thread(
+        target=_batch_in_background, args=(engine, run_id, as_of, model),
+        name=f"console-{run_id}", daemon=True,
+    )
+    worker.start()
+    return ActionResult(run_id, f"forecast run {run_id} started; it is listed below until done")
+
+
+def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:
+    try:
+        params = run_weekly_batch(engine, run_id, as_of, model)
+    except Exception as exc:  # the thread must record every failure, not die silently
+        log.exception("forecast run %s failed", run_id)
+        with engine.begin() as conn:
+            conn.execute(update(BatchRun).where(BatchRun.run_id == run_id).values(
+                status="failed", finished_at=datetime.now(UTC),
+                params={"as_of": as_of.isoformat(), "error": str(exc)[:500]},
+            ))
+        return
+    with engine.begin() as conn:
+        _finish_run(conn, run_id, params)
+
+
+def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> dict[str, Any]:
+    """Forecast every series `BATCH_HORIZON_DAYS` ahead with its quantiles, written under
+    `run_id`; returns the run's parameters."""
+    from forecasting.registry import make_model  # heavy (lightgbm): only when asked
+
+    with engine.connect() as conn:
         history = sales_history(conn, as_of, BATCH_HISTORY_DAYS)
     forecast = make_model(model, country="PL").fit(history).predict(BATCH_HORIZON_DAYS)
     parts = forecast["unique_id"].str.split("|", expand=True)
@@ -113,15 +154,10 @@ def run_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult:
         "yhat": forecast["yhat"].astype(float),
         **{q: forecast[q].astype(float) for q in ("q50", "q80", "q90", "q95", "q99")},
     })
-    params = {"as_of": as_of.isoformat(), "horizon_days": BATCH_HORIZON_DAYS,
-              "series": int(rows["unique_id"].nunique()), "source": "console"}
     with engine.begin() as conn:
-        _start_run(conn, run_id, "forecast", model, params)
         conn.execute(insert(Forecast), _records(rows))
-        _finish_run(conn, run_id, params)
-    return ActionResult(
-        run_id, f"forecast run {run_id}: {params['series']} series, {len(rows)} days forecast"
-    )
+    return {"as_of": as_of.isoformat(), "horizon_days": BATCH_HORIZON_DAYS,
+            "series": int(rows["unique_id"].nunique()), "rows": len(rows), "source": "console"}
 
 
 # --- Rebalancing before a peak ---------------------------------------------------------------
@@ -138,71 +174,31 @@ def _frame(conn: Connection, *columns: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[c.key for c in columns])
 
 
-def _positions(conn: Connection, window: PeakWindow) -> pd.DataFrame:
-    demand, _ = peak_demand(conn, window)
-    stock = _frame(conn, Stock.node_id, Stock.sku, Stock.on_hand)
-    skus = _frame(conn, Sku.sku, Sku.price_pln, Sku.unit_cost_pln)
-    keys = zip(stock.node_id, stock.sku, strict=True)
-    stock["demand_mean"] = [demand.get(key, 0.0) for key in keys]
-    stock = stock.merge(skus, on="sku")
-    stock["margin_pln"] = (stock["price_pln"] - stock["unit_cost_pln"]).clip(lower=0.0)
-    return stock[["node_id", "sku", "on_hand", "demand_mean", "margin_pln"]]
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=WARSAW)
-    return datetime.combine(pd.Timestamp(value).date(), time(6), WARSAW)
-
-
 def run_rebalance(engine: Engine, peak: PeakName, year: int | None = None) -> ActionResult:
-    """The optimised transfer plan for `peak`, written as `proposed` with its expected gain."""
-    from allocation.planning import PlanningInputError, RebalanceSettings, plan_transfers
+    """The optimised transfer plan for `peak` (the planning service's), written as `proposed`
+    with its expected gain; the next such peak when no year is given."""
+    from allocation.planning import PlanningInputError
+    from api.services.planning import plan_peak_transfers
 
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         as_of = as_of_day(conn)
-        try:
-            window = peak_window(peak, year or _next_year_of(peak, as_of))
-        except ValueError as exc:
-            raise ActionError(str(exc)) from None
-        if window.start <= as_of:
-            raise ActionError(f"{peak} {window.start.year} has already started")
-        positions = _positions(conn, window)
-        nodes = _frame(conn, Node.node_id, Node.kind, Node.lat, Node.lon)
-        rates = _frame(
-            conn, TransferRate.lane, TransferRate.fixed_cost_pln, TransferRate.cost_per_unit_pln,
-            TransferRate.cost_per_km_pln, TransferRate.lead_time_hours,
-        )
     try:
-        plan = plan_transfers(
-            positions, nodes, rates, window, datetime.combine(as_of, time(18), WARSAW),
-            RebalanceSettings(deadline_s=PLAN_DEADLINE_S),
+        window = peak_window(peak, year or _next_year_of(peak, as_of))
+    except ValueError as exc:
+        raise ActionError(str(exc)) from None
+    if window.start <= as_of:
+        raise ActionError(f"{peak} {window.start.year} has already started")
+    try:
+        summary = plan_peak_transfers(
+            engine, peak, window.start.year, as_of, deadline_s=PLAN_DEADLINE_S
         )
     except PlanningInputError as exc:
         raise ActionError(str(exc)) from None
-    run_id = _run_id("rebalance")
-    params = {
-        "peak": peak, "year": window.start.year, "as_of": as_of.isoformat(),
-        "status": plan.status, "method": plan.method,
-        "expected_gain_pln": round(float(plan.expected_gain_pln), 2),
-        "transfer_cost_pln": round(float(plan.transfer_cost_pln), 2),
-        "units_moved": plan.units_moved, "solve_seconds": round(plan.solve_seconds, 3),
-    }
-    rows = [
-        {"plan_id": run_id, "peak": peak, "from_node": t["from_node"], "to_node": t["to_node"],
-         "sku": t["sku"], "qty": int(t["qty"]), "arrive_by": _aware(t["arrive_by"]),
-         "cost_pln": float(t["cost_pln"]), "status": "proposed"}
-        for t in _records(plan.transfers)
-    ]
-    with engine.begin() as conn:
-        _start_run(conn, run_id, "rebalance", plan.method, params)
-        if rows:
-            conn.execute(insert(Transfer), rows)
-        _finish_run(conn, run_id, params)
+    plan = summary.plan
     return ActionResult(
-        run_id,
-        f"plan {run_id} for {peak} {window.start.year}: {plan.units_moved} units in "
-        f"{len(rows)} transfers, expected gain {params['expected_gain_pln']:.2f} PLN "
+        summary.plan_id,
+        f"plan {summary.plan_id} for {peak} {window.start.year}: {plan.units_moved} units in "
+        f"{len(plan.transfers)} transfers, expected gain {plan.expected_gain_pln:.2f} PLN "
         f"({plan.status})",
     )
 

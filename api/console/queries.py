@@ -50,6 +50,29 @@ def latest_forecast_run(conn: Connection) -> str | None:
     return run if run is not None else conn.execute(select(func.max(Forecast.run_id))).scalar()
 
 
+@dataclass(frozen=True)
+class RunView:
+    run_id: str
+    status: str
+    model: str | None
+    started_at: Any
+    finished_at: Any
+    params: dict[str, Any]
+
+
+def recent_runs(conn: Connection, kind: str, limit: int = 5) -> list[RunView]:
+    """The latest batch runs of `kind`, newest first (a running one included)."""
+    rows = conn.execute(
+        select(BatchRun.run_id, BatchRun.status, BatchRun.model, BatchRun.started_at,
+               BatchRun.finished_at, BatchRun.params)
+        .where(BatchRun.kind == kind)
+        .order_by(BatchRun.started_at.desc())
+        .limit(limit)
+    ).all()
+    return [RunView(r[0], r[1], r[2], r[3], r[4], r[5] if isinstance(r[5], dict) else {})
+            for r in rows]
+
+
 # --- The chain on a map ----------------------------------------------------------------------
 
 

@@ -78,9 +78,11 @@ def series_page(
         sku = sku if sku in {s for s, _ in skus} else (skus[0][0] if skus else None)
         channel = channel if channel in ("store", "online") else "store"
         data = queries.series(conn, node, channel, sku) if node and sku else None
+        runs = queries.recent_runs(conn, "forecast")
     chart = series_chart(data) if data else None
     return _page(request, "series.html", who, page="series", stores=stores, skus=skus,
-                 node=node, sku=sku, channel=channel, data=data, chart=chart)
+                 node=node, sku=sku, channel=channel, data=data, chart=chart, runs=runs,
+                 models=actions.BATCH_MODELS)
 
 
 @router.get("/reservations", response_class=HTMLResponse)
@@ -168,10 +170,11 @@ def _refused(path: str) -> RedirectResponse:
 
 @router.post("/actions/batch")
 async def run_batch(request: Request, runtime: RuntimeDep, who: ViewerDep) -> Response:
+    model = (await _form(request)).get("model", actions.BATCH_MODEL)
     if not who.can_plan:
         return _refused("/series")
     try:
-        done = await run_in_threadpool(actions.run_weekly_batch, runtime.engine)
+        done = await run_in_threadpool(actions.start_weekly_batch, runtime.engine, model)
     except actions.ActionError as exc:
         return _back("/series", err=str(exc))
     return _back("/series", msg=done.message)

@@ -32,6 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = Path(os.environ.get("OMNI_ARTIFACTS_DIR", PROJECT_ROOT / "artifacts")) / "screenshots"
 API_KEYS = "test-oms-key:oms,test-planner-key:planner"
 N_STORES = 6
+BATCH_WAIT_S = 120  # a seasonal-naive batch over 96 series; seconds on an idle machine
 PAGES = {
     "chain": "/console",
     "series": "/console/series?node=S001&channel=store&sku=F00001",
@@ -274,4 +275,27 @@ def test_a_planner_approves_a_reservation_plan_into_the_stock(
     page.wait_for_selector(".flash.ok:has-text('approved')")
     assert _scalar(console.engine, "SELECT SUM(safety_stock) FROM stock") == kept
     _shot(page, "reservations-approved")
+    assert watched.problems == []
+
+
+def test_a_planner_runs_the_forecast_batch_and_the_chart_gets_its_bands(
+    console: Console, watched: Watched
+) -> None:
+    page = watched.page
+    _log_in(page, console.base_url)
+    page.goto(console.base_url + PAGES["series"])
+    assert page.locator("svg.chart polyline.median").count() == 0
+    page.select_option("#batch-model", "seasonal_naive")
+    page.click("#run-batch")
+    page.wait_for_selector(".flash.ok:has-text('started')")
+    status_sql = "SELECT status FROM batch_runs WHERE kind = 'forecast' ORDER BY started_at DESC"
+    deadline = time.monotonic() + BATCH_WAIT_S
+    while _scalar(console.engine, status_sql) == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+    assert _scalar(console.engine, status_sql) == "succeeded"
+    page.goto(console.base_url + PAGES["series"])
+    assert page.locator("svg.chart polyline.median").count() == 1
+    assert page.locator("svg.chart polygon.band95").count() == 1
+    assert page.locator("svg.chart polygon.band99").count() == 1
+    _shot(page, "series-forecast")
     assert watched.problems == []
