@@ -4,10 +4,10 @@ split over nodes, or a search tree too large). Same objective as `allocation.cos
 Measured: on a toy 3-line x 8-node assignment model CP-SAT (one worker) took a median 2.7 ms
 on an idle core, 3.2 ms of CPU under load, SCIP through pywraplp 5.3 ms of CPU for the same
 model, so CP-SAT is the MIP-side choice. On the real order model (parcel weight bands, split,
-ATP, capacity) benchmarks/solver.py measured CP-SAT forced on every order at a median 15-27 ms
-wall on the loaded 2-core machine, against well under 1 ms for the exact search of
-`allocation.search`: hence CP-SAT only where the search does not apply. One worker (the server
-runs many requests side by side), a deadline always.
+ATP, capacity) benchmarks/solver.py measured CP-SAT forced on every 3-line order at a median
+27 ms wall on the loaded 2-core machine (42 ms with its runner-up re-solve), against well
+under 1 ms for the exact search of `allocation.search`: hence CP-SAT only where the search
+does not apply. One worker (the server runs many requests side by side), a deadline always.
 """
 
 from __future__ import annotations
