@@ -5,16 +5,30 @@ Field names are the external contract the OMS codes against (issue 4); extend, n
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 Fulfilment = Literal["home_delivery", "parcel_locker", "click_and_collect"]
 Method = Literal["home_delivery", "parcel_locker", "click_and_collect", "ship_from_store"]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._:\-]+$")]
 POSTCODE_PATTERN = r"^\d{2}-?\d{3}$"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_UNITS = 1_000_000_000  # fits a 32-bit INTEGER column with room to spare
+MAX_VERSION = 2**63 - 1  # a BIGINT
+
+
+def _this_century(value: datetime) -> datetime:
+    """Instants far outside trading history are typos (and overflow on conversion to UTC)."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must lie between 2000-01-01 and 2100-01-01")
+    return value
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_this_century)]
 
 
 class Strict(BaseModel):
@@ -54,7 +68,7 @@ class AllocationCreate(Strict):
     pickup_store_id: Code | None = None
     locker_id: Code | None = None
     lines: list[LineIn] = Field(min_length=1, max_length=100)
-    promise_by: AwareDatetime | None = None
+    promise_by: Instant | None = None
     max_parcels: int | None = Field(default=None, ge=1, le=20)
     allow_partial: bool = False
     deadline_ms: int | None = Field(default=None, ge=1, le=5_000)
@@ -104,14 +118,14 @@ class AllocationOut(BaseModel):
 class StockItem(Strict):
     node_id: Code
     sku: Code
-    on_hand: int = Field(ge=0)
-    safety_stock: int | None = Field(default=None, ge=0)
+    on_hand: int = Field(ge=0, le=MAX_UNITS)
+    safety_stock: int | None = Field(default=None, ge=0, le=MAX_UNITS)
 
 
 class StockSnapshot(Strict):
     """A bulk stock count from WMS/POS; `version` must exceed the last applied one per row."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     items: list[StockItem] = Field(min_length=1, max_length=100_000)
 
 
@@ -129,7 +143,7 @@ class MovementIn(Strict):
     sku: Code
     kind: Literal["sale", "receipt"]
     qty: int = Field(ge=1, le=1_000_000)
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
 
 class Movements(Strict):

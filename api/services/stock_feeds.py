@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from api.db import stock as db_stock
-from api.services.errors import InvalidCommand
+from api.services.catalog import Catalog
+from api.services.errors import Conflict, InvalidCommand, NotFound
 
 
 def apply_snapshot(
@@ -31,11 +33,29 @@ def apply_snapshot(
 
 
 def apply_movements(
-    engine: Engine, movements: Sequence[db_stock.Movement], now: datetime | None = None
+    engine: Engine,
+    catalog: Catalog,
+    movements: Sequence[db_stock.Movement],
+    now: datetime | None = None,
 ) -> db_stock.MovementResult:
-    """Apply sales and receipts all or nothing; a repeated movement id is skipped."""
-    with engine.begin() as conn:
-        try:
+    """Apply sales and receipts all or nothing; a repeated movement id is skipped.
+
+    Unknown nodes and SKUs are refused (404) before the database is touched. A movement for a
+    known node × SKU without a stock row is refused too (409): the movements table references
+    the stock row, so such a row must first come from a snapshot (`PUT /v1/stock`).
+    """
+    for index, m in enumerate(movements):
+        if m.node_id not in catalog.nodes:
+            raise NotFound("node", m.node_id, f"#/movements/{index}/node_id")
+        if m.sku not in catalog.skus:
+            raise NotFound("sku", m.sku, f"#/movements/{index}/sku")
+    try:
+        with engine.begin() as conn:
             return db_stock.apply_movements(conn, movements, now or datetime.now(UTC))
-        except ValueError as exc:
-            raise InvalidCommand("#/movements", str(exc)) from exc
+    except ValueError as exc:
+        raise InvalidCommand("#/movements", str(exc)) from exc
+    except IntegrityError as exc:
+        raise Conflict(
+            "no-stock-row",
+            "a movement names a node × SKU without a stock row; send a snapshot for it first",
+        ) from exc

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from api_chain import LAST_UNITS, LAST_UNITS_SKU
 from api_helpers import OMS, order, stock_row
-from conftest import Server, reset_stock
+from e2e_server import Server, reset_stock
 from sqlalchemy import Engine, text
 
 pytestmark = pytest.mark.slow  # each server start imports the scientific stack (seconds)

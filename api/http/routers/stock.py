@@ -38,5 +38,8 @@ async def post_movements(body: Movements, runtime: RuntimeDep, _key: FeedKey) ->
         db_stock.Movement(m.movement_id, m.node_id, m.sku, m.kind, m.qty, m.occurred_at)
         for m in body.movements
     ]
-    result = await run_in_threadpool(stock_feeds.apply_movements, runtime.engine, batch)
+    data = await run_in_threadpool(runtime.network.get)
+    result = await run_in_threadpool(
+        stock_feeds.apply_movements, runtime.engine, data.catalog, batch
+    )
     return MovementsResult(applied=result.applied, duplicates=result.duplicates)

@@ -98,3 +98,19 @@ def test_availability_problems_name_the_parameter(client: TestClient) -> None:
     missing = client.get("/v1/availability", params={"sku": "JACKET"}, headers=OMS)
     assert missing.json()["errors"][0]["parameter"] == "near"
 
+
+
+def test_a_movement_for_an_unknown_node_is_a_404_pointing_at_it(client: TestClient) -> None:
+    batch = {"movements": [{"movement_id": "x1", "node_id": "S999", "sku": "SCARF",
+                            "kind": "receipt", "qty": 1, "occurred_at": "2026-11-08T12:00:00Z"}]}
+    answer = client.post("/v1/stock/movements", json=batch, headers=OMS)
+    assert answer.status_code == 404
+    assert answer.json()["errors"][0]["pointer"] == "#/movements/0/node_id"
+
+
+def test_an_instant_outside_this_century_is_invalid_input(client: TestClient) -> None:
+    batch = {"movements": [{"movement_id": "x2", "node_id": "S001", "sku": "SCARF",
+                            "kind": "sale", "qty": 1, "occurred_at": "0001-01-01T00:00:00-05:00"}]}
+    answer = client.post("/v1/stock/movements", json=batch, headers=OMS)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["pointer"] == "#/movements/0/occurred_at"
