@@ -75,3 +75,11 @@ def champion_frame(uri: str | None = None) -> pd.DataFrame:
         rows.append({"version": int(v.version), "model": v.tags.get("forecast_model"),
                      "aliases": ",".join(v.aliases), "run_id": v.run_id})
     return pd.DataFrame(rows).sort_values("version") if rows else pd.DataFrame(rows)
+
+
+def resolve_model(model: str, uri: str | None = None) -> tuple[str, dict[str, Any], str | None]:
+    """What `--model` names: `champion` resolves through the registry to (model, params,
+    version); any other name passes through with no params and no version."""
+    if model != CHAMPION_ALIAS:
+        return model, {}, None
+    return resolve_champion(uri=uri)

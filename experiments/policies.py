@@ -119,10 +119,10 @@ def goal_check(results: Sequence[PolicyResult],
     mine = by[ours]
     cut = 1.0 - mine.cost_plus_lost_margin_pln / max(best_rule.cost_plus_lost_margin_pln, 1e-9)
     return {
-        "highest_margin": mine.margin_pln >= max(r.margin_pln for r in results),
-        "cost_plus_lost_cut_vs_best_rule": round(cut, 4),
-        "cut_at_least_5pct": cut >= 0.05,
-        "on_time_not_lower": mine.on_time_rate >= best_rule.on_time_rate,
+        "highest_margin": bool(mine.margin_pln >= max(r.margin_pln for r in results)),
+        "cost_plus_lost_cut_vs_best_rule": round(float(cut), 4),
+        "cut_at_least_5pct": bool(cut >= 0.05),
+        "on_time_not_lower": bool(mine.on_time_rate >= best_rule.on_time_rate),
     }
 
 

@@ -330,7 +330,7 @@ def _safety_units(mean: np.ndarray, config: SimulationConfig) -> np.ndarray:
 
 def _result(policy: str, season: Season, t: _Tally, seconds: float) -> PolicyResult:
     shipped = max(t.served, 1)
-    margin = t.walkin_margin_pln + t.online_margin_pln - t.cost_pln
+    margin = float(t.walkin_margin_pln + t.online_margin_pln - t.cost_pln)
     return PolicyResult(
         policy=policy,
         orders=season.n_orders,

@@ -56,3 +56,17 @@ def test_the_best_model_by_the_primary_metric_becomes_the_registered_champion(
 def test_resolving_a_champion_in_an_empty_store_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(NoChampionError, match="omni experiment forecast"):
         resolve_champion(uri=f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def test_a_plain_model_name_passes_through_without_the_registry() -> None:
+    from experiments.champion import resolve_model
+
+    assert resolve_model("lgbm") == ("lgbm", {}, None)
+
+
+def test_champion_as_a_model_name_resolves_to_the_registered_version(
+        comparison, store_uri: str) -> None:  # type: ignore[no-untyped-def]
+    from experiments.champion import resolve_model
+
+    assert resolve_model("champion", uri=store_uri) == (
+        comparison.champion, {}, comparison.champion_version)
