@@ -17,9 +17,12 @@ What is exact and what is heuristic:
   makes the status ``feasible``.
 * Doing nothing is always a candidate, so the plan never loses money in expectation.
 
-Why a flow and not a MIP per SKU: measured on 120 stores x 5,000 SKUs (benchmarks/peak_plan.py)
-one flow over all SKUs solves in seconds and keeps the DC capacity exact, where a SCIP model
-with lane binaries would need the same decomposition and still be slower.
+Why a flow and not a MIP: SCIP on the same network with lane binaries (``exact.py``) did not
+prove optimality within 30 s on 10 stores x 50 SKUs, while the flow is exact without run costs
+and scales. Measured (benchmarks/peak_plan.py, 120 stores x 5,000 SKUs, 20 blocks of 250 SKUs):
+one slope-scaling round costs about 25 s of CPU, so a 60 s deadline on an idle 2-core machine
+fits about two rounds; when the deadline cuts even the first round short, the blocks left
+unsolved follow the proportional rule and the status says ``feasible``.
 
 The shadow price of a node x SKU is the marginal value of one more unit there during the peak:
 the better of selling it at home (margin * P(D >= stock_after + 1)) and sending it on a lane the
