@@ -1,12 +1,14 @@
 """Engines for the two supported databases, and the errors a caller can act on.
 
-SQLite is the embedded default: WAL journal (readers never wait for the writer), a busy timeout
-(a writer waits for the lock instead of failing), foreign keys enforced, and every transaction
-opened with ``BEGIN IMMEDIATE`` so writers serialize at BEGIN. That last point is what makes a
-read-then-write transaction safe on SQLite: pysqlite's own deferred BEGIN would let two
-transactions read the same snapshot and then fail (``SQLITE_BUSY_SNAPSHOT``) on the upgrade to a
-write lock. PostgreSQL (``postgresql+psycopg://``) is the real deployment: a bounded pool, liveness
-checked on checkout, a connect timeout so an unreachable server fails fast, and a lock timeout
+SQLite is the embedded default: WAL journal, a busy timeout (a writer waits for the lock instead
+of failing), foreign keys enforced, and transactions opened with ``BEGIN IMMEDIATE`` so writers
+serialize at BEGIN. That is what makes a read-then-write transaction safe on SQLite: pysqlite's
+own deferred BEGIN would let two transactions read the same snapshot and then fail
+(``SQLITE_BUSY_SNAPSHOT``) on the upgrade to a write lock. Code that only reads can use
+`reader(engine)`, whose transactions begin DEFERRED and, in WAL mode, never wait for a writer.
+
+PostgreSQL (``postgresql+psycopg://``) is the real deployment: a bounded pool, liveness checked
+on checkout, a connect timeout so an unreachable server fails fast, and a lock timeout
 so a request never waits on a row lock for long.
 """
 
@@ -22,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from api.settings import Settings, get_settings
 
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+SQLITE_DEFERRED_OPTION = "omni_sqlite_deferred"
 
 
 class DatabaseError(Exception):
@@ -111,9 +114,16 @@ def _sqlite_engine(url: URL, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        deferred = connection.get_execution_options().get(SQLITE_DEFERRED_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine (and pool) for read-only work: on SQLite its transactions begin DEFERRED,
+    so they read a snapshot without queueing behind writers. Do not write through it."""
+    return engine.execution_options(**{SQLITE_DEFERRED_OPTION: True})
 
 
 def check_connection(engine: Engine) -> None:

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from api.db.engine import make_engine
+from api.db.engine import make_engine, reader
 from api.db.migrate import current_revision, downgrade, head_revision, upgrade
 from api.db.tables import metadata
 
@@ -45,4 +45,17 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() > 0
+    engine.dispose()
+
+
+def test_readers_do_not_queue_behind_a_sqlite_writer(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    with engine.begin() as writer:
+        writer.exec_driver_sql("INSERT INTO datasets VALUES ('x', 'v', '{}', '2026-01-01')")
+        # While the write transaction is open, a reader sees the last committed state at once.
+        with reader(engine).connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM datasets").scalar() == 0
+    with reader(engine).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM datasets").scalar() == 1
     engine.dispose()
