@@ -1,7 +1,8 @@
 """The storage adapter: engines, schema, migrations, bulk load and the stock primitives.
 
 Where to look:
-- `engine.make_engine(url=None, settings=None)`, `engine.check_connection(engine)`; errors
+- `engine.make_engine(url=None, settings=None)`, `engine.reader(engine)` (read-only work),
+  `engine.check_connection(engine)`; errors
   `DatabaseUrlError`, `DatabaseUnavailable` (both `DatabaseError`, one-line messages).
 - `migrate.upgrade(engine, revision="head")`, `migrate.downgrade(...)`,
   `migrate.current_revision(engine)`, `migrate.head_revision()`.
