@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, TypeVar
 
 import numpy as np
 import typer
 from rich.console import Console
+from sqlalchemy import Engine
 
 from api.chain_summary import summarise_chain
 from api.cli_db import init_command
 from api.db.engine import make_engine
 from api.demo_orders import day_of_orders, send_orders
 from api.settings import get_settings
+from forecasting.calendar import next_peak
 
 console = Console()
 T = TypeVar("T")
@@ -32,6 +34,9 @@ def demo_command(
     stores: Annotated[int, typer.Option(min=1, help="Number of stores.")] = 100,
     skus: Annotated[int | None, typer.Option(min=1, help="Number of SKUs.")] = None,
     orders: Annotated[int, typer.Option(min=1, help="Orders sent through the API.")] = 400,
+    rebalance_deadline_s: Annotated[
+        float, typer.Option(min=1, help="Deadline of the rebalancing solver.")
+    ] = 30.0,
 ) -> None:
     """Run the main job end to end on the embedded defaults and print a summary."""
     from data.demo_chain import DEFAULT_SKUS, generate_chain
@@ -47,6 +52,7 @@ def demo_command(
         for line in summarise_chain(engine).lines():
             console.print(f"  {line}")
         chain = generate_chain(seed=seed, n_stores=stores, n_skus=n_skus)
+        _plan_step(engine, chain.as_of, rebalance_deadline_s)
         run_tag = datetime.now().strftime("DEMO-%Y%m%dT%H%M%S")
         payloads = day_of_orders(chain, np.random.default_rng(seed), run_tag, orders)
         report = _step(
@@ -58,6 +64,31 @@ def demo_command(
     finally:
         engine.dispose()
     console.print(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s[/]")
+
+
+def _plan_step(engine: Engine, as_of: date, deadline_s: float) -> None:
+    """The planners' decisions: walk-in safety stock, then transfers before the next peak."""
+    from api.services.planning import plan_peak_transfers, plan_store_reservations
+
+    reservations = _step(
+        "3a. reservation plan: safety stock kept for walk-in customers",
+        lambda: plan_store_reservations(engine, as_of),
+    )
+    console.print(
+        f"  {reservations.rows:,} store x SKU rows: {reservations.safety_units:,} units kept "
+        f"for walk-in, {reservations.promisable_units:,} promisable online"
+    )
+    peak = next_peak(as_of)
+    transfers = _step(
+        f"3b. rebalancing before {peak.name} {peak.start}",
+        lambda: plan_peak_transfers(engine, peak.name, peak.start.year, as_of, deadline_s),
+    )
+    plan = transfers.plan
+    console.print(
+        f"  {plan.status}: {plan.units_moved:,} units in {len(plan.transfers):,} transfers, "
+        f"expected gain {plan.expected_gain_pln:,.0f} PLN after "
+        f"{plan.transfer_cost_pln:,.0f} PLN transfer cost (plan {transfers.plan_id}, proposed)"
+    )
 
 
 def _step(title: str, action: Callable[[], T]) -> T:
