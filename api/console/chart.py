@@ -37,6 +37,7 @@ class SeriesChart:
     plot_bottom: float
     history: str
     median: str
+    mean: str
     band_q95: str
     band_q99: str
     closed_days: tuple[Band, ...]
@@ -104,6 +105,7 @@ def series_chart(data: SeriesData) -> SeriesChart:
         plot_bottom=TOP + plot_h,
         history=points([(d, float(u)) for d, u in data.history]),
         median=points(median),
+        mean=points([(p.ds, p.yhat) for p in fc]),
         band_q95=points(median + q95[::-1]) if fc else "",
         band_q99=points(q95 + q99[::-1]) if fc else "",
         closed_days=closed,

@@ -223,6 +223,20 @@ def store_and_sku_choices(conn: Connection) -> tuple[list[str], list[tuple[str, 
     return stores, skus
 
 
+def busiest_series(conn: Connection, channel: str, days: int = 28) -> tuple[str, str] | None:
+    """The store x SKU selling most on `channel` over the last `days`: the page's default."""
+    as_of = as_of_day(conn)
+    units = func.sum(Sale.units)
+    row = conn.execute(
+        select(Sale.node_id, Sale.sku)
+        .where(Sale.channel == channel, Sale.date > as_of - timedelta(days=days))
+        .group_by(Sale.node_id, Sale.sku)
+        .order_by(units.desc(), Sale.node_id, Sale.sku)
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 def series(
     conn: Connection, node_id: str, channel: str, sku: str, history_days: int = 91
 ) -> SeriesData:

@@ -74,9 +74,11 @@ def series_page(
     """History and forecast with quantile bands for a store x channel x SKU."""
     with runtime.engine.connect() as conn:
         stores, skus = queries.store_and_sku_choices(conn)
+        channel = channel if channel in ("store", "online") else "store"
+        if node not in stores and sku not in {s for s, _ in skus}:
+            node, sku = queries.busiest_series(conn, channel) or (None, None)
         node = node if node in stores else (stores[0] if stores else None)
         sku = sku if sku in {s for s, _ in skus} else (skus[0][0] if skus else None)
-        channel = channel if channel in ("store", "online") else "store"
         data = queries.series(conn, node, channel, sku) if node and sku else None
         runs = queries.recent_runs(conn, "forecast")
     chart = series_chart(data) if data else None
