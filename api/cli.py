@@ -7,7 +7,7 @@ import typer
 from api.cli_db import db_app
 from api.cli_demo import demo_command
 from api.cli_experiment import experiment_app, mlflow_ui
-from api.cli_forecast import forecast
+from api.cli_forecast import batch_app, forecast
 from api.cli_plan import plan_app
 from api.cli_serve import serve
 
@@ -26,3 +26,4 @@ app.command("forecast")(forecast)
 app.add_typer(experiment_app, name="experiment")
 app.command("mlflow-ui")(mlflow_ui)
 app.add_typer(plan_app, name="plan")
+app.add_typer(batch_app, name="batch")

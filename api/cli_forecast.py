@@ -16,6 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -150,3 +151,112 @@ def forecast(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
     typer.echo(f"wrote {len(result)} rows for {result['unique_id'].nunique()} series to {out}")
+
+
+# --- omni batch weekly -------------------------------------------------------------------------
+
+batch_app = typer.Typer(help="Scheduled batch jobs.", no_args_is_help=True)
+WEEKLY_HORIZON_DAYS = 56
+
+
+def sales_history(conn: Any, as_of: Any) -> pd.DataFrame:
+    """Daily units per `node|channel|sku` through `as_of`, days without a sales row as 0 (from
+    each series' first sale on)."""
+    from sqlalchemy import select
+
+    from api.db.tables import Sale
+
+    query = select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units).where(
+        Sale.date <= as_of)
+    rows = pd.DataFrame(conn.execute(query).all(),
+                        columns=["node_id", "channel", "sku", "date", "units"])
+    if rows.empty:
+        return pd.DataFrame(columns=["unique_id", "ds", "y"])
+    rows["unique_id"] = rows["node_id"] + "|" + rows["channel"] + "|" + rows["sku"]
+    rows["ds"] = pd.to_datetime(rows["date"])
+    sparse = rows.groupby(["unique_id", "ds"], as_index=False)["units"].sum()
+    end = pd.Timestamp(as_of)
+    first = sparse.groupby("unique_id")["ds"].min()
+    lengths = ((end - first).dt.days + 1).to_numpy()
+    ids = first.index.repeat(lengths)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    offsets = np.arange(int(lengths.sum())) - starts
+    grid = pd.DataFrame({"unique_id": ids, "ds": first.repeat(lengths).to_numpy()
+                         + pd.to_timedelta(offsets, unit="D")})
+    dense = grid.merge(sparse, on=["unique_id", "ds"], how="left")
+    return pd.DataFrame({"unique_id": dense["unique_id"], "ds": dense["ds"],
+                         "y": dense["units"].fillna(0.0).to_numpy(float)})
+
+
+@batch_app.command("weekly")
+def weekly(
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Last day of history (YYYY-MM-DD); default: the last day with sales")
+    ] = None,
+    model: Annotated[str, typer.Option("--model", help="Forecasting model")] = PRODUCTION_MODEL,
+    horizon: Annotated[int, typer.Option("--horizon", help="Days ahead")] = WEEKLY_HORIZON_DAYS,
+) -> None:
+    """Forecast every store x channel x SKU for the next 8 weeks and store the run."""
+    from datetime import date, timedelta
+
+    from rich.progress import Progress
+    from sqlalchemy import func, select
+
+    from api.db.engine import DatabaseError, make_engine
+    from api.db.load_chain import loaded_dataset
+    from api.db.runs import (
+        finish_batch_run,
+        start_batch_run,
+        use_forecast_for_demand_rates,
+        write_forecasts,
+    )
+    from api.db.tables import Sale
+    from api.settings import get_settings
+
+    if model not in MODEL_NAMES:
+        typer.echo(f"error: unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}",
+                   err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT)
+    settings = get_settings()
+    try:
+        engine = make_engine(settings.database_url, settings)
+        with engine.connect() as conn:
+            last_sale = conn.execute(select(func.max(Sale.date))).scalar()
+    except DatabaseError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from None
+    if last_sale is None:
+        typer.echo("error: the sales table is empty: load a chain first (omni db init --demo)",
+                   err=True)
+        raise typer.Exit(1)
+    day = date.fromisoformat(as_of) if as_of else pd.Timestamp(last_sale).date()
+    dataset = loaded_dataset(engine)
+    params = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
+    with engine.begin() as conn:
+        run_id = start_batch_run(conn, "forecast_weekly", params, model=model,
+                                 data_version=dataset.data_version if dataset else None)
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("forecast batch", total=4)
+            with engine.connect() as conn:
+                history = sales_history(conn, day)
+            progress.update(task, advance=1, description=f"fit {model} on "
+                            f"{history['unique_id'].nunique()} series")
+            forecaster = make_model(model, country="PL").fit(history)
+            progress.update(task, advance=1, description="predict")
+            forecast = forecaster.predict(horizon)
+            progress.update(task, advance=1, description="write")
+            with engine.begin() as conn:
+                rows = write_forecasts(conn, run_id, forecast)
+                use_forecast_for_demand_rates(conn, run_id, day + timedelta(days=1),
+                                              day + timedelta(days=28))
+                finish_batch_run(conn, run_id, "succeeded")
+            progress.update(task, advance=1)
+    except Exception:
+        with engine.begin() as conn:
+            finish_batch_run(conn, run_id, "failed")
+        raise
+    finally:
+        engine.dispose()
+    typer.echo(f"run {run_id}: {rows} forecast rows for {forecast['unique_id'].nunique()} "
+               f"series, {horizon} days after {day}")
