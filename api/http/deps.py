@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.problems import Forbidden, Unauthenticated
 from api.http.runtime import Runtime
+from api.services.network import MasterData
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from OMNI_API_KEYS")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The engine, settings and cached network the lifespan wired."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -23,11 +25,23 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def require_scope(*scopes: str) -> Callable[..., str]:
-    """A dependency accepting keys whose scope is one of `scopes`, or `admin` (may do all)."""
+async def master_data(runtime: Runtime) -> MasterData:
+    """The cached network and catalog; the first call per process reads them (in a thread)."""
+    data = runtime.network.cached()
+    if data is None:
+        data = await run_in_threadpool(runtime.network.get)
+    return data
+
+
+def require_scope(*scopes: str) -> Callable[..., Awaitable[str]]:
+    """A dependency accepting keys whose scope is one of `scopes`, or `admin` (may do all).
+
+    Dependencies here are `async def` on purpose: they never block, and a plain `def` would cost
+    a thread-pool hop per request on the hot path.
+    """
     allowed = frozenset(scopes) | {"admin"}
 
-    def check(
+    async def check(
         runtime: RuntimeDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> str:

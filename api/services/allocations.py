@@ -22,7 +22,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from allocation.errors import OutOfStock
@@ -32,6 +32,7 @@ from api.db import stock as db_stock
 from api.db.tables import Allocation as AllocationRow
 from api.db.tables import Order as OrderRow
 from api.db.tables import OrderLine as OrderLineRow
+from api.db.tables import Stock as StockRow
 from api.metrics import DECISIONS, RESERVATION_RETRIES
 from api.services.commands import AllocateOrder
 from api.services.errors import Conflict, NotEnoughStock, NotFound, ShortLine, StaleStock
@@ -83,13 +84,17 @@ def allocate_order(
     order = to_core_order(command, data, at)
     skus = sorted({line.sku for line in command.lines})
     expired_once = False
+    # A repeat is found by the orders primary key when the decision is written (no extra
+    # round trip for the usual first request); after any failed attempt we look first.
+    check_recorded = False
     for _attempt in range(MAX_ATTEMPTS):
         try:
             with engine.begin() as conn:
-                recorded = _recorded(conn, command)
-                if recorded is not None:
-                    DECISIONS.labels("replayed").inc()
-                    return recorded
+                if check_recorded:
+                    recorded = _recorded(conn, command)
+                    if recorded is not None:
+                        DECISIONS.labels("replayed").inc()
+                        return recorded
                 availability = _availability(conn, data, skus, at)
                 decision = decide(
                     order, data.network, availability,
@@ -105,10 +110,17 @@ def allocate_order(
                 _record(conn, command, decision, body, expires_at, at)
         except _Stale:
             RESERVATION_RETRIES.inc()
+            check_recorded = True
             continue
         except IntegrityError:
-            continue  # a concurrent request recorded this order id first: replay it next round
+            if check_recorded:
+                raise  # not a repeated order id: a real integrity problem
+            check_recorded = True  # the order id is taken: replay or refuse it next round
+            continue
         except (OutOfStock, NotEnoughStock):
+            if not check_recorded:
+                check_recorded = True  # a repeat of a recorded order must replay, not 409
+                continue
             # Holds past their time may still sit on the stock: release them and decide again.
             if not expired_once and _expire_due(engine, at):
                 expired_once = True
@@ -158,15 +170,28 @@ def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime)
     )
 
 
+_stock = cast(Table, StockRow.__table__)
+_ATP = _stock.c.on_hand - _stock.c.reserved - _stock.c.safety_stock
+_READ_ATP = select(
+    _stock.c.node_id, _stock.c.sku, _ATP, _stock.c.on_hand - _stock.c.reserved
+).where(_stock.c.sku.in_(bindparam("skus", expanding=True)) & (_ATP > 0))
+
+
 def _availability(
     conn: Connection, data: MasterData, skus: Sequence[str], at: datetime
 ) -> list[Availability]:
-    """ATP per node × SKU for the order's SKUs (one query), with the opportunity cost."""
-    rows = [row for row in db_stock.read_availability(conn, skus) if row.atp > 0]
-    costs = opportunity_costs_pln(data.network, rows, at.astimezone(WARSAW).date())
+    """ATP per node × SKU for the order's SKUs, one query, only rows that can promise something.
+
+    Leaner than `api.db.stock.read_availability` (which returns every row with its demand rate,
+    for display): the filter runs in the database and walk-in rates come from the cached network.
+    """
+    rows = conn.execute(_READ_ATP, {"skus": list(skus)}).all()
+    costs = opportunity_costs_pln(
+        data.network, [(n, s, shelf) for n, s, _, shelf in rows], at.astimezone(WARSAW).date()
+    )
     return [
-        Availability(row.node_id, row.sku, row.atp, cost)
-        for row, cost in zip(rows, costs, strict=True)
+        Availability(node_id, sku, int(atp), cost)
+        for (node_id, sku, atp, _), cost in zip(rows, costs, strict=True)
     ]
 
 

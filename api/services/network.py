@@ -69,6 +69,10 @@ class NetworkCache:
         self._data: MasterData | None = None
         self._lock = threading.Lock()
 
+    def cached(self) -> MasterData | None:
+        """The master data if already loaded (never touches the database)."""
+        return self._data
+
     def get(self) -> MasterData:
         data = self._data
         if data is not None:

@@ -17,7 +17,6 @@ import numpy as np
 from scipy.special import pdtrc
 
 from allocation.model import Network
-from api.db.stock import Availability as StockRow
 from forecasting.calendar import open_days_between
 
 
@@ -30,25 +29,27 @@ def horizon_open_days(as_of: date, replenishment_days: int) -> int:
     return len(open_days_between(start, as_of + timedelta(days=replenishment_days)))
 
 
-def opportunity_costs_pln(network: Network, rows: Sequence[StockRow], as_of: date) -> list[float]:
-    """Per-unit opportunity cost for each row (0 for DCs and rows without walk-in demand)."""
+def opportunity_costs_pln(
+    network: Network, rows: Sequence[tuple[str, str, int]], as_of: date
+) -> list[float]:
+    """Per-unit opportunity cost for each (node_id, sku, units on the shelf) row: 0 for DCs and
+    rows without walk-in demand (`Network.walkin_units_per_day`, read at start-up)."""
     costs = [0.0] * len(rows)
     picked: list[int] = []
     margins: list[float] = []
     shelves: list[int] = []
     means: list[float] = []
-    for k, row in enumerate(rows):
-        node = network.by_id.get(row.node_id)
-        sku = network.skus.get(row.sku)
-        on_shelf = row.on_hand - row.reserved
-        if node is None or sku is None or node.kind != "store" or on_shelf <= 0:
-            continue
-        if row.walkin_units_per_day <= 0:
+    walkin = network.walkin_units_per_day
+    for k, (node_id, sku_id, on_shelf) in enumerate(rows):
+        node = network.by_id.get(node_id)
+        sku = network.skus.get(sku_id)
+        rate = walkin.get((node_id, sku_id), 0.0)
+        if node is None or sku is None or node.kind != "store" or on_shelf <= 0 or rate <= 0:
             continue
         picked.append(k)
         margins.append(sku.margin_pln)
         shelves.append(on_shelf)
-        means.append(row.walkin_units_per_day * horizon_open_days(as_of, node.replenishment_days))
+        means.append(rate * horizon_open_days(as_of, node.replenishment_days))
     if picked:
         # P(D >= n) = P(D > n - 1): the Poisson survival function (pdtrc), n >= 1 here.
         lost = np.asarray(margins) * pdtrc(np.asarray(shelves) - 1, np.asarray(means))

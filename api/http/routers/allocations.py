@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.status import HTTP_200_OK, HTTP_201_CREATED
 
-from api.http.deps import OmsKey, RuntimeDep
+from api.http.deps import OmsKey, RuntimeDep, master_data
 from api.http.openapi import ALL_PROBLEMS
 from api.http.schemas import AllocationCreate, AllocationOut
 from api.http.wire import JsonBody
@@ -65,7 +65,7 @@ async def create_allocation(
 ) -> Response:
     """Source an order and reserve its stock (201); the same order again replays it (200)."""
     command = to_command(body)
-    data = await run_in_threadpool(runtime.network.get)
+    data = await master_data(runtime)
     settings = runtime.settings
     policy = AllocationPolicy(
         deadline_ms=settings.allocation_deadline_ms,

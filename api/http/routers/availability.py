@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from api.http.deps import ReadKey, RuntimeDep
+from api.http.deps import ReadKey, RuntimeDep, master_data
 from api.http.openapi import ALL_PROBLEMS
 from api.http.schemas import AvailabilityOut, StoreAvailability
 from api.services.availability import availability_near
@@ -25,7 +25,7 @@ async def get_availability(
     limit: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> AvailabilityOut:
     """Nearest stores with stock of `sku` to promise, nearest first."""
-    data = await run_in_threadpool(runtime.network.get)
+    data = await master_data(runtime)
     (lat, lon), stores = await run_in_threadpool(
         availability_near, runtime.engine, data.catalog, sku, near, limit
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from api.db import stock as db_stock
-from api.http.deps import FeedKey, RuntimeDep
+from api.http.deps import FeedKey, RuntimeDep, master_data
 from api.http.openapi import ALL_PROBLEMS
 from api.http.schemas import Movements, MovementsResult, SnapshotResult, StockSnapshot
 from api.services import stock_feeds
@@ -38,7 +38,7 @@ async def post_movements(body: Movements, runtime: RuntimeDep, _key: FeedKey) ->
         db_stock.Movement(m.movement_id, m.node_id, m.sku, m.kind, m.qty, m.occurred_at)
         for m in body.movements
     ]
-    data = await run_in_threadpool(runtime.network.get)
+    data = await master_data(runtime)
     result = await run_in_threadpool(
         stock_feeds.apply_movements, runtime.engine, data.catalog, batch
     )
