@@ -122,7 +122,6 @@ def run_forecast(
             named = str(future) if future is not None else "--future"
             source = named if error.source == "future" else error.source
             raise ForecastInputError(error.problem, source, error.column, error.row) from None
-    forecast = forecast.assign(ds=pd.to_datetime(forecast["ds"]).dt.strftime("%Y-%m-%d"))
     write_frame_atomically(forecast, out)
     return forecast
 

@@ -24,6 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.public import shared_data_dir  # noqa: E402
+from forecasting.estimator import Forecaster  # noqa: E402
 from forecasting.quantiles import QUANTILE_COLUMNS  # noqa: E402
 from forecasting.registry import make_model  # noqa: E402
 
@@ -83,11 +84,11 @@ def main() -> int:
                        & (history["ds"] <= TRAIN_END + pd.Timedelta(days=HORIZON))]
     future = test.drop(columns="y")
     scored = test[["unique_id", "ds", "y"]].copy()
-    timings, forecasts = {}, {}
+    timings, forecasts, models = {}, {}, {}
     for name in MODELS:
         start = time.perf_counter()
-        model = make_model(name, country="US")
-        forecasts[name] = model.fit(train).predict(HORIZON, future)
+        models[name] = make_model(name, country="US").fit(train)
+        forecasts[name] = models[name].predict(HORIZON, future)
         timings[name] = time.perf_counter() - start
         scored = scored.merge(forecasts[name][["unique_id", "ds", "yhat"]].rename(
             columns={"yhat": name}), on=["unique_id", "ds"])
@@ -119,12 +120,12 @@ def main() -> int:
     print(f"ours ({OURS}) vs AutoETS on the mean of 3 levels: {gain:+.1%} "
           f"(target >= +10.0%: {verdict}); lgbm alone {gain_lgbm:+.1%}")
     print("fit+predict seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    print_coverage(forecasts, test, train)
+    print_coverage(forecasts, test, models[OURS])
     return 0
 
 
 def print_coverage(forecasts: dict[str, pd.DataFrame], test: pd.DataFrame,
-                   train: pd.DataFrame) -> None:
+                   model: Forecaster) -> None:
     print("\nquantile coverage at item-store level (share of actuals <= quantile; "
           "target = level)")
     rows = []
@@ -135,10 +136,8 @@ def print_coverage(forecasts: dict[str, pd.DataFrame], test: pd.DataFrame,
             row[col] = float(np.mean(merged["y"] <= merged[col]))
         rows.append(row)
     print(pd.DataFrame(rows).set_index("model").round(3).to_string())
-    model = make_model(OURS, country="US")
-    model.fit(train)
-    fc = model.predict(HORIZON, test.drop(columns="y"))
-    sums = model.horizon_demand_quantiles(fc.assign(store_open=1), open_days=HORIZON)
+    sums = model.horizon_demand_quantiles(forecasts[OURS].assign(store_open=1),
+                                          open_days=HORIZON)
     actual = test.groupby("unique_id")["y"].sum()
     merged = sums.set_index("unique_id").join(actual.rename("actual"))
     print(f"\n28-day summed demand per series ({OURS}): share of actual sums <= quantile")

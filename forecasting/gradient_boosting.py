@@ -44,7 +44,7 @@ class LGBMForecaster(Forecaster):
         objective: str = "tweedie",
         tweedie_variance_power: float = 1.2,
         train_days: int | None = 730,
-        max_train_rows: int = 3_000_000,
+        max_train_rows: int = 2_000_000,
         num_threads: int = 2,
         seed: int = 0,
         engine: Engine = "local",
