@@ -22,6 +22,11 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    keep_alive: Annotated[
+        int,
+        typer.Option(min=1, help="Seconds an idle keep-alive connection stays open (the OMS "
+                     "pools connections; uvicorn's 5 s races clients reusing them)."),
+    ] = 30,
     worker_start_timeout: Annotated[
         int,
         typer.Option(min=1, help="Seconds a worker may take to start (it imports the solver and "
@@ -46,6 +51,7 @@ def serve(
             log_level=log_level,
             access_log=access_log,
             timeout_graceful_shutdown=5,
+            timeout_keep_alive=keep_alive,
             timeout_worker_healthcheck=worker_start_timeout,
         )
     finally:
