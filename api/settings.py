@@ -54,7 +54,8 @@ class Settings(BaseSettings):
         default_factory=lambda: parse_api_keys(DEVELOPMENT_API_KEYS)
     )
     mlflow_tracking_uri: str = Field(
-        default_factory=lambda: (project_root() / "mlruns").as_uri(),
+        # The model registry needs a database-backed store: an embedded SQLite file, no server.
+        default_factory=lambda: f"sqlite:///{project_root() / 'mlruns' / 'mlflow.db'}",
         validation_alias=AliasChoices("OMNI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
     )
 

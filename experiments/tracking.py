@@ -8,34 +8,21 @@ else. MLflow is imported inside the functions so that `omni --help` stays fast.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.settings import project_root
+from api.settings import get_settings
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-URI_VARIABLES = ("MLFLOW_TRACKING_URI", "OMNI_MLFLOW_TRACKING_URI")
-
-
-def mlruns_dir(root: Path | None = None) -> Path:
-    return (root or project_root()) / "mlruns"
-
-
-def default_tracking_uri(root: Path | None = None) -> str:
-    return f"sqlite:///{mlruns_dir(root) / 'mlflow.db'}"
-
 
 def tracking_uri(explicit: str | None = None) -> str:
-    """`explicit`, else the environment's, else the project's embedded SQLite store."""
+    """`explicit`, else the settings' (MLFLOW_TRACKING_URI, OMNI_MLFLOW_TRACKING_URI, or the
+    project's embedded SQLite store): one store for every run, batch or experiment."""
     if explicit:
         return explicit
-    for name in URI_VARIABLES:
-        if os.environ.get(name):
-            return os.environ[name]
-    return default_tracking_uri()
+    return get_settings().mlflow_tracking_uri
 
 
 def artifact_root(uri: str) -> str | None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from allocation.sourcing import source_order
+from api.console import mount_console
 from api.db.engine import make_engine
 from api.http.middleware import LatencyMiddleware
 from api.http.problems import install_problem_handlers
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(allocations.router)
     app.include_router(stock.router)
     app.include_router(availability.router)
+    mount_console(app)
     return app
 
 

@@ -38,8 +38,8 @@ def test_defaults_run_the_embedded_demo(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.database_url == "sqlite:///./omni.db"
     assert settings.allocation_deadline_ms == 50
     assert settings.click_and_collect_hold_hours == 72
-    assert settings.mlflow_tracking_uri.startswith("file://")
-    assert settings.mlflow_tracking_uri.endswith("/mlruns")
+    assert settings.mlflow_tracking_uri.startswith("sqlite:///")
+    assert settings.mlflow_tracking_uri.endswith("/mlruns/mlflow.db")
 
 
 def test_mlflow_tracking_uri_follows_mlflows_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
