@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from mlforecast import MLForecast
 from mlforecast.lag_transforms import RollingMean, SeasonalRollingMean
+from mlforecast.target_transforms import GlobalSklearnTransformer
+from sklearn.preprocessing import FunctionTransformer
 
 from forecasting.calendar import Country
 from forecasting.distributed import dask_client
@@ -48,6 +50,7 @@ class LGBMForecaster(Forecaster):
         num_threads: int = 2,
         seed: int = 0,
         engine: Engine = "local",
+        log_target: bool = False,
     ) -> None:
         super().__init__(country, calibration_days)
         self.lags = lags
@@ -61,6 +64,7 @@ class LGBMForecaster(Forecaster):
         self.num_threads = num_threads
         self.seed = seed
         self.engine = engine
+        self.log_target = log_target
 
     def _regressor(self) -> lgb.LGBMRegressor:
         params: dict[str, Any] = {
@@ -92,6 +96,7 @@ class LGBMForecaster(Forecaster):
                 28: [RollingMean(window_size=28)],
             },
             num_threads=self.num_threads,
+            target_transforms=[_log1p()] if self.log_target else None,
         )
 
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -130,6 +135,12 @@ class LGBMForecaster(Forecaster):
         else:
             out = mlf.predict(h=horizon, new_df=new_df, X_df=x_df)
         return out.rename(columns={"lgbm": "yhat"})[["unique_id", "ds", "yhat"]]
+
+
+def _log1p() -> GlobalSklearnTransformer:
+    """Model log(1 + y): errors become relative (suits RMSPE-scored store sales); use with
+    objective="regression", since the forecast is then a geometric rather than arithmetic mean."""
+    return GlobalSklearnTransformer(FunctionTransformer(np.log1p, np.expm1))
 
 
 def _predict_series(

@@ -49,3 +49,13 @@ def test_high_quantiles_of_a_busy_series_sit_above_its_mean(history: pd.DataFram
     busy = forecast["yhat"] > 3
 
     assert (forecast.loc[busy, "q95"] > forecast.loc[busy, "yhat"]).all()
+
+
+def test_gradient_boosting_on_a_log_target_forecasts_the_level_of_the_series(
+    promo_history: pd.DataFrame,
+) -> None:
+    model = make_model("lgbm", objective="regression", log_target=True, **FAST_LGBM)
+    forecast = model.fit(promo_history).predict(7, future_of(promo_history, 7, promo=1))
+
+    assert forecast["yhat"].between(2, 12).all()
+    assert (forecast[list(QUANTILE_COLUMNS)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
