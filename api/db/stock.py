@@ -34,7 +34,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db.tables import DemandRate, Node, Order, Reservation, Sku, Stock, StockMovement
@@ -193,46 +206,170 @@ def reserve(
     items: Iterable[ItemLike],
     expires_at: datetime | None = None,
     now: datetime | None = None,
+    *,
+    savepoint: bool = True,
 ) -> None:
     """Hold `items` for `order_id`, all or nothing; raise InsufficientStock naming every short item.
 
-    Runs in a savepoint of the caller's transaction; commit is the caller's (so the order, its
-    allocations and its reservations land together).
+    Commit is the caller's (so the order, its allocations and its reservations land together).
+    With `savepoint` (the default) a shortage undoes only this reservation and the caller's
+    transaction stays usable. With `savepoint=False` a shortage leaves the transaction holding
+    part of the order, so the caller MUST roll it back on InsufficientStock (allocate_order does:
+    it decides again in a new transaction); that saves two round trips per order.
     """
     wanted = _merge(items)
     if not wanted:
         return
     at = _now(now)
     short: list[Key] = []
+    if not savepoint and batched_writes(conn):
+        got = _reserve_in_one_statement(conn, order_id, wanted, expires_at, at)
+        short = [key for key in wanted if key not in got]
+        if short:
+            raise _insufficient(conn, wanted, short)
+        return
     try:
         with conn.begin_nested():
-            for (node_id, sku), qty in wanted.items():
-                params = {"b_node": node_id, "b_sku": sku, "b_qty": qty, "b_now": at}
-                if conn.execute(_RESERVE, params).rowcount != 1:
-                    short.append((node_id, sku))
+            if batched_writes(conn):
+                got = _reserve_in_one_statement(conn, order_id, wanted, expires_at, at)
+                short = [key for key in wanted if key not in got]
+            else:
+                short = _reserve_row_by_row(conn, order_id, wanted, expires_at, at)
             if short:
                 raise _RollBack
-            conn.execute(
-                insert(reservations),
-                [
-                    {
-                        "order_id": order_id,
-                        "node_id": node_id,
-                        "sku": sku,
-                        "qty": qty,
-                        "state": "held",
-                        "expires_at": expires_at,
-                        "created_at": at,
-                        "updated_at": at,
-                    }
-                    for (node_id, sku), qty in wanted.items()
-                ],
-            )
     except _RollBack:
-        available = _current_atp(conn, short)
-        raise InsufficientStock(
-            [Shortage(n, s, wanted[(n, s)], available.get((n, s), 0)) for n, s in short]
-        ) from None
+        raise _insufficient(conn, wanted, short) from None
+
+
+def batched_writes(conn: Connection) -> bool:
+    """Whether multi-row writes go in one statement (PostgreSQL: data-modifying CTEs); SQLite
+    serializes writers anyway and keeps the simple per-row statements."""
+    return conn.dialect.name == "postgresql"
+
+
+def _insufficient(conn: Connection, wanted: dict[Key, int], short: list[Key]) -> InsufficientStock:
+    available = _current_atp(conn, short)
+    return InsufficientStock(
+        [Shortage(n, s, wanted[(n, s)], available.get((n, s), 0)) for n, s in short]
+    )
+
+
+def _hold_rows(
+    order_id: str, wanted: dict[Key, int], expires_at: datetime | None, at: datetime
+) -> list[dict[str, object]]:
+    return [
+        {
+            "order_id": order_id,
+            "node_id": node_id,
+            "sku": sku,
+            "qty": qty,
+            "state": "held",
+            "expires_at": expires_at,
+            "created_at": at,
+            "updated_at": at,
+        }
+        for (node_id, sku), qty in wanted.items()
+    ]
+
+
+def _reserve_row_by_row(
+    conn: Connection,
+    order_id: str,
+    wanted: dict[Key, int],
+    expires_at: datetime | None,
+    at: datetime,
+) -> list[Key]:
+    """One conditional UPDATE per row in lock order, then the holds; returns the short keys."""
+    short: list[Key] = []
+    for (node_id, sku), qty in wanted.items():
+        params = {"b_node": node_id, "b_sku": sku, "b_qty": qty, "b_now": at}
+        if conn.execute(_RESERVE, params).rowcount != 1:
+            short.append((node_id, sku))
+    if not short:
+        conn.execute(insert(reservations), _hold_rows(order_id, wanted, expires_at, at))
+    return short
+
+
+def _reserve_in_one_statement(
+    conn: Connection,
+    order_id: str,
+    wanted: dict[Key, int],
+    expires_at: datetime | None,
+    at: datetime,
+) -> set[Key]:
+    """Reserve every row of the order and write its holds in ONE round trip (PostgreSQL).
+
+        WITH locked AS (SELECT node_id, sku FROM stock WHERE (node_id, sku) IN (...)
+                        ORDER BY node_id, sku FOR UPDATE),
+             taken AS (UPDATE stock SET reserved = reserved + v.qty, ...
+                       FROM locked, (VALUES ...) AS v(node_id, sku, qty)
+                       WHERE <keys match> AND on_hand - reserved - safety_stock >= v.qty
+                       RETURNING stock.node_id, stock.sku, v.qty),
+             holds AS (INSERT INTO reservations (...) SELECT ... FROM taken)
+        SELECT node_id, sku FROM taken
+
+    Still one conditional update per row: the ATP test is in the UPDATE's WHERE, so a row
+    changed by a transaction that committed while we waited for its lock is re-checked on its
+    new version (EvalPlanQual), exactly as with the per-row statements. The locking sub-select
+    takes the row locks in (node_id, sku) order before any row is updated (a join's order is
+    not guaranteed, a sorted FOR UPDATE is), so two multi-line orders never deadlock. Returns
+    the keys reserved; any key missing means the order is short, and the caller undoes the
+    statement (holds included) with a savepoint or the whole transaction.
+    """
+    keys = list(wanted)
+    wanted_rows = (
+        values(
+            column("node_id", String),
+            column("sku", String),
+            column("qty", Integer),
+            name="wanted",
+        )
+        .data([(node_id, sku, qty) for (node_id, sku), qty in wanted.items()])
+    )
+    locked = (
+        select(stock.c.node_id, stock.c.sku)
+        .where(tuple_(stock.c.node_id, stock.c.sku).in_(keys))
+        .order_by(stock.c.node_id, stock.c.sku)
+        .with_for_update()
+        .cte("locked")
+    )
+    taken = (
+        update(stock)
+        .where(
+            (stock.c.node_id == locked.c.node_id)
+            & (stock.c.sku == locked.c.sku)
+            & (stock.c.node_id == wanted_rows.c.node_id)
+            & (stock.c.sku == wanted_rows.c.sku)
+            & (_atp >= wanted_rows.c.qty)
+        )
+        .values(
+            reserved=stock.c.reserved + wanted_rows.c.qty,
+            version=stock.c.version + 1,
+            updated_at=at,
+        )
+        .returning(stock.c.node_id, stock.c.sku, wanted_rows.c.qty)
+        .cte("taken")
+    )
+    holds = (
+        insert(reservations)
+        .from_select(
+            ["order_id", "node_id", "sku", "qty", "state", "expires_at", "created_at",
+             "updated_at"],
+            select(
+                literal(order_id, String),
+                taken.c.node_id,
+                taken.c.sku,
+                taken.c.qty,
+                literal("held", String),
+                literal(expires_at, reservations.c.expires_at.type),
+                literal(at, reservations.c.created_at.type),
+                literal(at, reservations.c.updated_at.type),
+            ),
+        )
+        .cte("holds")
+    )
+    result = conn.execute(select(taken.c.node_id, taken.c.sku).add_cte(holds))
+    return {(node_id, sku) for node_id, sku in result}
 
 
 def _current_atp(conn: Connection, keys: Sequence[Key]) -> dict[Key, int]:

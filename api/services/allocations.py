@@ -104,7 +104,10 @@ def allocate_order(
                     raise _no_stock(command, decision)
                 body, expires_at = render(decision, command, policy)
                 try:
-                    db_stock.reserve(conn, command.order_id, _items(decision), expires_at, at)
+                    # No savepoint: on a shortage this whole transaction rolls back.
+                    db_stock.reserve(
+                        conn, command.order_id, _items(decision), expires_at, at, savepoint=False
+                    )
                 except db_stock.InsufficientStock as exc:
                     raise _Stale from exc
                 _record(conn, command, decision, body, expires_at, at)
@@ -269,49 +272,53 @@ def _record(
     expires_at: datetime | None,
     at: datetime,
 ) -> None:
-    conn.execute(
-        insert(orders),
+    """Write the order, its lines and its allocations: one statement on PostgreSQL (the lines
+    and allocations ride as data-modifying CTEs of the order's INSERT, foreign keys are checked
+    at the end of the statement), one INSERT per table on SQLite."""
+    order_row = {
+        "order_id": command.order_id,
+        "request_hash": command.request_hash,
+        "status": body["state"],
+        "fulfilment": command.fulfilment,
+        "created_at": at,
+        "updated_at": at,
+        "expires_at": expires_at,
+        "decision": body,
+    }
+    served = {line.line_id for line in decision.lines}
+    line_rows = [
         {
             "order_id": command.order_id,
-            "request_hash": command.request_hash,
-            "status": body["state"],
-            "fulfilment": command.fulfilment,
-            "created_at": at,
-            "updated_at": at,
-            "expires_at": expires_at,
-            "decision": body,
-        },
-    )
-    served = {line.line_id for line in decision.lines}
-    conn.execute(
-        insert(order_lines),
-        [
-            {
-                "order_id": command.order_id,
-                "line_id": line.line_id,
-                "sku": line.sku,
-                "qty": line.qty,
-                "status": "allocated" if line.line_id in served else "unfulfilled",
-            }
-            for line in command.lines
-        ],
-    )
-    conn.execute(
-        insert(allocation_rows),
-        [
-            {
-                "order_id": command.order_id,
-                "line_id": line.line_id,
-                "node_id": line.node_id,
-                "sku": line.sku,
-                "qty": line.qty,
-                "method": line.method,
-                "promised_at": line.promised_at,
-                "cost_pln": line.cost_pln,
-            }
-            for line in decision.lines
-        ],
-    )
+            "line_id": line.line_id,
+            "sku": line.sku,
+            "qty": line.qty,
+            "status": "allocated" if line.line_id in served else "unfulfilled",
+        }
+        for line in command.lines
+    ]
+    allocations = [
+        {
+            "order_id": command.order_id,
+            "line_id": line.line_id,
+            "node_id": line.node_id,
+            "sku": line.sku,
+            "qty": line.qty,
+            "method": line.method,
+            "promised_at": line.promised_at,
+            "cost_pln": line.cost_pln,
+        }
+        for line in decision.lines
+    ]
+    if db_stock.batched_writes(conn):
+        ctes = [insert(order_lines).values(line_rows).cte("new_lines")]
+        if allocations:
+            ctes.append(insert(allocation_rows).values(allocations).cte("new_allocations"))
+        conn.execute(insert(orders).values(order_row).add_cte(*ctes))
+        return
+    conn.execute(insert(orders), order_row)
+    conn.execute(insert(order_lines), line_rows)
+    if allocations:
+        conn.execute(insert(allocation_rows), allocations)
 
 
 def _recorded(conn: Connection, command: AllocateOrder) -> Outcome | None:
