@@ -52,8 +52,14 @@ def rough_costs(problem: Problem, line_index: int, qty: int) -> np.ndarray:
         per_km = np.where(arrays.is_dc, dc.cost_per_km_pln, st.cost_per_km_pln)
         per_unit = np.where(arrays.is_dc, dc.cost_per_unit_pln, st.cost_per_unit_pln)
         transfer = np.rint((fixed + per_km * distance + per_unit * qty) * 100.0).astype(np.int64)
+        truck = problem.network.transfer_rates.get("replenishment")
         if problem.pickup_index is not None:
             transfer[problem.pickup_index] = 0
+            home = problem.network.index.get(problem.network.nodes[problem.pickup_index].home_dc)
+            if truck is not None and home is not None:  # a lower bound: the lane may not run
+                by_truck = (truck.fixed_cost_pln + truck.cost_per_km_pln * distance[home]
+                            + truck.cost_per_unit_pln * qty)
+                transfer[home] = min(int(transfer[home]), int(round(by_truck * 100.0)))
         return cost + transfer
     table = tariff(problem.network, problem.order.fulfilment)
     maxes = np.array([band.max_distance_km for band in table])

@@ -21,7 +21,7 @@ from forecasting.calendar import is_public_holiday, is_store_open
 NodeKind = Literal["dc", "store"]
 Fulfilment = Literal["home_delivery", "parcel_locker", "click_and_collect"]
 Method = Literal["home_delivery", "parcel_locker", "click_and_collect", "ship_from_store"]
-Lane = Literal["dc_to_store", "store_to_store"]
+Lane = Literal["dc_to_store", "store_to_store", "replenishment"]
 Status = Literal["optimal", "feasible", "fallback"]
 
 
@@ -45,6 +45,9 @@ class Node:
     replenishment_days: int = 7
     name: str = ""
     city: str = ""
+    home_dc: str = ""  # the DC whose scheduled truck delivers to this store
+    delivery_epoch: date | None = None  # a day a scheduled delivery arrived (then every
+    # `replenishment_days` days); None: the schedule is unknown, no `replenishment` lane
 
     def is_open(self, day: date) -> bool:
         """Stores follow the retail calendar (holidays, the Sunday trading ban). DCs work
@@ -79,7 +82,11 @@ class ParcelRate:
 
 @dataclass(frozen=True, slots=True)
 class TransferRate:
-    """Cost and lead time of moving units to a store for click-and-collect."""
+    """Cost and lead time of moving units to a store for click-and-collect. Lanes:
+    `dc_to_store` (a dedicated run, any DC), `store_to_store`, and the optional `replenishment`
+    lane: units from the store's home DC ride its next scheduled delivery (`lead_time_hours`:
+    the truck leaves that long before it arrives at opening), cheap but only as fast as the
+    schedule."""
 
     lane: Lane
     fixed_cost_pln: float
@@ -289,6 +296,30 @@ def _int(value: object, default: int) -> int:
     return int(value)  # type: ignore[call-overload]
 
 
+def _lane(name: str) -> Lane:
+    if name == "dc_to_store":
+        return "dc_to_store"
+    return "replenishment" if name == "replenishment" else "store_to_store"
+
+
+def _str(value: object) -> str:
+    """A str from a frame cell, "" for a missing one (None, NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _date(value: object) -> date | None:
+    """A date from a frame cell (date, datetime, Timestamp or ISO text), None when missing."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
 def network_from_frames(
     nodes: pd.DataFrame,
     skus: pd.DataFrame,
@@ -315,6 +346,8 @@ def network_from_frames(
             replenishment_days=_int(r.get("replenishment_days"), 7),
             name=str(r.get("name") or ""),
             city=str(r.get("city") or ""),
+            home_dc=_str(r.get("home_dc")),
+            delivery_epoch=_date(r.get("delivery_epoch")),
         )
         for r in nodes.to_dict("records")
     )
@@ -339,7 +372,7 @@ def network_from_frames(
     )
     transfers = {
         str(r["lane"]): TransferRate(
-            lane="dc_to_store" if r["lane"] == "dc_to_store" else "store_to_store",
+            lane=_lane(str(r["lane"])),
             fixed_cost_pln=float(r["fixed_cost_pln"]),
             cost_per_unit_pln=float(r["cost_per_unit_pln"]),
             cost_per_km_pln=float(r["cost_per_km_pln"]),

@@ -14,7 +14,7 @@ from allocation.costs import Bands, Part, Terms, distance_band, grosze, parcel_p
 from allocation.errors import InvalidOrder, UnknownReference
 from allocation.geo import haversine_km
 from allocation.model import Availability, CostWeights, Method, Network, Node, Order
-from allocation.promise import delivered_at, hours_late, ready_at
+from allocation.promise import delivered_at, hours_late, ready_at, scheduled_arrival
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,9 @@ class Problem:
                     promised = ready_at(pickup, arrives, 0.0)
                     fixed = grosze(rate.fixed_cost_pln + rate.cost_per_km_pln * distance)
                     unit = grosze(rate.cost_per_unit_pln)
+                    truck = self._scheduled_truck(node, pickup, ready, distance)
+                    if truck is not None and self._takes_truck(truck, promised, fixed):
+                        promised, fixed, unit = truck
             else:
                 band = distance_band(self.network, order.fulfilment, distance)
                 bands = band.bands
@@ -124,19 +127,45 @@ class Problem:
                 method = "ship_from_store" if node.kind == "store" else order.fulfilment
         except ValueError:
             return None
-        late = hours_late(promised, order.promise_by)
         return Source(
             node=node,
             method=method,
             distance_km=distance,
             promised_at=promised,
-            late_g=grosze(late * weights.lateness_pln_per_hour),
+            late_g=self._late_g(promised),
             pick_g=grosze(node.pick_cost_pln),
             capacity=capacity,
             bands=bands,
             transfer_fixed_g=fixed,
             transfer_unit_g=unit,
         )
+
+    def _late_g(self, promised: datetime) -> int:
+        late = hours_late(promised, self.order.promise_by)
+        return grosze(late * self.weights.lateness_pln_per_hour)
+
+    def _takes_truck(self, truck: tuple[datetime, int, int], run: datetime, run_g: int) -> bool:
+        """Service first: the truck when it keeps the promise, or when the dedicated run is
+        late too and the truck costs less with its lateness; never a promise broken to save
+        money (the lateness weight alone would trade a day late for a dedicated run)."""
+        truck_late, run_late = self._late_g(truck[0]), self._late_g(run)
+        if truck_late == 0:
+            return truck[1] <= run_g or run_late > 0
+        return run_late > 0 and truck[1] + truck_late < run_g + run_late
+
+    def _scheduled_truck(
+        self, node: Node, pickup: Node, ready: datetime, distance: float
+    ) -> tuple[datetime, int, int] | None:
+        """(promise, fixed grosze, grosze per unit) of the `replenishment` lane from `node`,
+        when it is the pickup store's home DC and the store's delivery schedule is known."""
+        rate = self.network.transfer_rates.get("replenishment")
+        if rate is None or node.kind != "dc" or node.node_id != pickup.home_dc:
+            return None
+        arrives = scheduled_arrival(pickup, ready, rate.lead_time_hours)
+        if arrives is None:
+            return None
+        fixed = grosze(rate.fixed_cost_pln + rate.cost_per_km_pln * distance)
+        return arrives, fixed, grosze(rate.cost_per_unit_pln)
 
     def evaluate(self, parts: Iterable[Part]) -> Evaluation:
         """Cost terms, parcels and feasibility of a plan (parts with qty 0 are dropped)."""

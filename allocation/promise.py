@@ -52,3 +52,22 @@ def hours_late(promised_at: datetime, promise_by: datetime | None) -> float:
     if promise_by is None or promised_at <= promise_by:
         return 0.0
     return (promised_at - promise_by).total_seconds() / 3600.0
+
+
+def scheduled_arrival(store: Node, ready: datetime, lead_time_hours: float) -> datetime | None:
+    """When units ready at the home DC at `ready` reach `store` on its scheduled delivery: the
+    first delivery day (every `replenishment_days` days from `delivery_epoch`) whose truck,
+    leaving `lead_time_hours` before the store opens that day, departs after `ready`; the
+    units are at the counter when the store next opens. None without a known schedule."""
+    if store.delivery_epoch is None or store.replenishment_days <= 0:
+        return None
+    local = ready.astimezone(WARSAW)
+    cycle = store.replenishment_days
+    day = local.date()
+    day += timedelta(days=(store.delivery_epoch - day).days % cycle)
+    for _ in range(MAX_DAYS_AHEAD):
+        opens = datetime.combine(day, time(), WARSAW) + timedelta(hours=store.opens_at_hour)
+        if opens - timedelta(hours=lead_time_hours) >= local:
+            return ready_at(store, opens, 0.0)
+        day += timedelta(days=cycle)
+    return None
