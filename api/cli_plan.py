@@ -7,6 +7,7 @@ Reads stock and forecasts from the database, writes the plans, prints a summary.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -59,13 +60,20 @@ def rebalance(
     year: Annotated[int, typer.Option(help="YYYY")],
     deadline_s: Annotated[float, typer.Option("--deadline-s", help="solver deadline")] = 60.0,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    reports_dir: Annotated[
+        Path | None,
+        typer.Option("--reports-dir", help="where the run's report folder goes (default reports/)"),
+    ] = None,
 ) -> None:
-    """Plan DC -> store and store -> store transfers that arrive before the peak starts."""
+    """Plan DC -> store and store -> store transfers that arrive before the peak starts; the
+    planner's report (PNG plots, CSV of the top lanes) goes to `<reports-dir>/<plan id>/`."""
     from allocation.planning import PlanningInputError
     from api.services.planning import plan_peak_transfers
 
     try:
-        summary = plan_peak_transfers(_engine(), peak, year, _day(as_of), deadline_s)
+        summary = plan_peak_transfers(
+            _engine(), peak, year, _day(as_of), deadline_s, reports_dir=reports_dir
+        )
     except PlanningInputError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
@@ -78,3 +86,8 @@ def rebalance(
     )
     console.print("stores most at risk (summed shadow price of one more unit per SKU, PLN):")
     console.print(summary.stores_at_risk.to_string(index=False))
+    console.print(
+        f"{summary.shadow_price_rows:,} shadow prices written for the allocator "
+        f"({plan.peak.start:%Y-%m-%d} .. {plan.peak.end:%Y-%m-%d})"
+    )
+    console.print(f"report: {summary.report_dir}", soft_wrap=True)

@@ -4,7 +4,7 @@ into plain values before calling the core (allocation/, forecasting/).
 Groups: the network and catalogue (nodes, postcode_areas, lockers, skus, rates); the one source of
 truth for stock (stock, reservations, stock_movements); demand (sales history, demand_rates,
 forecasts); orders and their decisions (orders, order_lines, allocations); planning (transfers,
-safety_stock_plans); bookkeeping (batch_runs, datasets). The Alembic migrations in
+safety_stock_plans, shadow_prices); bookkeeping (batch_runs, datasets). The Alembic migrations in
 api/migrations/versions create exactly this; a test compares them.
 """
 
@@ -378,6 +378,7 @@ class Transfer(Base):
     cost_pln: Mapped[float] = mapped_column(money())
     status: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_now())
+    ship_by: Mapped[datetime | None] = mapped_column(UtcDateTime())  # r0002; NULL before it
 
 
 class SafetyStockPlan(Base):
@@ -396,6 +397,31 @@ class SafetyStockPlan(Base):
     safety_stock: Mapped[int] = mapped_column(Integer)
     service_level: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_now())
+
+
+class ShadowPrice(Base):
+    """The rebalancing LP's value of one more unit at a node during a peak (PLN), per plan.
+
+    The real-time allocator charges it as the opportunity cost of store stock for orders dated
+    inside [valid_from, valid_to] (the peak window) while its plan is the newest for that peak.
+    Only positive prices are stored: an absent row means zero.
+    """
+
+    __tablename__ = "shadow_prices"
+    __table_args__ = (
+        CheckConstraint("shadow_price_pln >= 0", name="price_not_negative"),
+        CheckConstraint("valid_from <= valid_to", name="window"),
+        Index("ix_shadow_prices_valid_to", "valid_to"),
+    )
+
+    plan_id: Mapped[str] = mapped_column(RUN_ID, primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.node_id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("skus.sku"), primary_key=True)
+    peak: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    shadow_price_pln: Mapped[float] = mapped_column(money())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_now())
 
 

@@ -190,7 +190,10 @@ def _availability(
     """
     rows = conn.execute(_READ_ATP, {"skus": list(skus)}).all()
     costs = opportunity_costs_pln(
-        data.network, [(n, s, shelf) for n, s, _, shelf in rows], at.astimezone(WARSAW).date()
+        data.network,
+        [(n, s, shelf) for n, s, _, shelf in rows],
+        at.astimezone(WARSAW).date(),
+        data.shadow_prices,
     )
     return [
         Availability(node_id, sku, int(atp), cost)

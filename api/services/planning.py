@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -31,13 +32,19 @@ from api.db.tables import (
     Forecast,
     Node,
     SafetyStockPlan,
+    ShadowPrice,
     Sku,
     Stock,
     Transfer,
     TransferRate,
 )
+from api.services.network import REBALANCE_RUN_KIND as REBALANCE_KIND
+
+if TYPE_CHECKING:
+    from api.services.network import NetworkCache
 
 ONLINE_FULFILMENT_PLN = 12.0
+RESERVATION_KIND = "plan_reservations"
 stock_table = cast(Table, Stock.__table__)
 
 
@@ -56,6 +63,15 @@ class RebalanceSummary:
     plan_id: str
     plan: RebalancePlan
     stores_at_risk: pd.DataFrame
+    report_dir: Path | None = None
+    shadow_price_rows: int = 0
+
+
+def default_reports_dir() -> Path:
+    """`reports/` under the project root: one folder per rebalancing run."""
+    from api.settings import project_root
+
+    return project_root() / "reports"
 
 
 def _frame(engine: Engine, query: object) -> pd.DataFrame:
@@ -103,7 +119,9 @@ def plan_store_reservations(
     """Safety stock per store x SKU written to `safety_stock_plans` and `stock.safety_stock`.
 
     A row whose stock version moved since it was read (a feed or sale in between) is not
-    written: its plan would rest on stale stock."""
+    written: its plan would rest on stale stock. The run is recorded in `batch_runs` (its policy
+    in `params`), under the plan id."""
+    started = datetime.now(UTC)
     nodes = _frame(engine, select(Node.node_id, Node.kind, Node.replenishment_days))
     stores = nodes.loc[nodes["kind"] == "store"]
     skus = _frame(engine, select(Sku.sku, Sku.category, Sku.price_pln, Sku.unit_cost_pln))
@@ -157,10 +175,24 @@ def plan_store_reservations(
                     "safety_stock": n,
                     "service_level": float(lv),
                     "status": "approved",
+                    "created_at": started,  # not the server's: SQLite's has whole seconds
                 }
                 for (node, sku), n, lv in zip(keys, units, level, strict=True)
             ]
             conn.execute(insert(SafetyStockPlan), records)
+        policy_kind = str(plan["policy"].iloc[0]) if len(plan) else None
+        conn.execute(
+            insert(BatchRun),
+            {
+                "run_id": plan_id,
+                "kind": RESERVATION_KIND,
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "status": "succeeded",
+                "model": policy_kind,
+                "params": {"as_of": as_of.isoformat(), "policy": policy_kind, "rows": len(plan)},
+            },
+        )
     at_risk = plan.assign(short=plan["horizon_demand_mean"] > plan["on_hand"])
     risk = (
         at_risk.groupby("store")
@@ -184,8 +216,15 @@ def plan_peak_transfers(
     year: int,
     as_of: date,
     deadline_s: float = 60.0,
+    *,
+    reports_dir: Path | None = None,
+    network: NetworkCache | None = None,
 ) -> RebalanceSummary:
-    """Transfers before `peak` written to `transfers` (status proposed) with a batch run."""
+    """Transfers before `peak` written to `transfers` (status proposed) with a batch run, the
+    LP's positive shadow prices to `shadow_prices` (valid over the peak window), and the
+    planner's report (PNGs + CSV) into `<reports_dir>/<plan_id>/` (default `reports/` under the
+    project root; its path in the run's params). `network`: this process's cache, told to re-read
+    the shadow prices at once (other processes pick them up within their refresh interval)."""
     window = resolve_peak(peak, year)
     started = datetime.now(UTC)
     nodes = _frame(engine, select(Node.node_id, Node.kind, Node.lat, Node.lon))
@@ -210,14 +249,21 @@ def plan_peak_transfers(
     settings = RebalanceSettings(deadline_s=deadline_s, min_transfer_qty=2)
     plan = plan_transfers(pos, nodes, rates, window, as_of, settings)
     plan_id = f"rebalance-{window.name}-{year}-{uuid.uuid4().hex[:8]}"
+    from api.reports.planning_plots import write_planning_report  # matplotlib: only when planning
+
+    report_dir = (reports_dir or default_reports_dir()) / plan_id
+    write_planning_report(plan, pos, nodes, report_dir)
+    prices = _shadow_price_rows(plan, plan_id, started)
     with engine.begin() as conn:
         if len(plan.transfers):
             conn.execute(insert(Transfer), _transfer_rows(plan, plan_id))
+        if prices:
+            conn.execute(insert(ShadowPrice), prices)
         conn.execute(
             insert(BatchRun),
             {
                 "run_id": plan_id,
-                "kind": "plan_rebalance",
+                "kind": REBALANCE_KIND,
                 "started_at": started,
                 "finished_at": datetime.now(UTC),
                 "status": "succeeded",
@@ -228,30 +274,69 @@ def plan_peak_transfers(
                     "as_of": as_of.isoformat(),
                     "units_moved": plan.units_moved,
                     "expected_gain_pln": round(plan.expected_gain_pln, 2),
+                    "transfer_cost_pln": round(plan.transfer_cost_pln, 2),
+                    "window_start": window.start.isoformat(),
+                    "window_end": window.end.isoformat(),
+                    "shadow_price_rows": len(prices),
+                    "report_dir": str(report_dir),
                 },
             },
         )
-    prices = plan.shadow_prices.merge(nodes[["node_id", "kind"]], on="node_id")
+    if network is not None:
+        network.reload_shadow_prices()
+    by_node = plan.shadow_prices.merge(nodes[["node_id", "kind"]], on="node_id")
     risk = (
-        prices[prices["kind"] == "store"]
+        by_node[by_node["kind"] == "store"]
         .groupby("node_id")["shadow_price_pln"]
         .sum()
         .nlargest(5)
         .rename("shadow_value_pln")
         .reset_index()
     )
-    return RebalanceSummary(plan_id=plan_id, plan=plan, stores_at_risk=risk)
+    return RebalanceSummary(
+        plan_id=plan_id,
+        plan=plan,
+        stores_at_risk=risk,
+        report_dir=report_dir,
+        shadow_price_rows=len(prices),
+    )
+
+
+def _shadow_price_rows(
+    plan: RebalancePlan, plan_id: str, created_at: datetime
+) -> list[dict[str, object]]:
+    """The LP's shadow prices that round to at least 1 grosz (absent means zero)."""
+    sp = plan.shadow_prices
+    price = sp["shadow_price_pln"].astype(float).round(2)
+    keep = sp[price > 0]
+    return [
+        {
+            "plan_id": plan_id,
+            "node_id": node_id,
+            "sku": sku,
+            "peak": plan.peak.name,
+            "valid_from": plan.peak.start,
+            "valid_to": plan.peak.end,
+            "shadow_price_pln": value,
+            "created_at": created_at,
+        }
+        for node_id, sku, value in zip(
+            keep["node_id"].tolist(), keep["sku"].tolist(), price[price > 0].tolist(), strict=True
+        )
+    ]
 
 
 def _transfer_rows(plan: RebalancePlan, plan_id: str) -> list[dict[str, object]]:
     t = plan.transfers
     arrive = pd.DatetimeIndex(t["arrive_by"]).to_pydatetime()
+    ship = pd.DatetimeIndex(t["ship_by"]).to_pydatetime()
     columns = zip(
         t["from_node"].tolist(),
         t["to_node"].tolist(),
         t["sku"].tolist(),
         t["qty"].tolist(),
         list(arrive),
+        list(ship),
         t["cost_pln"].tolist(),
         strict=True,
     )
@@ -264,10 +349,11 @@ def _transfer_rows(plan: RebalancePlan, plan_id: str) -> list[dict[str, object]]
             "sku": sku,
             "qty": int(qty),
             "arrive_by": arrive_by,
+            "ship_by": ship_by,
             "cost_pln": float(cost),
             "status": "proposed",
         }
-        for from_node, to_node, sku, qty, arrive_by, cost in columns
+        for from_node, to_node, sku, qty, arrive_by, ship_by, cost in columns
     ]
 
 
