@@ -11,12 +11,17 @@ and checks that it touched exactly one row. On PostgreSQL under READ COMMITTED t
 the row lock; a second transaction updating the same row waits, and when the first commits it
 re-evaluates the WHERE clause on the new row version (EvalPlanQual), so it sees the units already
 taken and matches nothing. On SQLite every transaction begins IMMEDIATE (api/db/engine.py), so
-writers run one at a time. No read-then-write window exists on either database. Rows are updated
+writers run one at a time. No read-then-write window exists on either database. Rows are locked
 in (node_id, sku) order so two multi-line orders never deadlock on each other.
 
-If any row of an order is short, the savepoint around the order's updates is rolled back and
-`InsufficientStock` names every short item: nothing of the order stays reserved, and the
-caller's transaction is still usable (to record a rejection or try a partial plan).
+On PostgreSQL all of an order's rows are reserved, and its holds written, by ONE statement (one
+round trip; see `_reserve_in_one_statement`: a sorted FOR UPDATE, then the same conditional
+UPDATE joined to the wanted rows); SQLite keeps one UPDATE per row (its writers serialize).
+
+If any row of an order is short, `InsufficientStock` names every short item and nothing of the
+order stays reserved: by default a savepoint around the order's updates is rolled back and the
+caller's transaction is still usable (to record a rejection or try a partial plan); with
+`savepoint=False` (two round trips fewer) the caller must roll its transaction back.
 
 Versions: `stock.version` goes up by one on every change of a row (reserve, release, ship,
 snapshot, movement, safety stock), so a reader holding `Availability.version` can tell that a row
@@ -34,20 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
 
-from sqlalchemy import (
-    Connection,
-    Integer,
-    String,
-    Table,
-    bindparam,
-    column,
-    insert,
-    literal,
-    select,
-    tuple_,
-    update,
-    values,
-)
+from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db.tables import DemandRate, Node, Order, Reservation, Sku, Stock, StockMovement
@@ -290,6 +282,37 @@ def _reserve_row_by_row(
     return short
 
 
+_RESERVE_ALL = text(
+    """
+    WITH wanted AS (
+        SELECT * FROM unnest(CAST(:nodes AS text[]), CAST(:skus AS text[]), CAST(:qtys AS int[]))
+            AS w(node_id, sku, qty)
+    ), locked AS (
+        SELECT s.node_id, s.sku FROM stock AS s
+        JOIN wanted AS w ON s.node_id = w.node_id AND s.sku = w.sku
+        ORDER BY s.node_id, s.sku
+        FOR UPDATE OF s
+    ), taken AS (
+        UPDATE stock AS s
+        SET reserved = s.reserved + w.qty, version = s.version + 1, updated_at = :now
+        FROM locked AS l, wanted AS w
+        WHERE s.node_id = l.node_id AND s.sku = l.sku
+          AND s.node_id = w.node_id AND s.sku = w.sku
+          AND s.on_hand - s.reserved - s.safety_stock >= w.qty
+        RETURNING s.node_id, s.sku, w.qty
+    ), holds AS (
+        INSERT INTO reservations
+            (order_id, node_id, sku, qty, state, expires_at, created_at, updated_at)
+        SELECT :order_id, node_id, sku, qty, 'held', :expires_at, :now, :now FROM taken
+    )
+    SELECT node_id, sku FROM taken
+    """
+).bindparams(
+    bindparam("now", type_=reservations.c.created_at.type),
+    bindparam("expires_at", type_=reservations.c.expires_at.type),
+)
+
+
 def _reserve_in_one_statement(
     conn: Connection,
     order_id: str,
@@ -299,77 +322,25 @@ def _reserve_in_one_statement(
 ) -> set[Key]:
     """Reserve every row of the order and write its holds in ONE round trip (PostgreSQL).
 
-        WITH locked AS (SELECT node_id, sku FROM stock WHERE (node_id, sku) IN (...)
-                        ORDER BY node_id, sku FOR UPDATE),
-             taken AS (UPDATE stock SET reserved = reserved + v.qty, ...
-                       FROM locked, (VALUES ...) AS v(node_id, sku, qty)
-                       WHERE <keys match> AND on_hand - reserved - safety_stock >= v.qty
-                       RETURNING stock.node_id, stock.sku, v.qty),
-             holds AS (INSERT INTO reservations (...) SELECT ... FROM taken)
-        SELECT node_id, sku FROM taken
-
     Still one conditional update per row: the ATP test is in the UPDATE's WHERE, so a row
     changed by a transaction that committed while we waited for its lock is re-checked on its
-    new version (EvalPlanQual), exactly as with the per-row statements. The locking sub-select
+    new version (EvalPlanQual), exactly as with the per-row statements. The `locked` sub-select
     takes the row locks in (node_id, sku) order before any row is updated (a join's order is
-    not guaranteed, a sorted FOR UPDATE is), so two multi-line orders never deadlock. Returns
-    the keys reserved; any key missing means the order is short, and the caller undoes the
-    statement (holds included) with a savepoint or the whole transaction.
+    not guaranteed, a sorted FOR UPDATE is), so two multi-line orders never deadlock. The rows
+    travel as arrays, so the text is the same for every order: compiled once by SQLAlchemy and
+    prepared once per connection by psycopg. Returns the keys reserved; a key missing means the
+    order is short, and the caller undoes the statement (holds included) with a savepoint or
+    the whole transaction.
     """
-    keys = list(wanted)
-    wanted_rows = (
-        values(
-            column("node_id", String),
-            column("sku", String),
-            column("qty", Integer),
-            name="wanted",
-        )
-        .data([(node_id, sku, qty) for (node_id, sku), qty in wanted.items()])
-    )
-    locked = (
-        select(stock.c.node_id, stock.c.sku)
-        .where(tuple_(stock.c.node_id, stock.c.sku).in_(keys))
-        .order_by(stock.c.node_id, stock.c.sku)
-        .with_for_update()
-        .cte("locked")
-    )
-    taken = (
-        update(stock)
-        .where(
-            (stock.c.node_id == locked.c.node_id)
-            & (stock.c.sku == locked.c.sku)
-            & (stock.c.node_id == wanted_rows.c.node_id)
-            & (stock.c.sku == wanted_rows.c.sku)
-            & (_atp >= wanted_rows.c.qty)
-        )
-        .values(
-            reserved=stock.c.reserved + wanted_rows.c.qty,
-            version=stock.c.version + 1,
-            updated_at=at,
-        )
-        .returning(stock.c.node_id, stock.c.sku, wanted_rows.c.qty)
-        .cte("taken")
-    )
-    holds = (
-        insert(reservations)
-        .from_select(
-            ["order_id", "node_id", "sku", "qty", "state", "expires_at", "created_at",
-             "updated_at"],
-            select(
-                literal(order_id, String),
-                taken.c.node_id,
-                taken.c.sku,
-                taken.c.qty,
-                literal("held", String),
-                literal(expires_at, reservations.c.expires_at.type),
-                literal(at, reservations.c.created_at.type),
-                literal(at, reservations.c.updated_at.type),
-            ),
-        )
-        .cte("holds")
-    )
-    result = conn.execute(select(taken.c.node_id, taken.c.sku).add_cte(holds))
-    return {(node_id, sku) for node_id, sku in result}
+    params = {
+        "nodes": [node_id for node_id, _ in wanted],
+        "skus": [sku for _, sku in wanted],
+        "qtys": list(wanted.values()),
+        "order_id": order_id,
+        "expires_at": expires_at,
+        "now": at,
+    }
+    return {(node_id, sku) for node_id, sku in conn.execute(_RESERVE_ALL, params)}
 
 
 def _current_atp(conn: Connection, keys: Sequence[Key]) -> dict[Key, int]:

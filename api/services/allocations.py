@@ -22,7 +22,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from allocation.errors import OutOfStock
@@ -267,6 +267,37 @@ def render(
     return orjson.loads(orjson.dumps(body)), expires_at
 
 
+_RECORD_ALL = text(
+    """
+    WITH new_lines AS (
+        INSERT INTO order_lines (order_id, line_id, sku, qty, status)
+        SELECT :order_id, * FROM unnest(
+            CAST(:l_ids AS text[]), CAST(:l_skus AS text[]), CAST(:l_qtys AS int[]),
+            CAST(:l_states AS text[]))
+    ), new_allocations AS (
+        INSERT INTO allocations
+            (order_id, line_id, node_id, sku, qty, method, promised_at, cost_pln)
+        SELECT :order_id, * FROM unnest(
+            CAST(:a_lines AS text[]), CAST(:a_nodes AS text[]), CAST(:a_skus AS text[]),
+            CAST(:a_qtys AS int[]), CAST(:a_methods AS text[]),
+            CAST(:a_promised AS timestamptz[]), CAST(:a_costs AS numeric[]))
+    )
+    INSERT INTO orders
+        (order_id, request_hash, status, fulfilment, created_at, updated_at, expires_at, decision)
+    VALUES (:order_id, :request_hash, :status, :fulfilment, :created_at, :updated_at,
+            :expires_at, :decision)
+    """
+).bindparams(
+    bindparam("created_at", type_=orders.c.created_at.type),
+    bindparam("updated_at", type_=orders.c.updated_at.type),
+    bindparam("expires_at", type_=orders.c.expires_at.type),
+    bindparam("decision", type_=orders.c.decision.type),
+)
+"""The order, its lines and its allocations in one statement (PostgreSQL): the rows travel as
+arrays, so the text is the same for every order (compiled once, prepared by psycopg), and the
+foreign keys of lines and allocations are checked at the end of the statement."""
+
+
 def _record(
     conn: Connection,
     command: AllocateOrder,
@@ -275,9 +306,8 @@ def _record(
     expires_at: datetime | None,
     at: datetime,
 ) -> None:
-    """Write the order, its lines and its allocations: one statement on PostgreSQL (the lines
-    and allocations ride as data-modifying CTEs of the order's INSERT, foreign keys are checked
-    at the end of the statement), one INSERT per table on SQLite."""
+    """Write the order, its lines and its allocations: one statement on PostgreSQL
+    (`_RECORD_ALL`), one INSERT per table on SQLite."""
     order_row = {
         "order_id": command.order_id,
         "request_hash": command.request_hash,
@@ -313,10 +343,23 @@ def _record(
         for line in decision.lines
     ]
     if db_stock.batched_writes(conn):
-        ctes = [insert(order_lines).values(line_rows).cte("new_lines")]
-        if allocations:
-            ctes.append(insert(allocation_rows).values(allocations).cte("new_allocations"))
-        conn.execute(insert(orders).values(order_row).add_cte(*ctes))
+        conn.execute(
+            _RECORD_ALL,
+            {
+                **order_row,
+                "l_ids": [row["line_id"] for row in line_rows],
+                "l_skus": [row["sku"] for row in line_rows],
+                "l_qtys": [row["qty"] for row in line_rows],
+                "l_states": [row["status"] for row in line_rows],
+                "a_lines": [line.line_id for line in decision.lines],
+                "a_nodes": [line.node_id for line in decision.lines],
+                "a_skus": [line.sku for line in decision.lines],
+                "a_qtys": [line.qty for line in decision.lines],
+                "a_methods": [line.method for line in decision.lines],
+                "a_promised": [line.promised_at.astimezone(UTC) for line in decision.lines],
+                "a_costs": [line.cost_pln for line in decision.lines],
+            },
+        )
         return
     conn.execute(insert(orders), order_row)
     conn.execute(insert(order_lines), line_rows)
