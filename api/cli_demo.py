@@ -20,10 +20,12 @@ from sqlalchemy import Engine
 
 from api.chain_summary import summarise_chain
 from api.cli_db import init_command
+from api.cli_forecast import WEEKLY_HORIZON_DAYS, weekly
 from api.db.engine import make_engine
 from api.demo_orders import day_of_orders, send_orders
 from api.settings import get_settings
 from forecasting.calendar import next_peak
+from forecasting.registry import PRODUCTION_MODEL
 
 console = Console()
 T = TypeVar("T")
@@ -34,6 +36,7 @@ def demo_command(
     stores: Annotated[int, typer.Option(min=1, help="Number of stores.")] = 100,
     skus: Annotated[int | None, typer.Option(min=1, help="Number of SKUs.")] = None,
     orders: Annotated[int, typer.Option(min=1, help="Orders sent through the API.")] = 400,
+    model: Annotated[str, typer.Option(help="Forecasting model of the batch.")] = PRODUCTION_MODEL,
     rebalance_deadline_s: Annotated[
         float, typer.Option(min=1, help="Deadline of the rebalancing solver.")
     ] = 30.0,
@@ -51,6 +54,10 @@ def demo_command(
     try:
         for line in summarise_chain(engine).lines():
             console.print(f"  {line}")
+        _step(
+            f"2. weekly forecast batch ({model}): every store x channel x SKU, 8 weeks",
+            lambda: weekly(as_of=None, model=model, horizon=WEEKLY_HORIZON_DAYS),
+        )
         chain = generate_chain(seed=seed, n_stores=stores, n_skus=n_skus)
         _plan_step(engine, chain.as_of, rebalance_deadline_s)
         run_tag = datetime.now().strftime("DEMO-%Y%m%dT%H%M%S")
@@ -63,6 +70,10 @@ def demo_command(
             console.print(f"  {line}")
     finally:
         engine.dispose()
+    console.print(
+        "planner console: run `omni serve` and open http://127.0.0.1:8000/console "
+        "(development planner key: dev-planner-key)"
+    )
     console.print(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s[/]")
 
 
