@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,30 @@ import typer
 from forecasting.registry import MODEL_NAMES, PRODUCTION_MODEL, UnknownModelError, make_model
 from forecasting.validation import ForecastInputError
 
+if TYPE_CHECKING:
+    from experiments.batch_logging import WeeklyBatchRecord
+
 INPUT_ERROR_EXIT = 2
+CHAMPION = "champion"
+
+
+def resolve_model_option(model: str) -> tuple[str, dict[str, Any], str | None]:
+    """`--model`: a model name passes through; `champion` becomes the registered champion's
+    (model, params, version). No champion -> a message on stderr and exit 2, nothing written."""
+    if model != CHAMPION:
+        return model, {}, None
+    from experiments.champion import NoChampionError, resolve_model
+
+    try:
+        return resolve_model(model)
+    except NoChampionError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
+
+
+def model_label(name: str, version: str | None) -> str:
+    """How a run records its model: `name`, or `name@champion-vN` for a registry version."""
+    return f"{name}@{CHAMPION}-v{version}" if version else name
 
 
 class CountryOption(StrEnum):
@@ -138,18 +161,22 @@ def forecast(
     country: Annotated[CountryOption, typer.Option(
         "--country", help="Calendar for holidays and closed days")] = CountryOption.PL,
     model: Annotated[str, typer.Option(
-        "--model", help=f"One of: {', '.join(MODEL_NAMES)}")] = PRODUCTION_MODEL,
+        "--model", help=f"One of: {', '.join(MODEL_NAMES)}, or {CHAMPION} (the registered "
+        "champion)")] = PRODUCTION_MODEL,
     engine: Annotated[EngineOption, typer.Option(
         "--engine", help="local, dask (a local Dask cluster), ray (if installed)")
     ] = EngineOption.local,
 ) -> None:
     """Forecast daily demand with quantiles for every series in a history file."""
+    name, params, version = resolve_model_option(model)
     try:
-        result = run_forecast(history, horizon, out, future, country.value, model, engine)
+        result = run_forecast(history, horizon, out, future, country.value, name, engine,
+                              **params)
     except (ForecastInputError, UnknownModelError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
-    typer.echo(f"wrote {len(result)} rows for {result['unique_id'].nunique()} series to {out}")
+    typer.echo(f"wrote {len(result)} rows for {result['unique_id'].nunique()} series to {out} "
+               f"(model {model_label(name, version)})")
 
 
 # --- omni batch weekly -------------------------------------------------------------------------
@@ -192,7 +219,9 @@ def weekly(
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Last day of history (YYYY-MM-DD); default: the last day with sales")
     ] = None,
-    model: Annotated[str, typer.Option("--model", help="Forecasting model")] = PRODUCTION_MODEL,
+    model: Annotated[str, typer.Option(
+        "--model", help=f"Forecasting model, or {CHAMPION} (the registered champion)")
+    ] = PRODUCTION_MODEL,
     horizon: Annotated[int, typer.Option("--horizon", help="Days ahead")] = WEEKLY_HORIZON_DAYS,
 ) -> None:
     """Forecast every store x channel x SKU for the next 8 weeks and store the run."""
@@ -211,11 +240,14 @@ def weekly(
     )
     from api.db.tables import Sale
     from api.settings import get_settings
+    from experiments.batch_logging import WeeklyBatchRecord
 
-    if model not in MODEL_NAMES:
-        typer.echo(f"error: unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}",
+    name, model_params, version = resolve_model_option(model)
+    if name not in MODEL_NAMES:
+        typer.echo(f"error: unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}",
                    err=True)
         raise typer.Exit(INPUT_ERROR_EXIT)
+    label = model_label(name, version)
     settings = get_settings()
     try:
         engine = make_engine(settings.database_url, settings)
@@ -232,24 +264,28 @@ def weekly(
     dataset = loaded_dataset(engine)
     params = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
     with engine.begin() as conn:
-        run_id = start_batch_run(conn, "forecast_weekly", params, model=model,
+        run_id = start_batch_run(conn, "forecast_weekly", params, model=label,
                                  data_version=dataset.data_version if dataset else None)
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task("forecast batch", total=4)
             with engine.connect() as conn:
                 history = sales_history(conn, day)
-            progress.update(task, advance=1, description=f"fit {model} on "
+            progress.update(task, advance=1, description=f"fit {label} on "
                             f"{history['unique_id'].nunique()} series")
-            forecaster = make_model(model, country="PL").fit(history)
+            forecaster = make_model(name, country="PL", **model_params).fit(history)
             progress.update(task, advance=1, description="predict")
             forecast = forecaster.predict(horizon)
-            progress.update(task, advance=1, description="write")
+            progress.update(task, advance=1, description="log to MLflow")
+            record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
+                                       dataset.data_version if dataset else None, model_params)
+            mlflow_run_id = _log_to_mlflow(record, history, forecast,
+                                           getattr(forecaster, "holdout_", None))
             with engine.begin() as conn:
                 rows = write_forecasts(conn, run_id, forecast)
                 use_forecast_for_demand_rates(conn, run_id, day + timedelta(days=1),
                                               day + timedelta(days=28))
-                finish_batch_run(conn, run_id, "succeeded")
+                finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id)
             progress.update(task, advance=1)
     except Exception:
         with engine.begin() as conn:
@@ -258,4 +294,18 @@ def weekly(
     finally:
         engine.dispose()
     typer.echo(f"run {run_id}: {rows} forecast rows for {forecast['unique_id'].nunique()} "
-               f"series, {horizon} days after {day}")
+               f"series, {horizon} days after {day} (model {label}"
+               + (f", MLflow run {mlflow_run_id})" if mlflow_run_id else ")"))
+
+
+def _log_to_mlflow(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
+                   holdout: pd.DataFrame | None) -> str | None:
+    """The batch's MLflow run id, or None with a warning: a logging failure must not cost the
+    forecast."""
+    from experiments.batch_logging import log_weekly_batch
+
+    try:
+        return log_weekly_batch(record, history, forecast, holdout)
+    except Exception as error:  # any tracking-store failure; the forecast still gets written
+        typer.echo(f"warning: MLflow logging failed, forecasts kept: {error}", err=True)
+        return None

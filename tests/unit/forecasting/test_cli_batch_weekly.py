@@ -1,4 +1,5 @@
-"""`omni batch weekly` on a tiny demo chain in SQLite: one run recorded, 8 weeks written."""
+"""`omni batch weekly` on a tiny demo chain in SQLite: one run recorded, 8 weeks written, one
+MLflow run logged; `--model champion` with an empty registry stops before touching anything."""
 
 from __future__ import annotations
 
@@ -14,21 +15,24 @@ from forecasting.calendar import is_store_open
 
 
 @pytest.mark.slow
-def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(tmp_path: Path) -> None:
+def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = tmp_path / "omni.db"
-    env = {"OMNI_DATABASE_URL": f"sqlite:///{database}"}
+    monkeypatch.setenv("OMNI_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
     runner = CliRunner()
-    loaded = runner.invoke(app, ["db", "init", "--demo", "--stores", "2", "--skus", "2"],
-                           env=env)
+    loaded = runner.invoke(app, ["db", "init", "--demo", "--stores", "2", "--skus", "2"])
     assert loaded.exit_code == 0, loaded.output
 
-    result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"], env=env)
+    result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
 
     assert result.exit_code == 0, result.output
     with sqlite3.connect(database) as conn:
-        runs = conn.execute("select run_id, status, model from batch_runs "
+        runs = conn.execute("select run_id, status, model, mlflow_run_id from batch_runs "
                             "where kind = 'forecast_weekly'").fetchall()
-        assert [(status, model) for _, status, model in runs] == [("succeeded", "seasonal_naive")]
+        assert [(status, model) for _, status, model, _ in runs] == [
+            ("succeeded", "seasonal_naive")]
         per_series = conn.execute("select unique_id, count(*), min(ds) from forecasts "
                                   "where run_id = ? group by unique_id", (runs[0][0],)).fetchall()
         walk_in = conn.execute("select ds, max(yhat) from forecasts where channel = 'store' "
@@ -36,3 +40,35 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(tmp_path
     assert per_series and {count for _, count, _ in per_series} == {56}
     closed = [top for ds, top in walk_in if not is_store_open(date.fromisoformat(ds[:10]), "PL")]
     assert closed and all(top == 0 for top in closed)
+
+    from experiments.tracking import client
+
+    tracking = client()
+    experiment = tracking.get_experiment_by_name("weekly-batch")
+    assert experiment is not None
+    logged = tracking.search_runs([experiment.experiment_id])
+    assert [run.info.run_id for run in logged] == [runs[0][3]]
+    params, metrics = logged[0].data.params, logged[0].data.metrics
+    assert params["model"] == "seasonal_naive" and params["horizon"] == "56"
+    assert params["series"] == str(len(per_series)) and params["version"] == "none"
+    assert {"holdout_rmsse", "holdout_mase", "holdout_bias"} <= set(metrics)
+    plots = [a.path for a in tracking.list_artifacts(runs[0][3], "plots")]
+    assert len(plots) == min(4, len(per_series)) and all(p.endswith(".png") for p in plots)
+
+
+@pytest.mark.parametrize("command", [["batch", "weekly"], ["forecast", "--history", "h.csv",
+                                                            "--horizon", "7", "--out", "o.csv"]])
+def test_champion_with_an_empty_registry_exits_with_the_reason_and_writes_nothing(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "omni.db"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "h.csv").write_text("unique_id,ds,y\na,2024-01-01,1\n")
+    monkeypatch.setenv("OMNI_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+
+    result = CliRunner().invoke(app, [*command, "--model", "champion"])
+
+    assert result.exit_code == 2
+    assert "no 'champion' version" in result.stderr
+    assert not database.exists() and not (tmp_path / "o.csv").exists()
