@@ -55,6 +55,20 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     plots = [a.path for a in tracking.list_artifacts(runs[0][3], "plots")]
     assert len(plots) == min(4, len(per_series)) and all(p.endswith(".png") for p in plots)
 
+    def broken_store(*args: object, **kwargs: object) -> str:
+        raise ConnectionError("tracking store unreachable")
+
+    monkeypatch.setattr("experiments.batch_logging.log_weekly_batch", broken_store)
+    unlogged = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
+
+    assert unlogged.exit_code == 0, unlogged.output
+    assert "warning: MLflow logging failed" in unlogged.stderr
+    with sqlite3.connect(database) as conn:
+        latest = conn.execute("select status, mlflow_run_id, (select count(*) from forecasts f "
+                              "where f.run_id = r.run_id) from batch_runs r where kind = "
+                              "'forecast_weekly' order by started_at desc limit 1").fetchone()
+    assert latest == ("succeeded", None, len(per_series) * 56)
+
 
 @pytest.mark.parametrize("command", [["batch", "weekly"], ["forecast", "--history", "h.csv",
                                                             "--horizon", "7", "--out", "o.csv"]])
@@ -72,3 +86,29 @@ def test_champion_with_an_empty_registry_exits_with_the_reason_and_writes_nothin
     assert result.exit_code == 2
     assert "no 'champion' version" in result.stderr
     assert not database.exists() and not (tmp_path / "o.csv").exists()
+
+
+def test_forecast_with_a_registered_champion_runs_its_model_and_names_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+
+    from experiments.champion import register_champion
+    from experiments.tracking import experiment_id
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+    days = [f"2024-01-{d:02d}" for d in range(1, 29)]
+    (tmp_path / "h.csv").write_text("unique_id,ds,y\n" + "".join(
+        f"a,{ds},{i % 7}\n" for i, ds in enumerate(days)))
+    with mlflow.start_run(experiment_id=experiment_id("champion-test")) as run:
+        pass
+    version = register_champion(run.info.run_id, "seasonal_naive", {}, horizon=7, country="none")
+
+    result = CliRunner().invoke(app, ["forecast", "--history", "h.csv", "--horizon", "7",
+                                      "--out", "o.csv", "--country", "none",
+                                      "--model", "champion"])
+
+    assert result.exit_code == 0, result.output
+    assert f"seasonal_naive@champion-v{version}" in result.stdout
+    assert (tmp_path / "o.csv").read_text().count("\n") == 8
