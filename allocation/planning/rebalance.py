@@ -126,9 +126,7 @@ def plan_transfers(
     """The optimised transfer plan for `peak` (see the module docstring for the model)."""
     started = time.perf_counter()
     settings = settings or RebalanceSettings()
-    window = resolve_peak(peak, year)
-    pos = prepare_positions(positions, nodes, settings.default_dispersion)
-    context = _Context.build(pos, transfer_rates, window, as_of, settings)
+    pos, context = _prepare(positions, nodes, transfer_rates, peak, as_of, settings, year)
     if context.lanes.sender.size == 0:
         none = np.zeros(0, np.int64)
         return context.plan(none, "optimal", "min_cost_flow", started, ("nothing can move",))
@@ -189,13 +187,26 @@ def plan_proportional_transfers(
     """The baseline: DC stock pushed to stores in proportion to their forecast (fair share)."""
     started = time.perf_counter()
     settings = settings or RebalanceSettings()
-    window = resolve_peak(peak, year)
-    pos = prepare_positions(positions, nodes, settings.default_dispersion)
-    context = _Context.build(pos, transfer_rates, window, as_of, settings)
+    pos, context = _prepare(positions, nodes, transfer_rates, peak, as_of, settings, year)
     qty = proportional_quantities(
         pos, context.lanes, settings.min_transfer_qty, settings.dc_outbound_capacity
     )
     return context.plan(qty, "fallback", "proportional", started, ())
+
+
+def _prepare(
+    positions: pd.DataFrame,
+    nodes: pd.DataFrame,
+    transfer_rates: pd.DataFrame,
+    peak: PeakWindow | PeakName,
+    as_of: date | datetime,
+    settings: RebalanceSettings,
+    year: int | None,
+) -> tuple[Positions, _Context]:
+    """Validated positions and the lane network both plans are built on."""
+    window = resolve_peak(peak, year)
+    pos = prepare_positions(positions, nodes, settings.default_dispersion)
+    return pos, _Context.build(pos, transfer_rates, window, as_of, settings)
 
 
 def _split(block: np.ndarray, n_blocks: int) -> list[np.ndarray]:
