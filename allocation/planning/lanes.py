@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 
 from allocation.planning.errors import PlanningInputError, require_columns, require_non_negative
@@ -20,7 +19,6 @@ from forecasting.calendar import TIMEZONE, Country, PeakWindow, is_store_open
 
 WARSAW = ZoneInfo(TIMEZONE)
 LANE_KINDS = ("dc_to_store", "store_to_store")
-EARTH_RADIUS_KM = 6371.0
 
 
 @dataclass(frozen=True)
@@ -62,16 +60,6 @@ def lane_timings(
         if ship_by >= now:
             timings[str(row.lane)] = LaneTiming(str(row.lane), ship_by, ship_by + lead)
     return timings
-
-
-def haversine_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Great-circle distance in km."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def lane_rates(transfer_rates: pd.DataFrame) -> pd.DataFrame:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from allocation.geo import great_circle_km
 from allocation.planning.demand import demand_quantile, survival_runs
-from allocation.planning.lanes import haversine_km
 from allocation.planning.positions import Positions
 
 GROSZE = 100
@@ -111,7 +111,7 @@ def lane_arcs(
     first = np.zeros(n_nodes, np.int64)
     first[codes[::-1]] = np.arange(codes.size)[::-1]
     lat, lon, is_dc_node = pos.lat[first], pos.lon[first], pos.is_dc[first]
-    dist = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    dist = great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     n_sku = int(pos.sku_code.max()) + 1 if len(pos) else 0
     sender_row = np.full((n_sku, n_nodes), -1, np.int64)
     sender_row[pos.sku_code[senders], codes[senders]] = senders

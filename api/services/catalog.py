@@ -6,12 +6,11 @@ stores are near) are the edge's job, answered here without asking the optimizer'
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import pandas as pd
 
-EARTH_RADIUS_KM = 6371.0088
+from allocation.geo import great_circle_km
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,8 @@ class Catalog:
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance, the unit the rate tables are banded in."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+    """Great-circle distance between two points (the core's formula, as a plain float)."""
+    return float(great_circle_km(lat1, lon1, lat2, lon2))
 
 
 def catalog_from_frames(frames: dict[str, pd.DataFrame]) -> Catalog:

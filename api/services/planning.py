@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Table, and_, bindparam, func, insert, select, update
 
+from allocation.geo import great_circle_km
 from allocation.planning import (
     RebalanceSettings,
     ReservationPolicy,
     plan_reservations,
     plan_transfers,
 )
-from allocation.planning.lanes import haversine_km
 from allocation.planning.rebalance import RebalancePlan, resolve_peak
 from api.db.tables import (
     BatchRun,
@@ -360,7 +360,7 @@ def _transfer_rows(plan: RebalancePlan, plan_id: str) -> list[dict[str, object]]
 def nearest_dc(nodes: pd.DataFrame) -> pd.Series:
     """Each store's nearest DC (for attributing online demand to DC stock)."""
     dcs = nodes[nodes["kind"] == "dc"]
-    dist = haversine_km(
+    dist = great_circle_km(
         nodes["lat"].to_numpy()[:, None],
         nodes["lon"].to_numpy()[:, None],
         dcs["lat"].to_numpy()[None, :],
