@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from api.console.queries import as_of_day, latest_forecast_run
+from api.db.runs import (
+    finish_batch_run,
+    keep_alive,
+    new_run_id,
+    reap_abandoned_runs,
+    start_batch_run,
+)
 from api.db.tables import (
-    BatchRun,
     DemandRate,
     Forecast,
     Node,
@@ -60,25 +65,6 @@ class ActionResult:
     message: str
 
 
-def _run_id(kind: str) -> str:
-    return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-
-
-def _start_run(
-    conn: Connection, run_id: str, kind: str, model: str, params: dict[str, Any]
-) -> None:
-    conn.execute(insert(BatchRun).values(
-        run_id=run_id, kind=kind, started_at=datetime.now(UTC), status="running", model=model,
-        params=params,
-    ))
-
-
-def _finish_run(conn: Connection, run_id: str, params: dict[str, Any]) -> None:
-    conn.execute(update(BatchRun).where(BatchRun.run_id == run_id).values(
-        status="succeeded", finished_at=datetime.now(UTC), params=params,
-    ))
-
-
 # --- The weekly forecast batch ---------------------------------------------------------------
 
 
@@ -110,11 +96,12 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
 
     if model not in MODEL_NAMES:
         raise ActionError(f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
-    run_id = _run_id("forecast")
     with engine.begin() as conn:
+        for dead in reap_abandoned_runs(conn):
+            log.warning("forecast run %s had no heartbeat: marked failed", dead)
         as_of = as_of_day(conn)
-        _start_run(conn, run_id, "forecast", model, {"as_of": as_of.isoformat(),
-                                                     "source": "console"})
+        run_id = start_batch_run(conn, "forecast", {"as_of": as_of.isoformat(),
+                                                    "source": "console"}, model=model)
     worker = threading.Thread(
         target=_batch_in_background, args=(engine, run_id, as_of, model),
         name=f"console-{run_id}", daemon=True,
@@ -125,17 +112,16 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
 
 def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:
     try:
-        params = run_weekly_batch(engine, run_id, as_of, model)
+        with keep_alive(engine, run_id):
+            params = run_weekly_batch(engine, run_id, as_of, model)
     except Exception as exc:  # the thread must record every failure, not die silently
         log.exception("forecast run %s failed", run_id)
         with engine.begin() as conn:
-            conn.execute(update(BatchRun).where(BatchRun.run_id == run_id).values(
-                status="failed", finished_at=datetime.now(UTC),
-                params={"as_of": as_of.isoformat(), "error": str(exc)[:500]},
-            ))
+            finish_batch_run(conn, run_id, "failed",
+                             params={"as_of": as_of.isoformat(), "error": str(exc)[:500]})
         return
     with engine.begin() as conn:
-        _finish_run(conn, run_id, params)
+        finish_batch_run(conn, run_id, "succeeded", params=params)
 
 
 def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> dict[str, Any]:
@@ -263,22 +249,38 @@ def run_reservation_plan(engine: Engine) -> ActionResult:
         plan = plan_reservations(stock, as_of, walkin_forecast=forecast)
     except PlanningInputError as exc:
         raise ActionError(str(exc)) from None
-    run_id = _run_id("reservations")
+    run_id = new_run_id("reservations")
+    created = datetime.now(UTC)  # explicit: SQLite's CURRENT_TIMESTAMP has whole seconds
     rows = [
         {"plan_id": run_id, "node_id": r["store"], "sku": r["sku"], "peak": None,
          "safety_stock": int(r["safety_stock"]), "service_level": float(r["critical_ratio"]),
-         "status": "proposed"}
+         "status": "proposed", "created_at": created}
         for r in _records(plan)
     ]
     params = {"as_of": as_of.isoformat(), "policy": "critical_ratio",
               "units_kept": int(plan["safety_stock"].sum()), "rows": len(rows)}
     with engine.begin() as conn:
-        _start_run(conn, run_id, "reservations", "critical_ratio", params)
+        start_batch_run(conn, "reservations", params, model="critical_ratio", run_id=run_id)
         conn.execute(insert(SafetyStockPlan), rows)
-        _finish_run(conn, run_id, params)
+        finish_batch_run(conn, run_id, "succeeded", params=params)
     return ActionResult(
         run_id, f"reservation plan {run_id}: {params['units_kept']} units kept for walk-in"
     )
+
+
+def _newer_approved_reservation_plan(conn: Connection, plan_id: str) -> str | None:
+    """An approved reservation plan created after `plan_id` (its safety stock is in force)."""
+    created = (
+        select(func.max(SafetyStockPlan.created_at))
+        .where(SafetyStockPlan.plan_id == plan_id)
+        .scalar_subquery()
+    )
+    return conn.execute(
+        select(SafetyStockPlan.plan_id)
+        .where(SafetyStockPlan.status == "approved", SafetyStockPlan.created_at > created)
+        .order_by(SafetyStockPlan.created_at.desc())
+        .limit(1)
+    ).scalar()
 
 
 def approve_reservations(engine: Engine, plan_id: str) -> ActionResult:
@@ -290,6 +292,12 @@ def approve_reservations(engine: Engine, plan_id: str) -> ActionResult:
         ).all()
         if not rows:
             raise ActionError(f"plan {plan_id} has nothing proposed (unknown or approved)")
+        newer = _newer_approved_reservation_plan(conn, plan_id)
+        if newer is not None:
+            raise ActionError(
+                f"plan {plan_id} is older than the approved plan {newer}: approving it would "
+                "undo a newer decision; run a new reservation plan instead"
+            )
         for node_id, sku, safety in rows:
             conn.execute(
                 update(Stock).where(Stock.node_id == node_id, Stock.sku == sku)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from api.console.geo import Projection
+from api.db.runs import is_abandoned
 from api.db.tables import (
     BatchRun,
     DemandRate,
@@ -61,16 +62,25 @@ class RunView:
 
 
 def recent_runs(conn: Connection, kind: str, limit: int = 5) -> list[RunView]:
-    """The latest batch runs of `kind`, newest first (a running one included)."""
+    """The latest batch runs of `kind`, newest first (a running one included). A running run
+    whose heartbeat went quiet is shown as failed: its process is gone (the next batch started
+    from the console records that in the table)."""
     rows = conn.execute(
         select(BatchRun.run_id, BatchRun.status, BatchRun.model, BatchRun.started_at,
-               BatchRun.finished_at, BatchRun.params)
+               BatchRun.finished_at, BatchRun.params, BatchRun.heartbeat_at)
         .where(BatchRun.kind == kind)
         .order_by(BatchRun.started_at.desc())
         .limit(limit)
     ).all()
-    return [RunView(r[0], r[1], r[2], r[3], r[4], r[5] if isinstance(r[5], dict) else {})
-            for r in rows]
+    views = []
+    for run_id, status, model, started_at, finished_at, params, beat_at in rows:
+        shown = dict(params) if isinstance(params, dict) else {}
+        if is_abandoned(status, started_at, beat_at):
+            status = "failed"
+            last = beat_at or started_at
+            shown["error"] = f"abandoned: no heartbeat since {last:%Y-%m-%d %H:%M} UTC"
+        views.append(RunView(run_id, status, model, started_at, finished_at, shown))
+    return views
 
 
 # --- The chain on a map ----------------------------------------------------------------------

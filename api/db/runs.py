@@ -3,17 +3,23 @@
 A forecast batch: `start_batch_run` → `write_forecasts` → `use_forecast_for_demand_rates` →
 `finish_batch_run`, each in the caller's transaction. Forecast rows are bulk-written
 (api/db/bulk.py) because a run over the chain is hundreds of thousands of rows.
+
+A run that works outside the transaction that started it (the console's background batch)
+keeps its row alive with `heartbeat` (see `keep_alive`); `reap_abandoned_runs` marks failed the
+runs whose heartbeat went quiet, so a process that died does not leave a run `running` for ever.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 
 import pandas as pd
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
 
 from api.db.bulk import write_frame
 from api.db.tables import BatchRun, DemandRate, Forecast
@@ -21,6 +27,9 @@ from forecasting.calendar import open_days_between
 
 RunStatus = Literal["running", "succeeded", "failed"]
 QUANTILES = ("q50", "q80", "q90", "q95", "q99")
+HEARTBEAT_EVERY = timedelta(seconds=30)
+# Several missed beats, so a busy database or a long GC pause does not kill a live run.
+ABANDONED_AFTER = timedelta(minutes=5)
 FORECAST_COLUMNS = ("run_id", "unique_id", "ds", "node_id", "channel", "sku", "yhat", *QUANTILES)
 
 batch_runs = cast(Table, BatchRun.__table__)
@@ -48,8 +57,8 @@ def start_batch_run(
     run_id = run_id or new_run_id(kind, at)
     conn.execute(
         insert(batch_runs).values(
-            run_id=run_id, kind=kind, started_at=at, status="running", model=model,
-            data_version=data_version, params=params,
+            run_id=run_id, kind=kind, started_at=at, heartbeat_at=at, status="running",
+            model=model, data_version=data_version, params=params,
         )
     )
     return run_id
@@ -61,11 +70,89 @@ def finish_batch_run(
     status: RunStatus,
     mlflow_run_id: str | None = None,
     now: datetime | None = None,
+    params: dict[str, Any] | None = None,
 ) -> None:
+    """Close a run; `params`, when given, replace the ones it started with."""
     values: dict[str, Any] = {"status": status, "finished_at": now or datetime.now(UTC)}
     if mlflow_run_id is not None:
         values["mlflow_run_id"] = mlflow_run_id
+    if params is not None:
+        values["params"] = params
     conn.execute(update(batch_runs).where(batch_runs.c.run_id == run_id).values(**values))
+
+
+def heartbeat(conn: Connection, run_id: str, now: datetime | None = None) -> bool:
+    """Mark a running run alive; False when it is no longer running (finished or reaped)."""
+    touched = conn.execute(
+        update(batch_runs)
+        .where((batch_runs.c.run_id == run_id) & (batch_runs.c.status == "running"))
+        .values(heartbeat_at=now or datetime.now(UTC))
+    ).rowcount
+    return bool(touched)
+
+
+def is_abandoned(
+    status: str,
+    started_at: datetime,
+    heartbeat_at: datetime | None,
+    now: datetime | None = None,
+    after: timedelta = ABANDONED_AFTER,
+) -> bool:
+    """A `running` run whose last sign of life (heartbeat, else start) is older than `after`."""
+    last = heartbeat_at or started_at
+    return status == "running" and last < (now or datetime.now(UTC)) - after
+
+
+def reap_abandoned_runs(
+    conn: Connection, now: datetime | None = None, after: timedelta = ABANDONED_AFTER
+) -> list[str]:
+    """Mark failed every running run whose heartbeat went quiet; returns their ids."""
+    at = now or datetime.now(UTC)
+    running = conn.execute(
+        select(batch_runs.c.run_id, batch_runs.c.started_at, batch_runs.c.heartbeat_at,
+               batch_runs.c.params)
+        .where(batch_runs.c.status == "running")
+    ).all()
+    reaped = []
+    for run_id, started_at, beat_at, params in running:
+        if not is_abandoned("running", started_at, beat_at, at, after):
+            continue
+        last = beat_at or started_at
+        note = {**(params or {}), "error": f"abandoned: no heartbeat since {last.isoformat()}"}
+        conn.execute(
+            update(batch_runs)
+            .where((batch_runs.c.run_id == run_id) & (batch_runs.c.status == "running"))
+            .values(status="failed", finished_at=at, params=note)
+        )
+        reaped.append(run_id)
+    return reaped
+
+
+@contextmanager
+def keep_alive(
+    engine: Engine, run_id: str, every: timedelta = HEARTBEAT_EVERY
+) -> Iterator[None]:
+    """Beat for `run_id` on a daemon thread while the block runs (each beat its own
+    transaction), so other processes can tell a live run from one whose process died."""
+    stop = threading.Event()
+
+    def beat_until_stopped() -> None:
+        while not stop.wait(every.total_seconds()):
+            try:
+                with engine.begin() as conn:
+                    if not heartbeat(conn, run_id):
+                        return
+            except Exception:  # a missed beat is retried; the run itself decides its fate
+                continue
+
+    beater = threading.Thread(target=beat_until_stopped, name=f"heartbeat-{run_id}",
+                              daemon=True)
+    beater.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        beater.join(timeout=every.total_seconds())
 
 
 def latest_run_id(conn: Connection, kind: str, status: RunStatus = "succeeded") -> str | None:

@@ -441,6 +441,7 @@ class BatchRun(Base):
     kind: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # r0003
     status: Mapped[str] = mapped_column(String(10))
     model: Mapped[str | None] = mapped_column(String(128))
     data_version: Mapped[str | None] = mapped_column(String(64))

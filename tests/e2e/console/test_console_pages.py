@@ -4,6 +4,7 @@ pages, the login cookie, the planner scope on actions, and the read model's arit
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from api.console.live import histogram_quantile
 from api.db.engine import make_engine
 from api.db.load_chain import load_chain
 from api.db.migrate import upgrade
+from api.db.runs import start_batch_run
 from api.http.app import create_app
 from api.settings import Settings
 
@@ -115,6 +117,40 @@ def test_a_rebalancing_plan_is_proposed_and_approving_twice_is_refused(
     again = client.post("/console/actions/transfers/approve", data={"plan_id": plan})
     assert "approved" in first.text and 'class="flash ok"' in first.text
     assert 'class="flash err"' in again.text
+
+
+def test_an_older_reservation_plan_cannot_undo_a_newer_approved_one(
+    client: TestClient, database: tuple[str, Engine]
+) -> None:
+    client.post("/console/login", data={"key": "page-planner-key"})
+    client.post("/console/actions/reservations", data={})
+    client.post("/console/actions/reservations", data={})
+    with database[1].connect() as conn:
+        older, newer = [r[0] for r in conn.execute(text(
+            "SELECT plan_id FROM safety_stock_plans WHERE status = 'proposed' "
+            "GROUP BY plan_id ORDER BY MAX(created_at) DESC LIMIT 2"
+        ))][::-1]
+    approved = client.post("/console/actions/reservations/approve", data={"plan_id": newer})
+    assert 'class="flash ok"' in approved.text
+    stale = client.post("/console/actions/reservations/approve", data={"plan_id": older})
+    assert 'class="flash err"' in stale.text and f"approved plan {newer}" in stale.text
+    with database[1].connect() as conn:
+        left = conn.execute(text(
+            "SELECT DISTINCT status FROM safety_stock_plans WHERE plan_id = :p"
+        ), {"p": older}).scalars().all()
+    assert left == ["proposed"], "a refused approval writes nothing"
+
+
+def test_a_batch_whose_process_died_is_shown_failed_not_running(
+    client: TestClient, database: tuple[str, Engine]
+) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    with database[1].begin() as conn:
+        run_id = start_batch_run(conn, "forecast", {"source": "console"}, model="lgbm",
+                                 now=long_ago)
+    page = client.get("/console/series").text
+    assert run_id in page
+    assert "abandoned: no heartbeat since" in page and 'class="pill running"' not in page
 
 
 def test_histogram_percentiles_interpolate_inside_the_bucket() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -9,8 +10,11 @@ from sqlalchemy import Engine, select
 
 from api.db.runs import (
     finish_batch_run,
+    heartbeat,
+    keep_alive,
     latest_run_id,
     read_forecasts,
+    reap_abandoned_runs,
     start_batch_run,
     use_forecast_for_demand_rates,
     write_forecasts,
@@ -57,3 +61,47 @@ def test_a_forecast_replaces_recent_sales_as_the_walkin_rate(loaded_engine: Engi
         rates = {(a.node_id, a.sku): a.walkin_units_per_day for a in read_availability(conn, "AC")}
     assert rates[("S001", "A")] == pytest.approx(4.0)  # closed Sundays are not averaged in
     assert rates[("S002", "C")] == pytest.approx(0.5)
+
+
+def test_a_run_whose_heartbeat_went_quiet_is_reaped_and_a_live_one_is_not(
+    loaded_engine: Engine,
+) -> None:
+    t0 = datetime(2026, 11, 9, 6, 0, tzinfo=UTC)
+    with loaded_engine.begin() as conn:
+        dead = start_batch_run(conn, "forecast", {"as_of": "2026-11-08"}, now=t0)
+        alive = start_batch_run(conn, "forecast", {}, now=t0)
+        done = start_batch_run(conn, "forecast", {}, now=t0)
+        finish_batch_run(conn, done, "succeeded", now=t0 + timedelta(minutes=1))
+        assert heartbeat(conn, alive, now=t0 + timedelta(minutes=8))
+        assert not heartbeat(conn, done), "a finished run takes no heartbeat"
+        now = t0 + timedelta(minutes=10)
+        assert reap_abandoned_runs(conn, now=now) == [dead]
+        assert reap_abandoned_runs(conn, now=now) == [], "reaping twice changes nothing"
+    with loaded_engine.connect() as conn:
+        rows = {r.run_id: r for r in conn.execute(
+            select(BatchRun.run_id, BatchRun.status, BatchRun.params, BatchRun.finished_at)
+        )}
+    assert rows[dead].status == "failed" and rows[dead].finished_at == now
+    assert rows[dead].params["as_of"] == "2026-11-08"
+    assert "abandoned" in rows[dead].params["error"]
+    assert rows[alive].status == "running" and rows[done].status == "succeeded"
+
+
+def test_keep_alive_beats_while_the_work_runs(loaded_engine: Engine) -> None:
+    started = datetime.now(UTC) - timedelta(hours=1)
+    with loaded_engine.begin() as conn:
+        run_id = start_batch_run(conn, "forecast", {}, now=started)
+
+    def last_beat() -> datetime:
+        with loaded_engine.connect() as conn:
+            return conn.execute(
+                select(BatchRun.heartbeat_at).where(BatchRun.run_id == run_id)
+            ).scalar_one()
+
+    with keep_alive(loaded_engine, run_id, every=timedelta(milliseconds=20)):
+        deadline = time.monotonic() + 10.0
+        while last_beat() == started and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert last_beat() > started
+    with loaded_engine.begin() as conn:
+        assert reap_abandoned_runs(conn) == [], "a run that beats is not abandoned"
