@@ -17,7 +17,7 @@ Engine = Literal["local", "dask"]
 PRODUCTION_MODEL = "lgbm"
 STATISTICAL_MODELS: tuple[str, ...] = (
     "seasonal_naive", "auto_ets", "theta", "croston", "tsb", "adida", "imapa")
-MODEL_NAMES: tuple[str, ...] = (*STATISTICAL_MODELS, "lgbm", "ensemble")
+MODEL_NAMES: tuple[str, ...] = (*STATISTICAL_MODELS, "lgbm", "ensemble", "lgbm_exog")
 
 
 class UnknownModelError(ValueError):
@@ -49,4 +49,8 @@ def make_model(
         members = [LGBMForecaster(country=country, engine=engine, **params),
                    StatisticalForecaster("auto_ets", country=country, engine=engine)]
         return EnsembleForecaster(members, country=country, calibration_days=calibration_days)
+    if name == "lgbm_exog":  # direct LightGBM on known-future exogenous (forecasting/direct.py)
+        from forecasting.direct import KnownFutureLGBMForecaster
+
+        return KnownFutureLGBMForecaster(country=country, **params)
     raise UnknownModelError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
