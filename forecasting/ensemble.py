@@ -1,5 +1,5 @@
-"""An ensemble of forecasters: the mean of its members, or per series the member (or the mean)
-that did best on the holdout of the last `calibration_days` days.
+"""An ensemble of forecasters: the (weighted) mean of its members, or per series the member (or
+the mean) that did best on the holdout of the last `calibration_days` days.
 
 Averaging a global model (LightGBM) with a per-series statistical model (ETS) removes much of
 each one's error at the aggregate levels; per-series choice is optional and only as good as a
@@ -23,7 +23,8 @@ MEAN = "mean"
 
 
 class EnsembleForecaster(Forecaster):
-    """Combines member forecasts; `choose_per_series` picks per series by holdout MSE."""
+    """Combines member forecasts: the mean, weighted by `weights` (one per member, any positive
+    scale) when given; `choose_per_series` picks per series by holdout MSE."""
 
     name = "ensemble"
 
@@ -33,11 +34,17 @@ class EnsembleForecaster(Forecaster):
         country: Country = "none",
         calibration_days: int = 28,
         choose_per_series: bool = False,
+        weights: Sequence[float] | None = None,
     ) -> None:
         super().__init__(country, calibration_days)
         if len(members) < 2:
             raise ValueError("an ensemble needs at least two members")
+        if weights is not None and (len(weights) != len(members)
+                                    or any(not np.isfinite(w) or w < 0 for w in weights)
+                                    or sum(weights) <= 0):
+            raise ValueError("weights: one non-negative number per member, not all zero")
         self.members = list(members)
+        self.weights = None if weights is None else [float(w) for w in weights]
         self.choose_per_series = choose_per_series
 
     def fit(self, history: pd.DataFrame) -> EnsembleForecaster:
@@ -83,7 +90,7 @@ class EnsembleForecaster(Forecaster):
             base[["unique_id", "ds"]].merge(p[["unique_id", "ds", "yhat"]],
                                             on=["unique_id", "ds"], how="left")["yhat"]
             .to_numpy(float) for p in points])
-        yhat = np.nanmean(stacked, axis=1)
+        yhat = _weighted_mean(stacked, self.weights)
         if choice is not None:
             picked = base["unique_id"].map(choice).fillna(-1).to_numpy(int)
             for k in range(len(points)):
@@ -92,6 +99,15 @@ class EnsembleForecaster(Forecaster):
         out = base.copy()
         out["yhat"] = yhat
         return out
+
+
+def _weighted_mean(stacked: np.ndarray, weights: list[float] | None) -> np.ndarray:
+    """Row-wise mean of the member columns, ignoring a member that has no value for a row."""
+    w = np.ones(stacked.shape[1]) if weights is None else np.asarray(weights, dtype=float)
+    present = np.isfinite(stacked)
+    total = (np.where(present, stacked, 0.0) * w).sum(axis=1)
+    weight = (present * w).sum(axis=1)
+    return np.where(weight > 0, total / np.where(weight > 0, weight, 1.0), np.nan)
 
 
 def _mse(holdout: pd.DataFrame) -> pd.Series:
