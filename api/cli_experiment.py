@@ -70,27 +70,32 @@ def policies_command(
     order_sample: Annotated[float, typer.Option(
         min=0.01, max=1.0, help="share of online orders replayed (1 = all)")] = 1.0,
     log: Annotated[bool, typer.Option(help="log the comparison to MLflow")] = True,
+    forecast_cache: Annotated[bool, typer.Option(
+        help="reuse the chain's forecast of an earlier run (mlruns/policy-forecasts)")] = True,
 ) -> None:
     """Replay a season of the demo chain through four sourcing policies and compare them."""
+    from api.settings import project_root
     from experiments.policies import (
         ChainSize,
         goal_check,
         log_policies,
         results_frame,
         run_policies,
+        summary_tables,
         write_results,
     )
 
     started = time.perf_counter()
+    cache = project_root() / "mlruns" / "policy-forecasts" if forecast_cache else None
     results = run_policies(weeks, seed, size=ChainSize(stores, skus),
-                           order_sample=order_sample, echo=typer.echo)
+                           order_sample=order_sample, echo=typer.echo, forecast_cache=cache)
     write_results(results, out)
-    frame = results_frame(results)
-    columns = ["policy", "orders", "cost_per_order_pln", "parcels_per_order", "on_time_rate",
-               "walkin_lost_units", "walkin_lost_pln", "online_refused", "margin_pln",
-               "cost_plus_lost_margin_pln"]
-    typer.echo(frame[columns].to_string(index=False))
-    typer.echo(f"goal: {goal_check(results)}")
+    for title, table in summary_tables(results_frame(results)):
+        typer.echo(f"\n{title}\n{table}")
+    goal = goal_check(results)
+    typer.echo(f"\n(d) vs best rule: cost + lost walk-in margin "
+               f"{100 * float(goal.get('cost_plus_lost_cut_vs_best_rule', 0.0)):.2f}% lower "
+               f"(goal >= 5%); goal: {goal}")
     if log:
         run_id = log_policies(results, {"weeks": weeks, "seed": seed, "stores": stores,
                                         "skus": skus, "order_sample": order_sample})

@@ -1,24 +1,32 @@
 """Replay a season through one sourcing policy and count what it costs and earns.
 
-A day: replenishment that was shipped arrives; stores on their review day order up to a target
-from their home DC (the `dc_to_store` lane: it arrives the next day); DCs order from suppliers
-weekly (three days' lead time); then in each slot the online orders are sourced by the policy
-(units leave the chosen nodes at once, cancelled orders give theirs back at the end of the slot)
-and walk-in customers buy what is on the shelf: units they do not find are lost sales.
-
-Store targets cover `replenishment_days + STORE_COVER_DAYS` of the store's trailing outbound
-(walk-in demand plus units shipped from the store); DC targets cover `DC_COVER_DAYS` of their
-stores' trailing demand. Both use the last `RATE_WINDOW_DAYS` days, so they follow the peak
-with a lag, as a real replenishment system does.
+A day: deliveries land (store trucks ordered yesterday, supplier deliveries to the DCs); stores
+on their review day and DCs on theirs order by the forecast-driven order-up-to rule
+(`experiments.simulation.replenishment`, the same for every policy); policy (d) plans its
+walk-in reservation and prices store stock (`experiments.simulation.protection`); then in each
+slot the online orders are sourced by the policy (units leave the chosen nodes at once,
+cancelled orders give theirs back at the end of the slot) and walk-in customers buy what is on
+the shelf: units they do not find are lost sales.
 
 Click-and-collect from a store's home DC may ride that store's next scheduled delivery (the
-`replenishment` lane, `REPLENISHMENT_LANE`), which the network learns from the schedule above
+`replenishment` lane, `REPLENISHMENT_LANE`), which the network learns from the schedule
 (`Node.delivery_epoch`); every policy sources through the same network, so every policy has it.
 
-Money: `fulfilment_cost_pln` counts cash only (parcel prices, picking, click-and-collect
-transfers), not the optimizer's shadow terms (split penalty, lateness, opportunity).
+Money: `fulfilment_cost_pln` counts cash only (parcel prices, each parcel of a split order
+priced on its own, picking, click-and-collect transfers), split into shipping / picking /
+transfer. The optimizer's non-cash terms are reported beside it, never added in: the split
+penalty (`CostWeights.split_pln` per parcel beyond the first) and lateness
+(`CostWeights.lateness_pln_per_hour` per line part and hour past the promise).
 `margin_pln` = units sold (walk-in and online) x (price - unit cost) - fulfilment cost.
+An online order refused (no policy may promise its lines) earns nothing:
+`online_refused_margin_pln` is the margin it would have carried, which the issue's figure
+(fulfilment cost + lost walk-in margin) leaves out; `cost_plus_lost_incl_refused_pln` adds it.
 Replenishment transfers are the same rule for every policy and are not charged.
+
+Lost walk-in units by cause, at the moment a customer finds the shelf short: `online` as far
+as online orders took that SKU from that store since its last delivery (and no earlier loss
+was blamed on them), `dc_out` when the home DC has none either (supply), `replenishment`
+otherwise (the store's order-up-to level fell short of demand).
 """
 
 from __future__ import annotations
@@ -26,26 +34,31 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.special import pdtrc
 
 from allocation.errors import OutOfStock
-from allocation.model import Decision, Network, Order, network_from_frames
+from allocation.model import CostWeights, Decision, Network, Order, network_from_frames
+from allocation.planning.reservation import ReservationPolicy
+from allocation.promise import hours_late
 from data.demo_chain import DemoChain
+from experiments.simulation.forecast import SeasonForecast, forecast_season
 from experiments.simulation.policies import POLICIES, USES_RESERVATION, StockView
+from experiments.simulation.protection import Protection
+from experiments.simulation.replenishment import (
+    DC_LEAD_DAYS,
+    PICK_WINDOW_DAYS,
+    Topology,
+    dc_orders,
+    store_orders,
+)
 from experiments.simulation.season import SLOT_HOURS, Season
-from forecasting.calendar import is_store_open
+from forecasting.registry import PRODUCTION_MODEL
 
-RATE_WINDOW_DAYS = 28
-OPPORTUNITY_WINDOW_DAYS = 14
-STORE_COVER_DAYS = 3
-DC_COVER_DAYS = 21
-DC_REVIEW_DAYS = 7
-DC_LEAD_DAYS = 3
+WEIGHTS = CostWeights()  # the optimizer's defaults: the prices of its non-cash terms
 REPLENISHMENT_LANE: dict[str, object] = {
     # Click-and-collect units riding the store's scheduled truck from its home DC: no extra
     # run, only a tote on the delivery note and the handling of each unit; the truck leaves
@@ -76,6 +89,24 @@ class PolicyResult:
     cost_plus_lost_margin_pln: float  # the figure the optimizer should cut
     margin_pln: float
     seconds: float
+    # the decomposition (cash terms add up to fulfilment_cost_pln)
+    shipping_pln: float = 0.0
+    picking_pln: float = 0.0
+    transfer_pln: float = 0.0
+    split_parcels: int = 0  # parcels beyond the first of their order
+    split_penalty_pln: float = 0.0  # non-cash: split_parcels x CostWeights.split_pln
+    late_orders: int = 0
+    lateness_pln: float = 0.0  # non-cash: the optimizer's lateness price of the late parts
+    online_units_from_stores: int = 0
+    online_units_from_dcs: int = 0
+    walkin_lost_units_online: int = 0
+    walkin_lost_units_replenishment: int = 0
+    walkin_lost_units_dc_out: int = 0
+    walkin_lost_margin_online_pln: float = 0.0
+    walkin_lost_margin_replenishment_pln: float = 0.0
+    walkin_lost_margin_dc_out_pln: float = 0.0
+    online_refused_margin_pln: float = 0.0  # margin of the refused orders' units (not earned)
+    cost_plus_lost_incl_refused_pln: float = 0.0  # the goal's figure + refused online margin
 
     def as_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
@@ -83,14 +114,12 @@ class PolicyResult:
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """Reservation settings of the reserving policy: safety stock covers the walk-in demand
-    until the next delivery at `service_level` (planning's negative-binomial quantile). On the
-    default chain (8 weeks, seed 0, truck lane on), levels 0.0 / 0.3 / 0.5 / 0.8 gave
-    fulfilment cost + lost walk-in margin of 1.6437 / 1.6436 / 1.6445 / 1.6574 M PLN: the
-    opportunity cost does the work, and 0.5 keeps a reservation without paying much for it."""
+    """`forecast_model`: the chain's forecasting model (production's by default) behind the
+    replenishment and (d)'s protection; `reservation`: (d)'s reservation policy (production's
+    default: the newsvendor critical ratio, no knob to tune)."""
 
-    service_level: float = 0.5
-    dispersion: float = 1.5
+    forecast_model: str = PRODUCTION_MODEL
+    reservation: ReservationPolicy = field(default_factory=ReservationPolicy)
 
 
 @dataclass
@@ -98,15 +127,27 @@ class _Tally:
     served: int = 0
     cancelled: int = 0
     refused: int = 0
+    refused_margin_pln: float = 0.0
     parcels: int = 0
+    split_parcels: int = 0
     on_time: int = 0
-    cost_pln: float = 0.0
+    late_orders: int = 0
+    lateness_pln: float = 0.0
+    shipping_pln: float = 0.0
+    picking_pln: float = 0.0
+    transfer_pln: float = 0.0
+    from_stores: int = 0
+    from_dcs: int = 0
     online_margin_pln: float = 0.0
     walkin_units: int = 0
-    walkin_lost_units: int = 0
-    walkin_lost_pln: float = 0.0
-    walkin_lost_margin_pln: float = 0.0
     walkin_margin_pln: float = 0.0
+    lost_units: np.ndarray = field(default_factory=lambda: np.zeros(3, np.int64))
+    lost_margin: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    walkin_lost_pln: float = 0.0
+
+    @property
+    def cost_pln(self) -> float:
+        return self.shipping_pln + self.picking_pln + self.transfer_pln
 
 
 class _Chain:
@@ -131,12 +172,15 @@ class _Chain:
         home = nodes.loc[list(season.stores), "home_dc"].astype(str).tolist()
         self.home_row = np.array([ids.index(h) for h in home])
         self.dc_rows = np.flatnonzero(self.is_dc)
-        self.walkin_hist, self.online_hist = _history(chain, season)
+        self.topology = Topology(self.store_rows, self.home_row, self.dc_rows, self.review_days)
+        self.sku_col = {s: i for i, s in enumerate(season.skus)}
+        self.store_pos = {int(r): i for i, r in enumerate(self.store_rows)}
 
 
 def _scheduled_nodes(chain: DemoChain, season: Season) -> pd.DataFrame:
-    """The nodes with each store's delivery schedule as `_replenish` runs it: store s reviews
-    on the days d with (d + s) % replenishment_days == 0 and its truck arrives the next day."""
+    """The nodes with each store's delivery schedule as the replenishment runs it: store s
+    reviews on the days d with (d + s) % replenishment_days == 0 and its truck arrives the
+    next day."""
     nodes = chain.nodes.copy()
     pos = {s: i for i, s in enumerate(season.stores)}
     epochs: list[date | None] = []
@@ -156,50 +200,46 @@ def _with_replenishment_lane(rates: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rates, pd.DataFrame([REPLENISHMENT_LANE])], ignore_index=True)
 
 
-def _history(chain: DemoChain, season: Season) -> tuple[np.ndarray, np.ndarray]:
-    """Last RATE_WINDOW_DAYS days of walk-in and online demand per day x store x SKU."""
-    first = pd.Timestamp(chain.as_of) - pd.Timedelta(days=RATE_WINDOW_DAYS - 1)
-    rows = chain.sales.loc[chain.sales["date"] >= first]
-    out = []
-    for channel in ("store", "online"):
-        part = rows.loc[rows["channel"] == channel]
-        arr = np.zeros((RATE_WINDOW_DAYS, len(season.stores), len(season.skus)), np.int64)
-        d = (part["date"] - first).dt.days.to_numpy()
-        s = pd.Index(season.stores).get_indexer(pd.Index(part["node_id"].astype(str)))
-        k = pd.Index(season.skus).get_indexer(pd.Index(part["sku"].astype(str)))
-        ok = (s >= 0) & (k >= 0)
-        np.add.at(arr, (d[ok], s[ok], k[ok]), part["units"].to_numpy(np.int64)[ok])
-        out.append(arr)
-    return out[0], out[1]
-
-
 def simulate(chain: DemoChain, season: Season, policy: str,
-             config: SimulationConfig | None = None) -> PolicyResult:
-    """Replay `season` through `policy` (one of `POLICIES`)."""
+             config: SimulationConfig | None = None,
+             forecast: SeasonForecast | None = None) -> PolicyResult:
+    """Replay `season` through `policy` (one of `POLICIES`). `forecast`: the chain's forecast
+    (`forecast_season`), computed here when not given; pass one to share it between policies."""
     started = time.perf_counter()
     config = config or SimulationConfig()
+    fc = forecast or forecast_season(chain, season, config.forecast_model)
     c = _Chain(chain, season)
     decide = POLICIES[policy]
-    reserved = policy in USES_RESERVATION
+    protect = (Protection(fc, season.days, season.stores, season.skus, c.store_rows,
+                          c.review_days, c.margin, config.reservation)
+               if policy in USES_RESERVATION else None)
     on_hand = c.initial.copy()
     n_nodes, n_skus = on_hand.shape
     arrivals: dict[int, np.ndarray] = {}
-    walkin_hist = deque(list(c.walkin_hist), maxlen=RATE_WINDOW_DAYS)
-    online_hist = deque(list(c.online_hist), maxlen=RATE_WINDOW_DAYS)
-    shipped_hist: deque[np.ndarray] = deque(maxlen=RATE_WINDOW_DAYS)
+    picked_hist: deque[np.ndarray] = deque(maxlen=PICK_WINDOW_DAYS)
+    picked_since = np.zeros((len(season.stores), n_skus), np.int64)  # since the last truck
     tally = _Tally()
-    for d, day in enumerate(season.days):
+    for d in range(len(season.days)):
         on_hand += arrivals.pop(d, 0)
+        landed = (d - 1 + np.arange(len(season.stores))) % c.review_days == 0
+        picked_since[landed] = 0
         in_transit = sum(arrivals.values(), np.zeros_like(on_hand))
-        _replenish(c, d, on_hand, in_transit, arrivals, walkin_hist, online_hist, shipped_hist)
+        picked_rate = (np.sum(picked_hist, axis=0) / PICK_WINDOW_DAYS if picked_hist
+                       else np.zeros_like(picked_since, dtype=float))
+        delivery = store_orders(c.topology, fc, d, on_hand, in_transit, picked_rate)
+        arrivals[d + 1] = arrivals.get(d + 1, np.zeros_like(on_hand)) + delivery
+        supply = dc_orders(c.topology, fc, d, on_hand, in_transit + delivery)
+        if supply is not None:
+            at = d + DC_LEAD_DAYS
+            arrivals[at] = arrivals.get(at, np.zeros_like(on_hand)) + supply
         view = StockView(c.network, season.skus, on_hand, np.zeros_like(on_hand),
                          np.zeros((n_nodes, n_skus)), {}, c.is_dc)
-        walkin_mean = _walkin_mean(c, d, day, walkin_hist)
-        if reserved:
-            view.safety = _safety(c, walkin_mean, on_hand, config)
-            view.opportunity_pln = _opportunity(c, walkin_mean, on_hand)
-        shipped_today = np.zeros((len(season.stores), n_skus), np.int64)
-        walkin_today = season.walkin[d].sum(axis=0)
+        rates = np.zeros(0)
+        if protect is not None:
+            rates = protect.rates(d)
+            view.safety = protect.safety(d, on_hand)
+            view.opportunity_pln = protect.opportunity(d, on_hand, rates)
+        picked_today = np.zeros_like(picked_since)
         for slot in range(len(SLOT_HOURS)):
             returns: list[Decision] = []
             for sim in (o for o in season.orders[d] if o.slot == slot):
@@ -207,36 +247,35 @@ def simulate(chain: DemoChain, season: Season, policy: str,
                     decisions = decide(sim.order, view)
                 except OutOfStock:
                     tally.refused += 1
+                    tally.refused_margin_pln += sum(
+                        c.margin[c.sku_col[ln.sku]] * ln.qty for ln in sim.order.lines)
                     continue
-                _take(c, season, decisions, on_hand, view.capacity, shipped_today, sign=1)
+                _take(c, decisions, on_hand, view.capacity, picked_today, sign=1)
                 if sim.cancelled:
                     tally.cancelled += 1
                     returns.extend(decisions)
                     continue
-                _count_order(c, season, sim.order, decisions, tally)
-                if reserved:
-                    view.opportunity_pln = _opportunity(c, walkin_mean, on_hand)
+                _count_order(c, sim.order, decisions, tally)
+                if protect is not None:
+                    view.opportunity_pln = protect.opportunity(d, on_hand, rates)
             for decision in returns:
-                _take(c, season, [decision], on_hand, None, shipped_today, sign=-1)
-            _walk_in(c, season.walkin[d, slot], on_hand, tally)
-        walkin_hist.append(walkin_today)
-        online_hist.append(np.zeros_like(walkin_today) + _online_units(season, d))
-        shipped_hist.append(shipped_today)
+                _take(c, [decision], on_hand, None, picked_today, sign=-1)
+            picked_since += picked_today
+            picked_hist.append(picked_today.copy())
+            picked_today[:] = 0
+            _walk_in(c, season.walkin[d, slot], on_hand, picked_since, tally)
     return _result(policy, season, tally, time.perf_counter() - started)
 
 
-def _take(c: _Chain, season: Season, decisions: Sequence[Decision],
-          on_hand: np.ndarray, capacity: dict[str, int] | None, shipped: np.ndarray,
-          sign: int) -> None:
+def _take(c: _Chain, decisions: Sequence[Decision], on_hand: np.ndarray,
+          capacity: dict[str, int] | None, picked: np.ndarray, sign: int) -> None:
     index = c.network.index
-    sku_col = {s: i for i, s in enumerate(season.skus)}
-    store_pos = {int(r): i for i, r in enumerate(c.store_rows)}
     for decision in decisions:
         for line in decision.lines:
             n = index[line.node_id]
-            on_hand[n, sku_col[line.sku]] -= sign * line.qty
-            if n in store_pos:
-                shipped[store_pos[n], sku_col[line.sku]] += sign * line.qty
+            on_hand[n, c.sku_col[line.sku]] -= sign * line.qty
+            if n in c.store_pos:
+                picked[c.store_pos[n], c.sku_col[line.sku]] += sign * line.qty
             if capacity is not None:
                 node = c.network.nodes[n]
                 capacity[line.node_id] = capacity.get(line.node_id,
@@ -245,144 +284,88 @@ def _take(c: _Chain, season: Season, decisions: Sequence[Decision],
         raise AssertionError("a policy took more units than a node holds")
 
 
-def _count_order(c: _Chain, season: Season, order: Order, decisions: Sequence[Decision],
+def _count_order(c: _Chain, order: Order, decisions: Sequence[Decision],
                  tally: _Tally) -> None:
-    sku_col = {s: i for i, s in enumerate(season.skus)}
-    cash = 0.0
     parcels = 0
-    on_time = True
-    promise_by = order.promise_by
+    late_hours = 0.0
     for decision in decisions:
-        cash += (decision.costs.shipping_pln + decision.costs.picking_pln
-                 + decision.costs.transfer_pln)
+        tally.shipping_pln += decision.costs.shipping_pln
+        tally.picking_pln += decision.costs.picking_pln
+        tally.transfer_pln += decision.costs.transfer_pln
         parcels += len(decision.parcels)
         for line in decision.lines:
-            tally.online_margin_pln += c.margin[sku_col[line.sku]] * line.qty
-            on_time = on_time and (promise_by is None or line.promised_at <= promise_by)
+            tally.online_margin_pln += c.margin[c.sku_col[line.sku]] * line.qty
+            late_hours += hours_late(line.promised_at, order.promise_by)
+            if c.is_dc[c.network.index[line.node_id]]:
+                tally.from_dcs += line.qty
+            else:
+                tally.from_stores += line.qty
     tally.served += 1
-    tally.cost_pln += cash
     tally.parcels += parcels
-    tally.on_time += int(on_time)
+    tally.split_parcels += max(parcels - 1, 0)
+    tally.on_time += int(late_hours == 0.0)
+    tally.late_orders += int(late_hours > 0.0)
+    tally.lateness_pln += late_hours * WEIGHTS.lateness_pln_per_hour
 
 
-def _walk_in(c: _Chain, demand: np.ndarray, on_hand: np.ndarray, tally: _Tally) -> None:
+def _walk_in(c: _Chain, demand: np.ndarray, on_hand: np.ndarray, picked_since: np.ndarray,
+             tally: _Tally) -> None:
     shelf = on_hand[c.store_rows]
     sold = np.minimum(demand, shelf)
     lost = demand - sold
     on_hand[c.store_rows] = shelf - sold
     tally.walkin_units += int(demand.sum())
-    tally.walkin_lost_units += int(lost.sum())
-    tally.walkin_lost_pln += float((lost * c.price).sum())
-    tally.walkin_lost_margin_pln += float((lost * c.margin).sum())
     tally.walkin_margin_pln += float((sold * c.margin).sum())
-
-
-def _online_units(season: Season, d: int) -> np.ndarray:
-    out = np.zeros((len(season.stores), len(season.skus)), np.int64)
-    pos = {s: i for i, s in enumerate(season.stores)}
-    col = {s: i for i, s in enumerate(season.skus)}
-    for sim in season.orders[d]:
-        for line in sim.order.lines:
-            out[pos[sim.store], col[line.sku]] += line.qty
-    return out
-
-
-def _replenish(c: _Chain, d: int, on_hand: np.ndarray, in_transit: np.ndarray,
-               arrivals: dict[int, np.ndarray], walkin_hist: deque[np.ndarray],
-               online_hist: deque[np.ndarray], shipped_hist: deque[np.ndarray]) -> None:
-    """Stores on their review day order up to target from their home DC; DCs weekly from
-    suppliers. Stores are staggered over their review cycle by their position."""
-    walkin_rate = np.mean(np.stack(walkin_hist), axis=0)
-    shipped_rate = (np.mean(np.stack(shipped_hist), axis=0) * len(shipped_hist)
-                    / RATE_WINDOW_DAYS) if shipped_hist else 0.0
-    outbound = walkin_rate + shipped_rate
-    reviewing = (d + np.arange(len(c.store_rows))) % c.review_days == 0
-    delivery = np.zeros_like(on_hand)
-    for s in np.flatnonzero(reviewing):
-        row, dc = c.store_rows[s], c.home_row[s]
-        target = np.ceil(outbound[s] * (c.review_days[s] + STORE_COVER_DAYS)).astype(np.int64)
-        need = np.maximum(target - on_hand[row] - in_transit[row], 0)
-        qty = np.minimum(need, on_hand[dc])
-        on_hand[dc] -= qty
-        delivery[row] += qty
-    if delivery.any():
-        arrivals[d + 1] = arrivals.get(d + 1, np.zeros_like(on_hand)) + delivery
-    if d % DC_REVIEW_DAYS == 0:
-        demand_rate = walkin_rate + np.mean(np.stack(online_hist), axis=0)
-        supply = np.zeros_like(on_hand)
-        for dc in c.dc_rows:
-            served = demand_rate[c.home_row == dc].sum(axis=0)
-            target = np.ceil(served * DC_COVER_DAYS).astype(np.int64)
-            supply[dc] = np.maximum(target - on_hand[dc] - in_transit[dc], 0)
-        arrivals[d + DC_LEAD_DAYS] = arrivals.get(d + DC_LEAD_DAYS,
-                                                  np.zeros_like(on_hand)) + supply
-
-
-def _horizon_days(c: _Chain, d: int, day: date) -> np.ndarray:
-    """Open days from today until each store's next delivery arrives (today included)."""
-    wait = (-(d + np.arange(len(c.store_rows)))) % c.review_days
-    wait = np.where(wait == 0, c.review_days, wait) + 1
-    opens = np.array([is_store_open(day + timedelta(days=k)) for k in range(int(wait.max()))])
-    return np.array([opens[:w].sum() for w in wait], dtype=float)
-
-
-def _walkin_mean(c: _Chain, d: int, day: date, walkin_hist: deque[np.ndarray]) -> np.ndarray:
-    recent = np.stack(list(walkin_hist)[-OPPORTUNITY_WINDOW_DAYS:])
-    rate = recent.mean(axis=0) * 7.0 / 6.0  # per open day (about one closed day a week)
-    return rate * _horizon_days(c, d, day)[:, None]
-
-
-def _opportunity(c: _Chain, mean: np.ndarray, on_hand: np.ndarray) -> np.ndarray:
-    """Expected walk-in margin lost per unit taken from a store: margin x P(walk-in demand
-    before the next delivery reaches the unit on top of the shelf) (Poisson). DCs cost
-    nothing: in the replay 99.7% of lost walk-in units fall while the home DC holds the SKU
-    (a DC term, margin x P(its stores' demand until the supplier delivery exceeds its stock),
-    raised cost/order by 1 PLN and cut no lost sales)."""
-    shelf = on_hand[c.store_rows]
-    p = np.where(shelf > 0, pdtrc(np.maximum(shelf - 1, 0), np.maximum(mean, 1e-9)), 0.0)
-    out = np.zeros(on_hand.shape)
-    out[c.store_rows] = p * c.margin[None, :]
-    return out
-
-
-def _safety(c: _Chain, mean: np.ndarray, on_hand: np.ndarray,
-            config: SimulationConfig) -> np.ndarray:
-    """Safety stock per node x SKU for today (stores only; never more than on hand)."""
-    safety = np.zeros_like(on_hand)
-    safety[c.store_rows] = np.minimum(_safety_units(mean, config), on_hand[c.store_rows])
-    return safety
-
-
-def _safety_units(mean: np.ndarray, config: SimulationConfig) -> np.ndarray:
-    """Units covering walk-in demand to the next delivery at the service level: planning's
-    negative-binomial quantile when the planning package is there, else Poisson's."""
-    try:
-        from allocation.planning.demand import demand_quantile
-    except ImportError:  # pragma: no cover - planning not installed
-        from scipy.stats import poisson
-
-        return np.asarray(poisson.ppf(config.service_level, np.maximum(mean, 1e-9)), np.int64)
-    return np.asarray(demand_quantile(mean, config.dispersion, config.service_level), np.int64)
+    if not lost.any():
+        return
+    online = np.minimum(lost, np.maximum(picked_since, 0))
+    picked_since -= online  # each picked unit is blamed for one lost sale at most
+    rest = lost - online
+    dc_empty = on_hand[c.home_row] == 0
+    dc_out = np.where(dc_empty, rest, 0)
+    causes = np.stack([online, rest - dc_out, dc_out])  # online, replenishment, dc_out
+    tally.lost_units += causes.sum(axis=(1, 2))
+    tally.lost_margin += (causes * c.margin).sum(axis=(1, 2))
+    tally.walkin_lost_pln += float((lost * c.price).sum())
 
 
 def _result(policy: str, season: Season, t: _Tally, seconds: float) -> PolicyResult:
     shipped = max(t.served, 1)
-    margin = float(t.walkin_margin_pln + t.online_margin_pln - t.cost_pln)
+    cost = t.cost_pln
+    lost_margin = float(t.lost_margin.sum())
+    margin = float(t.walkin_margin_pln + t.online_margin_pln - cost)
     return PolicyResult(
         policy=policy,
         orders=season.n_orders,
         served=t.served,
         cancelled=t.cancelled,
         online_refused=t.refused,
-        cost_per_order_pln=round(t.cost_pln / shipped, 4),
+        cost_per_order_pln=round(cost / shipped, 4),
         parcels_per_order=round(t.parcels / shipped, 4),
         on_time_rate=round(t.on_time / shipped, 4),
         walkin_units=t.walkin_units,
-        walkin_lost_units=t.walkin_lost_units,
+        walkin_lost_units=int(t.lost_units.sum()),
         walkin_lost_pln=round(t.walkin_lost_pln, 2),
-        walkin_lost_margin_pln=round(t.walkin_lost_margin_pln, 2),
-        fulfilment_cost_pln=round(t.cost_pln, 2),
-        cost_plus_lost_margin_pln=round(t.cost_pln + t.walkin_lost_margin_pln, 2),
+        walkin_lost_margin_pln=round(lost_margin, 2),
+        fulfilment_cost_pln=round(cost, 2),
+        cost_plus_lost_margin_pln=round(cost + lost_margin, 2),
         margin_pln=round(margin, 2),
         seconds=round(seconds, 2),
+        shipping_pln=round(t.shipping_pln, 2),
+        picking_pln=round(t.picking_pln, 2),
+        transfer_pln=round(t.transfer_pln, 2),
+        split_parcels=t.split_parcels,
+        split_penalty_pln=round(t.split_parcels * WEIGHTS.split_pln, 2),
+        late_orders=t.late_orders,
+        lateness_pln=round(t.lateness_pln, 2),
+        online_units_from_stores=t.from_stores,
+        online_units_from_dcs=t.from_dcs,
+        walkin_lost_units_online=int(t.lost_units[0]),
+        walkin_lost_units_replenishment=int(t.lost_units[1]),
+        walkin_lost_units_dc_out=int(t.lost_units[2]),
+        walkin_lost_margin_online_pln=round(float(t.lost_margin[0]), 2),
+        walkin_lost_margin_replenishment_pln=round(float(t.lost_margin[1]), 2),
+        walkin_lost_margin_dc_out_pln=round(float(t.lost_margin[2]), 2),
+        online_refused_margin_pln=round(t.refused_margin_pln, 2),
+        cost_plus_lost_incl_refused_pln=round(cost + lost_margin + t.refused_margin_pln, 2),
     )

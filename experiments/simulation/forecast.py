@@ -1,0 +1,188 @@
+"""The chain's demand forecast as the replay knows it on each day, the same for every policy.
+
+The production model (`forecasting.registry.PRODUCTION_MODEL`, LightGBM with its fitted
+negative-binomial dispersion) is fitted once on the sales history up to the chain's as-of date,
+as the weekly batch does. Every `refresh_days` (a week) the fitted model forecasts again from
+the demand seen so far: new lags, no refit (a global model is refitted monthly in practice;
+cheap local models, used in tests, are simply refitted). The
+forecast issued on day i uses demand up to day i - 1 only, so nothing decided on day d reads a
+day after d - 1. Demand seen so far is the chain's demand (`future_sales`), not the sales a
+policy managed to make: the POS and the e-shop log what customers asked for, and the forecast
+stays identical for every policy.
+
+Arrays are indexed by season day (0 = the day after as-of) and reach `EXTRA_DAYS` past the
+season, so a review near the end still sees its whole protection period.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data.demo_chain import DemoChain, chain_fingerprint
+from experiments.simulation.season import Season
+from forecasting.registry import PRODUCTION_MODEL, make_model
+
+EXTRA_DAYS = 21  # forecast days past the season's end (longest store cycle + DC protection)
+RECENT_DAYS = 70  # history the re-forecast needs: the longest lag window (28 + 28 + 7) and some
+CHANNELS = ("store", "online")
+# Global models whose predict builds its lags from the history it is given: re-run weekly
+# without a refit. Local (statsforecast) models keep their fitted history: refitted weekly.
+REPREDICTED = frozenset({"lgbm"})
+
+
+@dataclass(frozen=True)
+class SeasonForecast:
+    """`mean[c][issue, day, store, sku]`: daily mean of channel c (0 walk-in, 1 online) as
+    forecast on `issue_days[issue]`; `phi[c][store, sku]`: NB dispersion of a day
+    (variance = mean + phi x mean^2); `level_shock`: variance of the shared error of a series'
+    days (forecasting.quantiles)."""
+
+    model: str
+    issue_days: tuple[int, ...]
+    walkin: np.ndarray
+    online: np.ndarray
+    phi_walkin: np.ndarray
+    phi_online: np.ndarray
+    level_shock: float
+
+    def issue_of(self, day: int) -> int:
+        """The newest forecast issued on or before season day `day`."""
+        return int(np.searchsorted(np.asarray(self.issue_days), day, side="right") - 1)
+
+    def walkin_days(self, day: int, first: int, last: np.ndarray | int) -> np.ndarray:
+        """[store, sku] walk-in mean summed over days first..last (inclusive; `last` per store
+        or one for all), as known on `day`."""
+        return _window_sum(self.walkin[self.issue_of(day)], first, last)
+
+    def online_days(self, day: int, first: int, last: np.ndarray | int) -> np.ndarray:
+        return _window_sum(self.online[self.issue_of(day)], first, last)
+
+
+def _window_sum(daily: np.ndarray, first: int, last: np.ndarray | int) -> np.ndarray:
+    cum = np.concatenate([np.zeros((1, *daily.shape[1:])), np.cumsum(daily, axis=0)])
+    stop = np.minimum(np.asarray(last) + 1, daily.shape[0])
+    if stop.ndim == 0:
+        return np.asarray(cum[int(stop)] - cum[first])
+    rows = np.arange(daily.shape[1])
+    return np.asarray(cum[stop, rows] - cum[first, rows])
+
+
+def sum_dispersion(mean_days: np.ndarray, mean_sq_days: np.ndarray, phi: np.ndarray,
+                   level_shock: float) -> np.ndarray:
+    """Variance-to-mean ratio of demand summed over days (allocation.planning.demand's
+    `dispersion`): var = sum(mu) + phi sum(mu^2) + psi sum(mu)^2."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = 1.0 + (phi * mean_sq_days + level_shock * mean_days**2) / mean_days
+    return np.where(mean_days > 0, ratio, 1.0)
+
+
+def forecast_season(chain: DemoChain, season: Season, model: str = PRODUCTION_MODEL, *,
+                    refresh_days: int = 7, cache_dir: Path | None = None,
+                    **params: Any) -> SeasonForecast:
+    """Fit `model` on the history to as-of and forecast weekly through the season (see the
+    module docstring). With `cache_dir`, a forecast of the same chain, season length, model
+    and parameters is read back instead of recomputed (the fit is the slow part)."""
+    key = None
+    if cache_dir is not None:
+        spec = {"chain": chain_fingerprint(chain), "days": len(season.days), "model": model,
+                "refresh": refresh_days, "params": params, "stores": season.stores,
+                "skus": season.skus, "v": 1}
+        key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+        cached = _read(cache_dir / f"{key[:24]}.npz", model)
+        if cached is not None:
+            return cached
+    demand, first_day, ids = _dense_demand(chain, season)
+    start = (pd.Timestamp(chain.as_of) - first_day).days + 1  # index of season day 0
+    fitted = make_model(model, country="PL", **params).fit(_history(demand, ids, first_day,
+                                                                    start, start))
+    n_days = len(season.days)
+    horizon = n_days + EXTRA_DAYS
+    shape = (len(season.stores), len(season.skus))
+    issues = tuple(range(0, n_days, refresh_days))
+    mean = np.zeros((2, len(issues), horizon, *shape))
+    for i, day in enumerate(issues):
+        end = start + day  # demand known: days before season day `day`
+        if model in REPREDICTED:
+            forecaster = copy.copy(fitted)  # the weekly run: same model, the newest lags
+            forecaster.history_ = _history(demand, ids, first_day, end, min(end, RECENT_DAYS))
+        else:
+            forecaster = (fitted if day == 0 else make_model(model, country="PL", **params)
+                          .fit(_history(demand, ids, first_day, end, end)))
+        frame = forecaster.predict(horizon - day)
+        mean[:, i, day:] = _to_array(frame, ids, first_day + pd.Timedelta(days=end),
+                                     horizon - day, shape)
+    phi = fitted.dispersion_.for_ids(ids).reshape(2, *shape)
+    out = SeasonForecast(model, issues, mean[0], mean[1], phi[0], phi[1],
+                         float(fitted.dispersion_.level_shock))
+    if cache_dir is not None and key is not None:
+        _write(cache_dir / f"{key[:24]}.npz", out)
+    return out
+
+
+def _dense_demand(chain: DemoChain, season: Season) -> tuple[np.ndarray, pd.Timestamp,
+                                                               np.ndarray]:
+    """[series, day] units from the first history day to the season's end; series ids
+    `store|channel|sku` ordered channel, store, sku."""
+    rows = pd.concat([chain.sales, chain.future_sales], ignore_index=True)
+    first_day = pd.Timestamp(rows["date"].min())
+    last = pd.Timestamp(season.days[-1])
+    rows = rows.loc[rows["date"] <= last]
+    n_days = (last - first_day).days + 1
+    stores, skus = pd.Index(season.stores), pd.Index(season.skus)
+    c = pd.Index(CHANNELS).get_indexer(pd.Index(rows["channel"].astype(str)))
+    s = stores.get_indexer(pd.Index(rows["node_id"].astype(str)))
+    k = skus.get_indexer(pd.Index(rows["sku"].astype(str)))
+    d = (rows["date"] - first_day).dt.days.to_numpy()
+    ok = (c >= 0) & (s >= 0) & (k >= 0)
+    cube = np.zeros((2, len(stores), len(skus), n_days))
+    np.add.at(cube, (c[ok], s[ok], k[ok], d[ok]), rows["units"].to_numpy(float)[ok])
+    ids = np.array([f"{st}|{ch}|{sk}" for ch in CHANNELS for st in stores for sk in skus])
+    return cube.reshape(len(ids), n_days), first_day, ids
+
+
+def _history(demand: np.ndarray, ids: np.ndarray, first_day: pd.Timestamp, end: int,
+             days: int) -> pd.DataFrame:
+    """Long `unique_id, ds, y` of the `days` days before day index `end`, each series from its
+    first sale on (as the weekly batch reads it)."""
+    part = demand[:, end - days:end]
+    seen = np.cumsum(demand[:, :end], axis=1)[:, end - days:end] > 0
+    series, offset = np.nonzero(seen)
+    dates = first_day + pd.to_timedelta(end - days + offset, unit="D")
+    return pd.DataFrame({"unique_id": ids[series], "ds": dates, "y": part[series, offset]})
+
+
+def _to_array(frame: pd.DataFrame, ids: np.ndarray, first: pd.Timestamp, days: int,
+              shape: tuple[int, int]) -> np.ndarray:
+    """[channel, day, store, sku] of a forecast frame starting on `first` (missing: 0)."""
+    out = np.zeros((len(ids), days))
+    row = pd.Index(ids).get_indexer(pd.Index(frame["unique_id"].astype(str)))
+    col = (pd.to_datetime(frame["ds"]) - first).dt.days.to_numpy()
+    ok = (row >= 0) & (col >= 0) & (col < days)
+    out[row[ok], col[ok]] = frame["yhat"].to_numpy(float)[ok]
+    return np.moveaxis(out.reshape(2, *shape, days), -1, 1)
+
+
+def _read(path: Path, model: str) -> SeasonForecast | None:
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        return SeasonForecast(model, tuple(int(i) for i in z["issues"]), z["walkin"],
+                              z["online"], z["phi_walkin"], z["phi_online"],
+                              float(z["level_shock"]))
+
+
+def _write(path: Path, fc: SeasonForecast) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, issues=np.asarray(fc.issue_days), walkin=fc.walkin,
+                        online=fc.online, phi_walkin=fc.phi_walkin, phi_online=fc.phi_online,
+                        level_shock=np.asarray(fc.level_shock))
+    tmp.replace(path)
