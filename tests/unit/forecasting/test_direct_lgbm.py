@@ -51,9 +51,13 @@ def test_exogenous_column_of_the_target_day_moves_the_forecast(
     assert with_promo["yhat"].sum() > without["yhat"].sum() * 1.3
 
 
-def test_horizon_beyond_the_trained_range_is_refused() -> None:
-    model = DirectLGBMForecaster(**FAST).fit(_weekly((3.0, 5.0)))
+def test_horizons_in_blocks_each_get_a_model_and_beyond_the_range_is_refused() -> None:
+    model = DirectLGBMForecaster(**{**FAST, "block_days": 7}).fit(_weekly((3.0, 5.0)))
+    forecast = model.predict(14)
 
+    assert len(model.state_) == 2
+    saturday = forecast["ds"].dt.dayofweek == 5
+    assert forecast.loc[saturday, "yhat"].mean() > 2 * forecast.loc[~saturday, "yhat"].mean()
     with pytest.raises(ForecastInputError, match="up to 14 days"):
         model.predict(15)
 
