@@ -4,16 +4,23 @@
    OMNI_TEST_POSTGRES_URL, else postgresql+psycopg://postgres@127.0.0.1:5432/test) and runs
    `omni db init --demo` into it.
 2. Starts `omni serve --workers N` on a free 127.0.0.1 port.
-3. This process (asyncio + httpx, open loop: requests leave on schedule whether or not earlier
-   ones have answered, at most --max-in-flight at once) sends a realistic order mix: 1 line 60 %,
-   2-3 lines 30 %, 4-8 lines 10 %; home delivery 55 % (a postcode), parcel locker 30 % (a
-   locker), click-and-collect 15 % (a store); SKUs drawn in proportion to stock on hand.
-4. Prints p50/p90/p99 latency, throughput, answers by status (409 = not enough stock, an
-   answer, not an error), errors (5xx, transport failures, anything else), then checks the
-   database: no stock row with reserved > on hand, and the units held in reservations equal the
-   units allocated to open orders and the `reserved` column.
+3. This process sends a realistic order mix, open loop: the k-th order is due at k / rate
+   seconds and its latency is measured from that due time, so a slow answer that delays later
+   sends (a busy connection, a late event loop) counts against the service (no coordinated
+   omission). Mix: 1 line 60 %, 2-3 lines 30 %, 4-8 lines 10 %; home delivery 55 % (a
+   postcode), parcel locker 30 % (a locker), click-and-collect 15 % (a store); SKUs drawn in
+   proportion to stock on hand. The client is lean on purpose (it shares the 2 cores with the
+   server and PostgreSQL): requests are encoded before the run, sent over keep-alive
+   connections with asyncio + uvloop, and answers parsed by httptools.
+4. Prints latency (p50/p95/p99 from the due time), answered/s, answers by status (409 = not
+   enough stock, an answer, not an error), errors (5xx, transport failures, anything else),
+   CPU milliseconds per order of the server, of PostgreSQL and of this client (from /proc),
+   then checks the database: no stock row with reserved > on hand, and the units held in
+   reservations equal the units allocated to open orders and the `reserved` column.
 5. Ramps the rate in steps to find the saturation throughput (the highest rate the service
-   keeps up with at p99 <= 100 ms and no errors), and prints it.
+   keeps up with at p99 <= 100 ms, no errors and >= 95 % of the rate answered), and prints it.
+   Before every phase the stock's available units are put back to the loaded level (on hand =
+   reserved + loaded on hand), so no phase is flattered by cheap out-of-stock answers.
 
     .venv/bin/python benchmarks/api_load.py [--rate 150] [--seconds 60] [--workers 2] [--quick]
 
@@ -27,6 +34,7 @@ import argparse
 import asyncio
 import os
 import random
+import resource
 import socket
 import subprocess
 import sys
@@ -40,8 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httptools
 import httpx
 import numpy as np
+import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -49,6 +59,7 @@ DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BENCH_KEY = "bench-oms-key-0123456789"
 OMNI = str(Path(sys.executable).with_name("omni"))
 SATURATION_P99_MS = 100.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -67,16 +78,26 @@ class Run:
     target_rate: float
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
+    service_ms: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def answered(self) -> int:
         return len(self.latencies_ms)
 
+    @property
+    def answered_per_s(self) -> float:
+        return self.answered / self.wall_s if self.wall_s else 0.0
+
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+    def kept_up(self) -> bool:
+        return (not self.errors and self.percentile(99) <= SATURATION_P99_MS
+                and self.answered_per_s >= 0.95 * self.target_rate)
 
 
 # --- Setting up: database and server -------------------------------------------------------
@@ -122,8 +143,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(url: str, workers: int) -> Iterator[str]:
-    """`omni serve` in its own process; yields the base URL once every worker answers."""
+def serving(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`omni serve` in its own process; yields (base URL, pid) once every worker answers."""
     port = free_port()
     env = {**os.environ, "OMNI_DATABASE_URL": url, "OMNI_API_KEYS": f"{BENCH_KEY}:oms",
            "OMNI_ENVIRONMENT": "production"}
@@ -149,7 +170,7 @@ def serving(url: str, workers: int) -> Iterator[str]:
         else:
             raise RuntimeError("omni serve did not become ready in 300 s")
         time.sleep(3.0 * workers)  # let every worker finish start-up, not just the first
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         try:
@@ -175,6 +196,82 @@ def read_catalogue(url: str) -> Catalogue:
     return Catalogue([s for s, _ in weights], w / w.sum(), postcodes, lockers, stores)
 
 
+class Restocker:
+    """Puts every stock row's available units back to the loaded level before a phase
+    (on hand = reserved + loaded on hand), so the phases are alike and none is flattered by
+    cheap out-of-stock answers; reservations are untouched, so the checks still hold."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        with self.engine.begin() as conn:
+            conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS _x (i int)"))  # warm connection
+            self.loaded = [dict(row) for row in conn.execute(
+                text("SELECT node_id, sku, on_hand FROM stock")).mappings()]
+
+    def __call__(self) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE stock SET on_hand = reserved + :on_hand, version = version + 1 "
+                     "WHERE node_id = :node_id AND sku = :sku"),
+                self.loaded,
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+# --- CPU accounting from /proc ---------------------------------------------------------------
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def _processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command name) of every process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                head, tail = (entry / "stat").read_text().rsplit(")", 1)
+            except OSError:
+                continue
+            found.append((int(entry.name), int(tail.split()[1]), head.split("(", 1)[1]))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds of the server (its process tree), of PostgreSQL (every `postgres` process:
+    other users of the same server count too) and of this client, between two readings."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+
+    def read(self) -> dict[str, float]:
+        processes = _processes()
+        children: dict[int, list[int]] = {}
+        for pid, parent, _ in processes:
+            children.setdefault(parent, []).append(pid)
+        server = 0.0
+        if self.server_pid is not None:
+            stack = [self.server_pid]
+            while stack:
+                pid = stack.pop()
+                server += _proc_cpu_s(pid)
+                stack += children.get(pid, [])
+        postgres = sum(_proc_cpu_s(pid) for pid, _, name in processes if name == "postgres")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        machine = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        busy = sum(int(x) for x in machine) - int(machine[3]) - int(machine[4])  # - idle, iowait
+        return {"server": server, "postgres": postgres,
+                "client": usage.ru_utime + usage.ru_stime, "machine": busy / CLOCK_TICKS}
+
+
 # --- The order mix ---------------------------------------------------------------------------
 
 
@@ -197,57 +294,164 @@ def make_order(rng: np.random.Generator, catalogue: Catalogue, order_id: str) ->
     return body
 
 
-# --- Sending ---------------------------------------------------------------------------------
+# --- A lean HTTP/1.1 client ------------------------------------------------------------------
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection; one request at a time; answers parsed by httptools."""
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.chunks: list[bytes] = []
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(exc or ConnectionResetError("connection closed by the server"))
+
+    def on_message_begin(self) -> None:
+        self.chunks = []
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if not self.parser.should_keep_alive():
+            self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result((self.parser.get_status_code(), b"".join(self.chunks)))
+
+    def _fail(self, exc: BaseException) -> None:
+        self.closed = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc)
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+
+class Client:
+    """A pool of at most `max_connections` keep-alive connections to one host."""
+
+    def __init__(self, host: str, port: int, max_connections: int) -> None:
+        self.host, self.port = host, port
+        self.gate = asyncio.Semaphore(max_connections)
+        self.idle: list[_Connection] = []
+
+    async def send(self, request: bytes) -> tuple[int, bytes]:
+        async with self.gate:
+            while self.idle and self.idle[-1].closed:  # the server closed it while idle
+                self.idle.pop()
+            if self.idle:
+                connection = self.idle.pop()
+            else:
+                _, connection = await asyncio.get_running_loop().create_connection(
+                    _Connection, self.host, self.port)
+            try:
+                return await connection.send(request)
+            finally:
+                if connection.closed:
+                    if connection.transport is not None:
+                        connection.transport.close()
+                else:
+                    self.idle.append(connection)
+
+    def close(self) -> None:
+        for connection in self.idle:
+            if connection.transport is not None:
+                connection.transport.close()
+        self.idle.clear()
+
+
+def encode(host: str, body: dict[str, Any]) -> bytes:
+    payload = orjson.dumps(body)
+    return (f"POST /v1/allocations HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {BENCH_KEY}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
 
 
 async def send_at_rate(
     base: str, catalogue: Catalogue, rate: float, seconds: float, max_in_flight: int, seed: int,
-    prefix: str,
+    prefix: str, meter: CpuMeter | None = None,
 ) -> Run:
-    """Open loop: the k-th order leaves at k / rate seconds, answered or not (bounded)."""
+    """Open loop: the k-th order is due at k / rate seconds and timed from then, answered or
+    not; at most `max_in_flight` connections (a request waiting for one is still on the clock)."""
     rng = np.random.default_rng(seed)
     run = Run(rate, seconds)
-    total = int(rate * seconds)
-    bodies = [make_order(rng, catalogue, f"{prefix}-{k}") for k in range(total)]
-    gate = asyncio.Semaphore(max_in_flight)
-    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
-    headers = {"Authorization": f"Bearer {BENCH_KEY}"}
+    url = httptools.parse_url(base.encode())
+    host, port = url.host.decode(), int(url.port or 80)
+    requests = [encode(f"{host}:{port}", make_order(rng, catalogue, f"{prefix}-{k}"))
+                for k in range(int(rate * seconds))]
+    client = Client(host, port, max_in_flight)
 
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as c:
+    async def one(request: bytes, due: float) -> None:
+        sent = time.perf_counter()
+        try:
+            status, answer = await client.send(request)
+        except OSError as exc:
+            run.errors.append(f"{type(exc).__name__}: {exc}")
+            return
+        done = time.perf_counter()
+        run.latencies_ms.append((done - due) * 1000)
+        run.service_ms.append((done - sent) * 1000)
+        run.statuses[str(status)] += 1
+        if status not in (200, 201, 409):
+            run.errors.append(f"{status}: {answer[:200].decode(errors='replace')}")
 
-        async def one(body: dict[str, Any]) -> None:
-            async with gate:
-                started = time.perf_counter()
-                try:
-                    answer = await c.post("/v1/allocations", json=body)
-                except httpx.HTTPError as exc:
-                    run.errors.append(type(exc).__name__)
-                    return
-                run.latencies_ms.append((time.perf_counter() - started) * 1000)
-                run.statuses[str(answer.status_code)] += 1
-                if answer.status_code not in (200, 201, 409):
-                    run.errors.append(f"{answer.status_code}: {answer.text[:200]}")
-
-        tasks = []
-        began = time.perf_counter()
-        for k, body in enumerate(bodies):
-            delay = began + k / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(body)))
-        await asyncio.gather(*tasks)
-        run.wall_s = time.perf_counter() - began
+    before = meter.read() if meter else {}
+    tasks = []
+    # time.perf_counter, not loop.time(): uvloop's clock ticks in whole milliseconds.
+    began = time.perf_counter() + 0.01
+    for k, request in enumerate(requests):
+        due = began + k / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(request, due)))
+    await asyncio.gather(*tasks)
+    run.wall_s = time.perf_counter() - began
+    client.close()
+    if meter:
+        after = meter.read()
+        run.cpu_ms = {k: (after[k] - before[k]) * 1000 for k in after}
     return run
 
 
+def run_phase(*args: Any, **kwargs: Any) -> Run:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        return asyncio.run(send_at_rate(*args, **kwargs))
+    return uvloop.run(send_at_rate(*args, **kwargs))
+
+
 def report(run: Run, label: str) -> None:
-    achieved = run.answered / run.wall_s if run.wall_s else 0.0
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(run.statuses.items()))
-    print(f"{label}: target {run.target_rate:.0f}/s for {run.seconds:.0f} s -> "
-          f"{run.answered} answered in {run.wall_s:.1f} s ({achieved:.0f}/s); "
-          f"p50 {run.percentile(50):.1f} ms, p90 {run.percentile(90):.1f} ms, "
-          f"p99 {run.percentile(99):.1f} ms, max {max(run.latencies_ms, default=0):.0f} ms; "
-          f"statuses {statuses}; errors {len(run.errors)}")
+    print(f"{label}: {run.target_rate:.0f}/s for {run.seconds:.0f} s -> {run.answered} answered "
+          f"in {run.wall_s:.1f} s ({run.answered_per_s:.0f}/s); from the due time p50 "
+          f"{run.percentile(50):.1f} ms, p95 {run.percentile(95):.1f} ms, p99 "
+          f"{run.percentile(99):.1f} ms, max {max(run.latencies_ms, default=0):.0f} ms "
+          f"(service time p99 {np.percentile(run.service_ms, 99) if run.service_ms else 0:.1f} "
+          f"ms); statuses {statuses}; errors {len(run.errors)}")
+    if run.cpu_ms and run.answered:
+        per = {k: v / run.answered for k, v in run.cpu_ms.items()}
+        print(f"    CPU ms per order: server {per['server']:.2f}, postgres {per['postgres']:.2f}, "
+              f"client {per['client']:.2f}; whole machine {per['machine']:.2f} (other work "
+              f"included); cores busy {run.cpu_ms['machine'] / 1000 / run.wall_s:.2f}")
     for error in Counter(run.errors).most_common(3):
         print(f"    error x{error[1]}: {error[0]}")
 
@@ -277,6 +481,25 @@ def check_stock(url: str) -> dict[str, int]:
     return {k: int(v) for k, v in figures.items()}
 
 
+def consistent(stock: dict[str, int]) -> bool:
+    return (stock["oversold_units"] == 0 and stock["reserved_column"]
+            == stock["held_reservations"] == stock["allocated_open_orders"])
+
+
+@contextmanager
+def target(args: argparse.Namespace) -> Iterator[tuple[str, str, int | None]]:
+    """(database URL, base URL, server pid): fresh ones, or those named on the command line."""
+    if args.database_url and args.base_url:
+        yield args.database_url, args.base_url, args.server_pid
+        return
+    if args.database_url:
+        with serving(args.database_url, args.workers) as (base, pid):
+            yield args.database_url, base, pid
+        return
+    with fresh_database(args.stores, args.skus) as url, serving(url, args.workers) as (base, pid):
+        yield url, base, pid
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=150.0, help="orders per second")
@@ -285,50 +508,79 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=100)
     parser.add_argument("--skus", type=int, default=None)
     parser.add_argument("--max-in-flight", type=int, default=256)
-    parser.add_argument("--ramp", type=str, default="200,300,400,500,650,800",
-                        help="rates (orders/s) of the saturation ramp")
+    parser.add_argument("--ramp", type=str, default="200,250,300,350,400,500,650,800",
+                        help="rates (orders/s) of the saturation ramp; empty to skip it")
     parser.add_argument("--ramp-seconds", type=float, default=15.0)
     parser.add_argument("--quick", action="store_true",
                         help="15 s at the target rate, 5 s ramp steps")
+    parser.add_argument("--database-url", default=None,
+                        help="an existing database with the demo chain (its stock is topped up "
+                        "and orders are added) instead of a fresh one")
+    parser.add_argument("--base-url", default=None,
+                        help="with --database-url: an `omni serve` already running on it")
+    parser.add_argument("--server-pid", type=int, default=None,
+                        help="with --base-url: its process id, for the CPU figures")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.ramp_seconds = min(args.seconds, 15.0), 5.0
 
-    with fresh_database(args.stores, args.skus) as url, serving(url, args.workers) as base:
+    with target(args) as (url, base, pid):
         catalogue = read_catalogue(url)
+        restock = Restocker(url)
+        meter = CpuMeter(pid)
         print(f"serving {base} with {args.workers} workers; {len(catalogue.skus)} SKUs in stock, "
-              f"{len(catalogue.stores)} stores, {len(catalogue.lockers)} lockers")
-        asyncio.run(send_at_rate(base, catalogue, 20, 3, args.max_in_flight, 0, "warm"))
-        main_run = asyncio.run(send_at_rate(
-            base, catalogue, args.rate, args.seconds, args.max_in_flight, 1, "main"))
-        report(main_run, "steady")
+              f"{len(catalogue.stores)} stores, {len(catalogue.lockers)} lockers; cores "
+              f"{os.cpu_count()}, load average {os.getloadavg()[0]:.1f} before the run")
+        run_phase(base, catalogue, 20, 3, args.max_in_flight, 0, f"warm{uuid.uuid4().hex[:6]}")
+        restock()
+        tag = uuid.uuid4().hex[:6]
+        steady = run_phase(base, catalogue, args.rate, args.seconds, args.max_in_flight, 1,
+                           f"main{tag}", meter)
+        report(steady, "steady")
         stock = check_stock(url)
         print("database after the steady run: " + ", ".join(f"{k} {v}" for k, v in stock.items()))
-        consistent = (stock["oversold_units"] == 0
-                      and stock["reserved_column"] == stock["held_reservations"]
-                      == stock["allocated_open_orders"])
-        print(f"oversold units: {stock['oversold_units']}; reservations consistent: {consistent}")
+        steady_ok = consistent(stock)
+        print(f"oversold units: {stock['oversold_units']}; reservations consistent: {steady_ok}")
 
         kept_up: float | None = None
         best = 0.0
-        for step, rate in enumerate(float(r) for r in args.ramp.split(",")):
-            run = asyncio.run(send_at_rate(
-                base, catalogue, rate, args.ramp_seconds, args.max_in_flight, 10 + step,
-                f"ramp{step}"))
+        for step, rate in enumerate(float(r) for r in args.ramp.split(",") if r.strip()):
+            restock()
+            run = run_phase(base, catalogue, rate, args.ramp_seconds, args.max_in_flight,
+                            10 + step, f"ramp{tag}{step}", meter)
             report(run, f"ramp {rate:.0f}/s")
-            achieved = run.answered / run.wall_s
-            best = max(best, achieved)
-            if run.errors or run.percentile(99) > SATURATION_P99_MS or achieved < 0.95 * rate:
+            best = max(best, run.answered_per_s)
+            if not run.kept_up():
                 break
             kept_up = rate
-        stock = check_stock(url)
-        print(f"after the ramp: oversold units {stock['oversold_units']}, reserved column "
-              f"{stock['reserved_column']} = held {stock['held_reservations']} = allocated "
-              f"{stock['allocated_open_orders']}")
-        print(f"saturation: highest rate kept up with (p99 <= {SATURATION_P99_MS:.0f} ms, no "
-              f"errors, >= 95 % of the rate answered): "
-              f"{'none of the ramp' if kept_up is None else f'{kept_up:.0f} orders/s'}; "
-              f"highest throughput achieved: {best:.0f} orders/s")
+        after = check_stock(url)
+        restock.close()
+        print(f"after the ramp: oversold units {after['oversold_units']}, reserved column "
+              f"{after['reserved_column']} = held {after['held_reservations']} = allocated "
+              f"{after['allocated_open_orders']}: {consistent(after)}")
+        saturation = "none of the ramp" if kept_up is None else f"{kept_up:.0f} orders/s"
+        print()
+        print("summary (issue 4 targets: p99 <= 30 ms at 150/s for 60 s, 0 errors, 0 oversold; "
+              "saturation >= 300/s)")
+        rows = [
+            ("rate (orders/s)", f"{steady.target_rate:.0f}"),
+            ("duration (s)", f"{steady.seconds:.0f}"),
+            ("answered/s", f"{steady.answered_per_s:.1f}"),
+            ("p50 / p95 / p99 (ms)", f"{steady.percentile(50):.1f} / {steady.percentile(95):.1f}"
+             f" / {steady.percentile(99):.1f}"),
+            ("errors", str(len(steady.errors))),
+            ("oversold units", str(max(stock["oversold_units"], after["oversold_units"]))),
+            ("reservations consistent", str(steady_ok and consistent(after))),
+            ("CPU ms/order server / postgres / client",
+             " / ".join(f"{steady.cpu_ms.get(k, 0) / max(steady.answered, 1):.2f}"
+                        for k in ("server", "postgres", "client"))),
+            (f"saturation (p99 <= {SATURATION_P99_MS:.0f} ms, 0 errors, >= 95 % answered)",
+             saturation),
+            ("highest throughput answered (orders/s)", f"{best:.0f}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        for name, value in rows:
+            print(f"  {name:<{width}}  {value}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ in (node_id, sku) order so two multi-line orders never deadlock on each other.
 On PostgreSQL all of an order's rows are reserved, and its holds written, by ONE statement (one
 round trip; see `_reserve_in_one_statement`: a sorted FOR UPDATE, then the same conditional
 UPDATE joined to the wanted rows); SQLite keeps one UPDATE per row (its writers serialize).
+The allocation API goes one step further on PostgreSQL: `reserve_and_record` reserves the rows,
+writes the holds AND the order, its lines and allocations in one statement run as its own
+transaction (autocommit), all or nothing, so an order costs one round trip to write and commit.
 
 If any row of an order is short, `InsufficientStock` names every short item and nothing of the
 order stays reserved: by default a savepoint around the order's updates is rolled back and the
@@ -37,8 +40,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
+import psycopg
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -693,3 +698,199 @@ def holds_for(conn: Connection, order_id: str) -> list[Hold]:
         .order_by(reservations.c.node_id, reservations.c.sku)
     )
     return [Hold(*row) for row in result]
+
+
+# --- The allocation API's statements on PostgreSQL (bare psycopg, autocommit) ---------------
+
+_READ_ATP_SQL = """
+    SELECT node_id, sku, on_hand - reserved - safety_stock, on_hand - reserved
+    FROM stock
+    WHERE sku = ANY(%(skus)s::text[]) AND on_hand - reserved - safety_stock > 0
+"""
+
+
+def read_atp(
+    connection: psycopg.Connection[Any], skus: Sequence[str]
+) -> list[tuple[str, str, int, int]]:
+    """(node_id, sku, ATP, units on the shelf) of every row of `skus` that can promise a unit:
+    one prepared statement, filtered in the database (an order's SKUs have ~100 rows each)."""
+    cursor = connection.execute(_READ_ATP_SQL, {"skus": list(skus)}, prepare=True)
+    return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    """An order as `reserve_and_record` writes it: the `orders` row (with the answer body as
+    JSON text), its lines and its allocations."""
+
+    order_id: str
+    request_hash: str
+    status: str
+    fulfilment: str
+    decision_json: str
+    expires_at: datetime | None
+    lines: Sequence[tuple[str, str, int, str]]
+    """(line_id, sku, qty, status) per line of the order."""
+    allocations: Sequence[tuple[str, str, str, int, str, datetime, float]]
+    """(line_id, node_id, sku, qty, method, promised_at, cost_pln) per allocated line part."""
+
+
+@dataclass(frozen=True)
+class PriorOrder:
+    """The order already recorded under an id: its payload digest, state and answer body."""
+
+    request_hash: str
+    status: str
+    decision: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    """`written`: the order is reserved and recorded. Otherwise `prior` holds the order that
+    already had the id, or (None) some row had too few units: nothing at all was written."""
+
+    written: bool
+    prior: PriorOrder | None = None
+
+
+_RESERVE_AND_RECORD_SQL = """
+    WITH prior AS MATERIALIZED (
+        SELECT request_hash, status, decision FROM orders WHERE order_id = %(order_id)s::text
+    ), wanted AS MATERIALIZED (
+        SELECT * FROM unnest(%(w_nodes)s::text[], %(w_skus)s::text[], %(w_qtys)s::int[])
+            AS w(node_id, sku, qty)
+    ), locked AS MATERIALIZED (
+        SELECT s.node_id, s.sku, s.on_hand - s.reserved - s.safety_stock AS atp
+        FROM stock AS s JOIN wanted AS w ON s.node_id = w.node_id AND s.sku = w.sku
+        WHERE NOT EXISTS (SELECT FROM prior)
+        ORDER BY s.node_id, s.sku
+        FOR UPDATE OF s
+    ), verdict AS MATERIALIZED (
+        SELECT count(*) = cardinality(%(w_nodes)s::text[]) AS go
+        FROM locked AS l JOIN wanted AS w ON l.node_id = w.node_id AND l.sku = w.sku
+        WHERE l.atp >= w.qty
+    ), taken AS (
+        UPDATE stock AS s
+        SET reserved = s.reserved + w.qty, version = s.version + 1,
+            updated_at = %(now)s::timestamptz
+        FROM wanted AS w, verdict AS v
+        WHERE v.go AND s.node_id = w.node_id AND s.sku = w.sku
+          AND s.on_hand - s.reserved - s.safety_stock >= w.qty
+        RETURNING s.node_id, s.sku, w.qty
+    ), holds AS (
+        INSERT INTO reservations
+            (order_id, node_id, sku, qty, state, expires_at, created_at, updated_at)
+        SELECT %(order_id)s::text, node_id, sku, qty, 'held', %(expires_at)s::timestamptz,
+               %(now)s::timestamptz, %(now)s::timestamptz
+        FROM taken
+    ), new_order AS (
+        INSERT INTO orders (order_id, request_hash, status, fulfilment, created_at, updated_at,
+                            expires_at, decision)
+        SELECT %(order_id)s::text, %(request_hash)s::text, %(status)s::text,
+               %(fulfilment)s::text, %(now)s::timestamptz, %(now)s::timestamptz,
+               %(expires_at)s::timestamptz, %(decision)s::jsonb
+        FROM verdict WHERE go
+    ), new_lines AS (
+        INSERT INTO order_lines (order_id, line_id, sku, qty, status)
+        SELECT %(order_id)s::text, l.line_id, l.sku, l.qty, l.status
+        FROM unnest(%(l_ids)s::text[], %(l_skus)s::text[], %(l_qtys)s::int[],
+                    %(l_states)s::text[]) AS l(line_id, sku, qty, status), verdict
+        WHERE verdict.go
+    ), new_allocations AS (
+        INSERT INTO allocations
+            (order_id, line_id, node_id, sku, qty, method, promised_at, cost_pln)
+        SELECT %(order_id)s::text, a.line_id, a.node_id, a.sku, a.qty, a.method,
+               a.promised_at, a.cost_pln
+        FROM unnest(%(a_lines)s::text[], %(a_nodes)s::text[], %(a_skus)s::text[],
+                    %(a_qtys)s::int[], %(a_methods)s::text[], %(a_promised)s::timestamptz[],
+                    %(a_costs)s::numeric[])
+            AS a(line_id, node_id, sku, qty, method, promised_at, cost_pln), verdict
+        WHERE verdict.go
+    )
+    SELECT v.go, (SELECT count(*) FROM taken), p.request_hash, p.status, p.decision
+    FROM verdict AS v LEFT JOIN prior AS p ON true
+"""
+
+
+class RecordingFailed(Exception):
+    """The one-statement write broke its own all-or-nothing rule (a bug, never expected)."""
+
+
+def reserve_and_record(
+    connection: psycopg.Connection[Any],
+    order: OrderRecord,
+    items: Iterable[ItemLike],
+    now: datetime | None = None,
+) -> RecordOutcome:
+    """Reserve `items` for `order`, write its holds, the order, its lines and its allocations in
+    ONE statement on an autocommit connection: one transaction, one round trip, durable when it
+    returns (the commit is the statement's). All or nothing:
+
+    - `locked` takes the order's stock rows FOR UPDATE in (node_id, sku) order (no deadlock
+      between multi-line orders). Under READ COMMITTED a row another transaction changed and
+      committed while we waited is returned in its NEW version, and it cannot change again
+      until we commit, so `verdict` judges every row's ATP on the current, frozen units.
+    - Only if every row has the units (`verdict.go`) does anything happen: the conditional
+      UPDATE (ATP re-checked on the locked version, as everywhere in this module), the holds,
+      the order, its lines and allocations. Otherwise nothing is written and `written` is False:
+      the caller decides again on fresh stock.
+    - An order id already recorded (`prior`) also writes nothing and returns that order (replay
+      or 409 is the caller's call). An id recorded concurrently, after our snapshot, makes the
+      orders INSERT fail on the primary key: the whole statement, reservation included, rolls
+      back and `UniqueViolation` reaches the caller, who reads the winner with `prior_order`.
+    """
+    wanted = _merge(items)
+    if not wanted:
+        raise ValueError("an order with nothing to reserve is not recorded here")
+    at = _now(now)
+    row = connection.execute(
+        _RESERVE_AND_RECORD_SQL,
+        {
+            "order_id": order.order_id,
+            "request_hash": order.request_hash,
+            "status": order.status,
+            "fulfilment": order.fulfilment,
+            "decision": order.decision_json,
+            "expires_at": order.expires_at,
+            "now": at,
+            "w_nodes": [node_id for node_id, _ in wanted],
+            "w_skus": [sku for _, sku in wanted],
+            "w_qtys": list(wanted.values()),
+            "l_ids": [line[0] for line in order.lines],
+            "l_skus": [line[1] for line in order.lines],
+            "l_qtys": [line[2] for line in order.lines],
+            "l_states": [line[3] for line in order.lines],
+            "a_lines": [a[0] for a in order.allocations],
+            "a_nodes": [a[1] for a in order.allocations],
+            "a_skus": [a[2] for a in order.allocations],
+            "a_qtys": [a[3] for a in order.allocations],
+            "a_methods": [a[4] for a in order.allocations],
+            "a_promised": [a[5] for a in order.allocations],
+            "a_costs": [a[6] for a in order.allocations],
+        },
+        prepare=True,
+    ).fetchone()
+    assert row is not None  # `verdict` is an aggregate: always one row
+    go, taken, prior_hash, prior_status, prior_decision = row
+    if go and taken != len(wanted):
+        raise RecordingFailed(
+            f"order {order.order_id}: {taken} of {len(wanted)} stock rows reserved with the order"
+        )
+    if prior_hash is not None:
+        return RecordOutcome(False, PriorOrder(prior_hash, prior_status, prior_decision))
+    return RecordOutcome(bool(go))
+
+
+def prior_order(connection: psycopg.Connection[Any], order_id: str) -> PriorOrder | None:
+    """The order recorded under `order_id`, if any (after losing a race for the id)."""
+    row = connection.execute(
+        "SELECT request_hash, status, decision FROM orders WHERE order_id = %(order_id)s::text",
+        {"order_id": order_id},
+        prepare=True,
+    ).fetchone()
+    return None if row is None else PriorOrder(*row)
+
+
+def is_order_id_taken(exc: UniqueViolation) -> bool:
+    """Whether a unique violation is the orders primary key (a concurrent first request)."""
+    return exc.diag.constraint_name == "pk_orders"

@@ -33,26 +33,44 @@ async def master_data(runtime: Runtime) -> MasterData:
     return data
 
 
+def authorize(runtime: Runtime, scheme: str, key: str, allowed: frozenset[str]) -> str:
+    """The key's scope if it may act (`allowed`); else Unauthenticated (401) or Forbidden (403)."""
+    if not key or scheme.lower() != "bearer":
+        raise Unauthenticated()
+    scope = runtime.settings.api_keys.get(key)
+    if scope is None:
+        raise Unauthenticated()
+    if scope not in allowed:
+        raise Forbidden(sorted(allowed), scope)
+    return scope
+
+
+def authorize_header(runtime: Runtime, authorization: str | None, allowed: frozenset[str]) -> str:
+    """`authorize` from a raw `Authorization` header, parsed as FastAPI's HTTPBearer does."""
+    scheme, _, key = (authorization or "").partition(" ")
+    return authorize(runtime, scheme, key.strip(), allowed)
+
+
+def allowed_scopes(*scopes: str) -> frozenset[str]:
+    """The scopes that may call an operation open to `scopes`: those, and `admin` (may do all)."""
+    return frozenset(scopes) | {"admin"}
+
+
 def require_scope(*scopes: str) -> Callable[..., Awaitable[str]]:
     """A dependency accepting keys whose scope is one of `scopes`, or `admin` (may do all).
 
     Dependencies here are `async def` on purpose: they never block, and a plain `def` would cost
     a thread-pool hop per request on the hot path.
     """
-    allowed = frozenset(scopes) | {"admin"}
+    allowed = allowed_scopes(*scopes)
 
     async def check(
         runtime: RuntimeDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     ) -> str:
-        if credentials is None or credentials.scheme.lower() != "bearer":
+        if credentials is None:
             raise Unauthenticated()
-        scope = runtime.settings.api_keys.get(credentials.credentials)
-        if scope is None:
-            raise Unauthenticated()
-        if scope not in allowed:
-            raise Forbidden(sorted(allowed), scope)
-        return scope
+        return authorize(runtime, credentials.scheme, credentials.credentials, allowed)
 
     return check
 

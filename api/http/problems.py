@@ -9,7 +9,7 @@ bad field: `pointer` (a JSON pointer into the body, `#/lines/0/qty`) for the bod
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -219,30 +219,42 @@ async def _on_anything(request: Request, exc: Exception) -> Response:
                    "the service failed to handle this request; it has been logged")
 
 
+_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
+    RequestValidationError: _on_validation,
+    InvalidCommand: _on_invalid_command,
+    NotFound: _on_not_found,
+    NotEnoughStock: _on_not_enough_stock,
+    StaleStock: _on_stale,
+    OutOfStock: _on_out_of_stock,
+    UnknownReference: _on_unknown_reference,
+    InvalidOrder: _on_invalid_order,
+    StaleSnapshot: _on_stale_snapshot,
+    BelowReserved: _on_below_reserved,
+    UnknownStockItem: _on_unknown_stock_item,
+    Conflict: _on_conflict,
+    Unauthenticated: _on_unauthenticated,
+    Forbidden: _on_forbidden,
+    DatabaseUnavailable: _on_database_down,
+    EngineUnavailable: _on_database_down,
+    OperationalError: _on_database_down,
+    PoolTimeout: _on_database_down,
+    DBAPIError: _on_database_down,
+    StarletteHTTPException: _on_http,
+    Exception: _on_anything,
+}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the one mapping from errors to problem documents on `app`."""
-    handlers = {
-        RequestValidationError: _on_validation,
-        InvalidCommand: _on_invalid_command,
-        NotFound: _on_not_found,
-        NotEnoughStock: _on_not_enough_stock,
-        StaleStock: _on_stale,
-        OutOfStock: _on_out_of_stock,
-        UnknownReference: _on_unknown_reference,
-        InvalidOrder: _on_invalid_order,
-        StaleSnapshot: _on_stale_snapshot,
-        BelowReserved: _on_below_reserved,
-        UnknownStockItem: _on_unknown_stock_item,
-        Conflict: _on_conflict,
-        Unauthenticated: _on_unauthenticated,
-        Forbidden: _on_forbidden,
-        DatabaseUnavailable: _on_database_down,
-        EngineUnavailable: _on_database_down,
-        OperationalError: _on_database_down,
-        PoolTimeout: _on_database_down,
-        DBAPIError: _on_database_down,
-        StarletteHTTPException: _on_http,
-        Exception: _on_anything,
-    }
-    for kind, handler in handlers.items():
+    for kind, handler in _HANDLERS.items():
         app.add_exception_handler(kind, handler)
+
+
+async def problem_for(request: Request, exc: Exception) -> Response:
+    """The problem document for `exc`, by the same mapping (nearest class first), for code that
+    answers outside FastAPI's exception handling (`api.http.lane`)."""
+    for kind in type(exc).__mro__:
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            return await handler(request, exc)
+    return await _on_anything(request, exc)  # pragma: no cover - Exception is in the table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -14,7 +15,7 @@ from api.settings import Settings
 
 @dataclass(frozen=True)
 class Runtime:
-    """Settings, the engine (and its pool), and the network cached at startup.
+    """Settings, the engine (and its pool), the network cached at startup, the allocators.
 
     The network (nodes, SKUs, rates, distances) changes only with a new demo load or a master-data
     import, so it is read once per process; stock is read fresh on every decision.
@@ -24,3 +25,7 @@ class Runtime:
     engine: Engine
     network: NetworkCache
     decide: Decide = field(default=source_order)
+    allocators: ThreadPoolExecutor | None = None
+    """The threads allocations run in (blocking DB work): as many as the pool has connections,
+    so each always has one, and orders beyond that wait in line in the event loop rather than
+    in the pool's checkout. None: Starlette's shared thread pool."""

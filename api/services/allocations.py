@@ -1,27 +1,35 @@
-"""Allocating an order: decide on fresh stock, reserve in the same transaction, record it.
+"""Allocating an order: decide on fresh stock, reserve and record it atomically, or replay it.
 
-One attempt is one transaction: read the order's SKUs' availability (one query), let the core
-decide, reserve the chosen units with the atomic conditional updates of `api.db.stock`, and
-write the order, its lines and allocations. If another order took the units between our read
-and our reservation, the reservation fails, the transaction rolls back, and we decide again on
-the new stock, at most `MAX_ATTEMPTS` times (then 409 `stale-stock`). A decision made on stale
-stock is thus never written.
+An attempt reads the order's SKUs' availability, lets the core decide, and then reserves the
+chosen units and writes the order, its lines and allocations as ONE transaction, all or nothing.
+If another order took the units between our read and our reservation, the reservation's
+conditional update refuses, nothing is written, and we decide again on the new stock, at most
+`MAX_ATTEMPTS` times (then 409 `stale-stock`). A decision made on stale stock is thus never
+written. The read needs no transaction of its own: under READ COMMITTED each statement sees the
+latest committed stock anyway, and the write re-checks every unit it takes.
+
+PostgreSQL (the deployment) does an attempt in two statements on one pooled connection in
+autocommit mode: `api.db.stock.read_atp`, then `api.db.stock.reserve_and_record`, which locks
+the rows, checks them, reserves, writes the holds and the order and commits in one round trip.
+Other databases (SQLite, the embedded default) run the same steps as separate statements in one
+transaction (`_attempt_in_transaction`).
 
 Idempotency: the order id is the key. The same payload again returns the recorded decision
 (`created=False`; the HTTP layer answers 200 instead of 201); a different payload is a 409.
-Two concurrent first requests with one id race on the orders primary key: the loser rolls back
-(its reservation with it) and replays the winner's decision.
+Two concurrent first requests with one id race on the orders primary key: the loser's write
+rolls back (its reservation with it) and it replays the winner's decision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -29,6 +37,7 @@ from allocation.errors import OutOfStock
 from allocation.model import Availability, Decision, Location, Order, OrderLine
 from allocation.sourcing import source_order
 from api.db import stock as db_stock
+from api.db.engine import autocommit
 from api.db.tables import Allocation as AllocationRow
 from api.db.tables import Order as OrderRow
 from api.db.tables import OrderLine as OrderLineRow
@@ -82,10 +91,137 @@ def allocate_order(
     """Source `command`, reserve its stock and record it; or replay the recorded answer."""
     at = now or datetime.now(UTC)
     order = to_core_order(command, data, at)
+    if engine.dialect.name == "postgresql":
+        return _allocate_on_postgres(engine, data, command, order, policy, at, decide)
+    return _allocate_in_transactions(engine, data, command, order, policy, at, decide)
+
+
+def _allocate_on_postgres(
+    engine: Engine,
+    data: MasterData,
+    command: AllocateOrder,
+    order: Order,
+    policy: AllocationPolicy,
+    at: datetime,
+    decide: Decide,
+) -> Outcome:
+    """Attempts of two autocommit statements each (read, then the one-statement write)."""
     skus = sorted({line.sku for line in command.lines})
     expired_once = False
-    # A repeat is found by the orders primary key when the decision is written (no extra
-    # round trip for the usual first request); after any failed attempt we look first.
+    for _attempt in range(MAX_ATTEMPTS):
+        short: OutOfStock | NotEnoughStock | None = None
+        with autocommit(engine) as db:
+            availability = _availability_of(data, db_stock.read_atp(db, skus), at)
+            try:
+                decision = _decide(decide, order, data, availability, command, policy)
+            except (OutOfStock, NotEnoughStock) as exc:
+                prior = db_stock.prior_order(db, command.order_id)
+                if prior is not None:  # a repeat of a recorded order replays, never a 409
+                    return _replay(prior, command)
+                short = exc
+            if short is None:
+                body, expires_at = render(decision, command, policy)
+                try:
+                    result = _reserve_and_record(db, command, decision, body, expires_at, at)
+                except UniqueViolation as exc:
+                    if not db_stock.is_order_id_taken(exc):
+                        raise
+                    prior = db_stock.prior_order(db, command.order_id)
+                    if prior is None:  # the winner rolled back after all: decide again
+                        continue
+                    result = db_stock.RecordOutcome(False, prior)
+        if short is not None:
+            # Holds past their time may still sit on the stock: release them and decide again.
+            if not expired_once and _expire_due(engine, at):
+                expired_once = True
+                continue
+            DECISIONS.labels("out_of_stock").inc()
+            raise short
+        if result.prior is not None:
+            return _replay(result.prior, command)
+        if result.written:
+            DECISIONS.labels("partial" if decision.unfulfilled else decision.status).inc()
+            return Outcome(body, created=True)
+        RESERVATION_RETRIES.inc()
+    DECISIONS.labels("stale").inc()
+    raise StaleStock(command.order_id, MAX_ATTEMPTS)
+
+
+def _decide(
+    decide: Decide,
+    order: Order,
+    data: MasterData,
+    availability: list[Availability],
+    command: AllocateOrder,
+    policy: AllocationPolicy,
+) -> Decision:
+    """The core's decision; NotEnoughStock when it serves no line at all."""
+    decision = decide(
+        order, data.network, availability, deadline_ms=command.deadline_ms or policy.deadline_ms
+    )
+    if not decision.lines:
+        raise _no_stock(command, decision)
+    return decision
+
+
+def _reserve_and_record(
+    db: Any,
+    command: AllocateOrder,
+    decision: Decision,
+    body: dict[str, Any],
+    expires_at: datetime | None,
+    at: datetime,
+) -> db_stock.RecordOutcome:
+    """Reserve the decision's units and record the order in one statement (PostgreSQL)."""
+    served = {line.line_id for line in decision.lines}
+    record = db_stock.OrderRecord(
+        order_id=command.order_id,
+        request_hash=command.request_hash,
+        status=body["state"],
+        fulfilment=command.fulfilment,
+        decision_json=orjson.dumps(body).decode(),
+        expires_at=expires_at,
+        lines=[
+            (line.line_id, line.sku, line.qty,
+             "allocated" if line.line_id in served else "unfulfilled")
+            for line in command.lines
+        ],
+        allocations=[
+            (line.line_id, line.node_id, line.sku, line.qty, line.method, line.promised_at,
+             line.cost_pln)
+            for line in decision.lines
+        ],
+    )
+    return db_stock.reserve_and_record(db, record, _items(decision), at)
+
+
+def _replay(prior: db_stock.PriorOrder, command: AllocateOrder) -> Outcome:
+    """The recorded answer for a repeat of the same payload; 409 for a different one."""
+    if prior.request_hash != command.request_hash:
+        raise Conflict(
+            "order-id-reused",
+            f"order {command.order_id} was already allocated with a different payload",
+            {"order_id": command.order_id},
+        )
+    DECISIONS.labels("replayed").inc()
+    return Outcome({**prior.decision, "state": prior.status}, created=False)
+
+
+def _allocate_in_transactions(
+    engine: Engine,
+    data: MasterData,
+    command: AllocateOrder,
+    order: Order,
+    policy: AllocationPolicy,
+    at: datetime,
+    decide: Decide,
+) -> Outcome:
+    """One transaction per attempt: read, decide, reserve, record (SQLite and the generic path).
+
+    A repeat is found by the orders primary key when the decision is written (no extra round
+    trip for the usual first request); after any failed attempt we look first."""
+    skus = sorted({line.sku for line in command.lines})
+    expired_once = False
     check_recorded = False
     for _attempt in range(MAX_ATTEMPTS):
         try:
@@ -96,12 +232,7 @@ def allocate_order(
                         DECISIONS.labels("replayed").inc()
                         return recorded
                 availability = _availability(conn, data, skus, at)
-                decision = decide(
-                    order, data.network, availability,
-                    deadline_ms=command.deadline_ms or policy.deadline_ms,
-                )
-                if not decision.lines:
-                    raise _no_stock(command, decision)
+                decision = _decide(decide, order, data, availability, command, policy)
                 body, expires_at = render(decision, command, policy)
                 try:
                     # No savepoint: on a shortage this whole transaction rolls back.
@@ -189,16 +320,58 @@ def _availability(
     for display): the filter runs in the database and walk-in rates come from the cached network.
     """
     rows = conn.execute(_READ_ATP, {"skus": list(skus)}).all()
-    costs = opportunity_costs_pln(
-        data.network,
-        [(n, s, shelf) for n, s, _, shelf in rows],
-        at.astimezone(WARSAW).date(),
-        data.shadow_prices,
-    )
-    return [
-        Availability(node_id, sku, int(atp), cost)
-        for (node_id, sku, atp, _), cost in zip(rows, costs, strict=True)
-    ]
+    return _availability_of(data, [tuple(row) for row in rows], at)
+
+
+def _availability_of(
+    data: MasterData, rows: Sequence[tuple[str, str, int, int]], at: datetime
+) -> list[Availability]:
+    """The core's availability from freshly read (node_id, sku, ATP, units on the shelf) rows,
+    each with the opportunity cost of taking a unit there (`_derived`)."""
+    return _derived.availability(data, rows, at.astimezone(WARSAW).date())
+
+
+class _DerivedAvailability:
+    """`Availability` values derived from stock rows, remembered per row value.
+
+    An order's SKUs have ~180 rows with ATP, and turning each into an `Availability` with its
+    opportunity cost (a Poisson tail per store row) cost more CPU than reading them. That
+    derivation is a pure function of the row's values (node, SKU, ATP, units on the shelf), the
+    day, and the master data (network, shadow prices), so equal rows give equal values: it is
+    remembered per row value, for one master-data version and one day. Nothing about the stock
+    itself is remembered: every order reads its rows from the database, and a row whose units
+    moved is a new key. Safe across threads: a race only derives a value twice.
+    """
+
+    MAX_ROWS = 50_000  # distinct row values kept before starting afresh (~10 MB)
+
+    def __init__(self) -> None:
+        self._basis: tuple[MasterData, date] | None = None
+        self._by_row: dict[tuple[str, str, int, int], Availability] = {}
+
+    def availability(
+        self, data: MasterData, rows: Sequence[tuple[str, str, int, int]], day: date
+    ) -> list[Availability]:
+        basis = self._basis
+        if basis is None or basis[0] is not data or basis[1] != day or (
+            len(self._by_row) > self.MAX_ROWS
+        ):
+            self._by_row = {}
+            self._basis = (data, day)
+        known = self._by_row
+        found = [known.get(row) for row in rows]
+        missing = [row for row, value in zip(rows, found, strict=True) if value is None]
+        if not missing:
+            return cast(list[Availability], found)
+        costs = opportunity_costs_pln(
+            data.network, [(n, s, shelf) for n, s, _, shelf in missing], day, data.shadow_prices
+        )
+        for (node_id, sku, atp, shelf), cost in zip(missing, costs, strict=True):
+            known[(node_id, sku, atp, shelf)] = Availability(node_id, sku, int(atp), cost)
+        return [value or known[row] for row, value in zip(rows, found, strict=True)]
+
+
+_derived = _DerivedAvailability()
 
 
 def _items(decision: Decision) -> list[db_stock.StockItem]:

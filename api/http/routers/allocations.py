@@ -1,15 +1,22 @@
-"""`/v1/allocations`: source and reserve an order, read it, cancel it, ship it."""
+"""`/v1/allocations`: source and reserve an order, read it, cancel it, ship it.
+
+`POST /v1/allocations` is the hot path (every order of the e-shop): well-formed orders reach
+`allocate` through `api.http.lane`, everything else through `create_allocation` below.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from functools import partial
 
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.status import HTTP_200_OK, HTTP_201_CREATED
 
-from api.http.deps import OmsKey, RuntimeDep, master_data
+from api.http.deps import OmsKey, RuntimeDep, allowed_scopes, master_data
 from api.http.openapi import ALL_PROBLEMS
+from api.http.runtime import Runtime
 from api.http.schemas import AllocationCreate, AllocationOut
 from api.http.wire import JsonBody
 from api.services import lifecycle
@@ -64,6 +71,12 @@ async def create_allocation(
     body: AllocationCreate, runtime: RuntimeDep, _key: OmsKey
 ) -> Response:
     """Source an order and reserve its stock (201); the same order again replays it (200)."""
+    return await allocate(body, runtime)
+
+
+async def allocate(body: AllocationCreate, runtime: Runtime) -> Response:
+    """The order in `body`, sourced and reserved (in one hop to an allocator thread: the work
+    blocks on the database)."""
     command = to_command(body)
     data = await master_data(runtime)
     settings = runtime.settings
@@ -74,10 +87,16 @@ async def create_allocation(
     )
     if command.max_parcels is None:
         command = _with_max_parcels(command, policy.max_parcels_default)
-    outcome = await run_in_threadpool(
-        allocate_order, runtime.engine, data, command, policy, None, runtime.decide
-    )
+    work = partial(allocate_order, runtime.engine, data, command, policy, None, runtime.decide)
+    if runtime.allocators is None:
+        outcome = await run_in_threadpool(work)
+    else:
+        outcome = await asyncio.get_running_loop().run_in_executor(runtime.allocators, work)
     return JsonBody(outcome.body, HTTP_201_CREATED if outcome.created else HTTP_200_OK)
+
+
+OMS_SCOPES = allowed_scopes("oms")
+"""The scopes `OmsKey` admits (for `api.http.lane`, which checks the key the same way)."""
 
 
 def _with_max_parcels(command: AllocateOrder, default: int) -> AllocateOrder:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from api_helpers import ADMIN, OMS, PLANNER, order, settings_for, total_reserved
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from api.http.app import create_app
@@ -78,6 +81,8 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after() -> None:
 def test_a_database_failure_mid_request_leaves_no_partial_reservation(
     client: TestClient, loaded_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if loaded_engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL writes in one statement: see the killed-connection test below")
     # The boundary we break: recording the order, after the stock was reserved in the same
     # transaction. The connection "drops" there; the whole transaction must roll back.
     import api.services.allocations as service
@@ -94,6 +99,44 @@ def test_a_database_failure_mid_request_leaves_no_partial_reservation(
     assert total_reserved(loaded_engine) == 2
 
 
+def test_a_connection_killed_inside_the_write_leaves_nothing_reserved_and_answers_503(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """PostgreSQL: the order's one write statement waits on a stock row another transaction
+    holds; its server process is killed right there. Nothing of the order may remain, the
+    API answers 503, and the next request gets a fresh connection and succeeds."""
+    if loaded_engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement write is PostgreSQL's")
+    import psycopg
+
+    url = loaded_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as blocker, psycopg.connect(url, autocommit=True) as admin:
+        blocker.execute("SELECT 1 FROM stock WHERE sku = 'JACKET' FOR UPDATE")
+        with ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(
+                client.post, "/v1/allocations", json=order("P-6", qty=2), headers=OMS
+            )
+            waiting = None
+            for _ in range(200):  # up to 10 s, well inside the 5 s lock timeout per attempt
+                waiting = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND query LIKE '%%WITH prior AS%%'"
+                ).fetchone()
+                if waiting or answer.done():
+                    break
+                time.sleep(0.05)
+            assert waiting is not None, "the write never waited on the locked row"
+            admin.execute("SELECT pg_terminate_backend(%s)", waiting)
+            assert_problem(answer.result(timeout=30), 503)
+        blocker.rollback()
+    assert total_reserved(loaded_engine) == 0
+    with loaded_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM orders")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM reservations")).scalar_one() == 0
+    assert client.post("/v1/allocations", json=order("P-6", qty=2), headers=OMS).status_code == 201
+    assert total_reserved(loaded_engine) == 2
+
+
 def test_an_unexpected_error_is_a_500_problem_without_internals(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -102,6 +145,7 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(service, "_record", boom)
+    monkeypatch.setattr(service, "_record", boom)  # SQLite's write
+    monkeypatch.setattr(service, "_reserve_and_record", boom)  # PostgreSQL's
     problem = assert_problem(client.post("/v1/allocations", json=order("P-7"), headers=OMS), 500)
     assert "secret" not in str(problem)
