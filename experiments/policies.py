@@ -92,7 +92,8 @@ LOSS_COLUMNS: tuple[str, ...] = (
     "policy", "walkin_units", "walkin_lost_units", "walkin_lost_units_online",
     "walkin_lost_units_replenishment", "walkin_lost_units_dc_out",
     "walkin_lost_margin_online_pln", "walkin_lost_margin_replenishment_pln",
-    "walkin_lost_margin_dc_out_pln", "online_refused", "online_refused_margin_pln",
+    "walkin_lost_margin_dc_out_pln", "online_refused", "online_lines_dropped",
+    "online_refused_margin_pln",
     "cost_plus_lost_incl_refused_pln")
 
 

@@ -18,9 +18,11 @@ transfer. The optimizer's non-cash terms are reported beside it, never added in:
 penalty (`CostWeights.split_pln` per parcel beyond the first) and lateness
 (`CostWeights.lateness_pln_per_hour` per line part and hour past the promise).
 `margin_pln` = units sold (walk-in and online) x (price - unit cost) - fulfilment cost.
-An online order refused (no policy may promise its lines) earns nothing:
-`online_refused_margin_pln` is the margin it would have carried, which the issue's figure
-(fulfilment cost + lost walk-in margin) leaves out; `cost_plus_lost_incl_refused_pln` adds it.
+The e-shop shows an item out of stock when no node may promise it (ATP), so a customer whose
+basket holds such a line buys the rest (`online_lines_dropped`); an order none of whose lines
+can be promised is refused (`online_refused`). `online_refused_margin_pln` is the margin of the
+units not sold online that way, which the issue's figure (fulfilment cost + lost walk-in
+margin) leaves out; `cost_plus_lost_incl_refused_pln` adds it.
 Replenishment transfers are the same rule for every policy and are not charged.
 
 Lost walk-in units by cause, at the moment a customer finds the shelf short: `online` as far
@@ -34,7 +36,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -46,7 +48,7 @@ from allocation.planning.reservation import ReservationPolicy
 from allocation.promise import hours_late
 from data.demo_chain import DemoChain
 from experiments.simulation.forecast import SeasonForecast, forecast_season
-from experiments.simulation.policies import POLICIES, USES_RESERVATION, StockView
+from experiments.simulation.policies import POLICIES, USES_RESERVATION, Policy, StockView
 from experiments.simulation.protection import Protection
 from experiments.simulation.replenishment import (
     DC_LEAD_DAYS,
@@ -105,7 +107,8 @@ class PolicyResult:
     walkin_lost_margin_online_pln: float = 0.0
     walkin_lost_margin_replenishment_pln: float = 0.0
     walkin_lost_margin_dc_out_pln: float = 0.0
-    online_refused_margin_pln: float = 0.0  # margin of the refused orders' units (not earned)
+    online_lines_dropped: int = 0  # lines shown out of stock online, the rest bought
+    online_refused_margin_pln: float = 0.0  # margin of units not sold online (refused/dropped)
     cost_plus_lost_incl_refused_pln: float = 0.0  # the goal's figure + refused online margin
 
     def as_dict(self) -> dict[str, float | int | str]:
@@ -128,6 +131,7 @@ class _Tally:
     cancelled: int = 0
     refused: int = 0
     refused_margin_pln: float = 0.0
+    lines_dropped: int = 0
     parcels: int = 0
     split_parcels: int = 0
     on_time: int = 0
@@ -243,12 +247,8 @@ def simulate(chain: DemoChain, season: Season, policy: str,
         for slot in range(len(SLOT_HOURS)):
             returns: list[Decision] = []
             for sim in (o for o in season.orders[d] if o.slot == slot):
-                try:
-                    decisions = decide(sim.order, view)
-                except OutOfStock:
-                    tally.refused += 1
-                    tally.refused_margin_pln += sum(
-                        c.margin[c.sku_col[ln.sku]] * ln.qty for ln in sim.order.lines)
+                decisions = _decide(c, decide, sim.order, view, tally)
+                if decisions is None:
                     continue
                 _take(c, decisions, on_hand, view.capacity, picked_today, sign=1)
                 if sim.cancelled:
@@ -265,6 +265,30 @@ def simulate(chain: DemoChain, season: Season, policy: str,
             picked_today[:] = 0
             _walk_in(c, season.walkin[d, slot], on_hand, picked_since, tally)
     return _result(policy, season, tally, time.perf_counter() - started)
+
+
+def _decide(c: _Chain, decide: Policy, order: Order, view: StockView,
+            tally: _Tally) -> Sequence[Decision] | None:
+    """The policy's decision; lines no node may promise are left out of the basket (shown out
+    of stock) and the rest decided again; None when nothing of the order can be promised."""
+    try:
+        return decide(order, view)
+    except OutOfStock as short:
+        missing = {line.line_id for line in short.short_lines}
+        kept = tuple(ln for ln in order.lines if ln.line_id not in missing)
+        lost = [ln for ln in order.lines if ln.line_id in missing] if kept else order.lines
+        tally.refused_margin_pln += sum(c.margin[c.sku_col[ln.sku]] * ln.qty for ln in lost)
+        if kept and missing:
+            try:
+                decisions = decide(replace(order, lines=kept), view)
+            except OutOfStock:
+                tally.refused_margin_pln += sum(c.margin[c.sku_col[ln.sku]] * ln.qty
+                                                for ln in kept)
+            else:
+                tally.lines_dropped += len(missing)
+                return decisions
+        tally.refused += 1
+        return None
 
 
 def _take(c: _Chain, decisions: Sequence[Decision], on_hand: np.ndarray,
@@ -366,6 +390,7 @@ def _result(policy: str, season: Season, t: _Tally, seconds: float) -> PolicyRes
         walkin_lost_margin_online_pln=round(float(t.lost_margin[0]), 2),
         walkin_lost_margin_replenishment_pln=round(float(t.lost_margin[1]), 2),
         walkin_lost_margin_dc_out_pln=round(float(t.lost_margin[2]), 2),
+        online_lines_dropped=t.lines_dropped,
         online_refused_margin_pln=round(t.refused_margin_pln, 2),
         cost_plus_lost_incl_refused_pln=round(cost + lost_margin + t.refused_margin_pln, 2),
     )

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import forecasting
 from data.demo_chain import DemoChain, chain_fingerprint
 from experiments.simulation.season import Season
 from forecasting.registry import PRODUCTION_MODEL, make_model
@@ -94,7 +95,7 @@ def forecast_season(chain: DemoChain, season: Season, model: str = PRODUCTION_MO
     if cache_dir is not None:
         spec = {"chain": chain_fingerprint(chain), "days": len(season.days), "model": model,
                 "refresh": refresh_days, "params": params, "stores": season.stores,
-                "skus": season.skus, "v": 1}
+                "skus": season.skus, "code": _forecasting_code(), "v": 1}
         key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
         cached = _read(cache_dir / f"{key[:24]}.npz", model)
         if cached is not None:
@@ -125,6 +126,14 @@ def forecast_season(chain: DemoChain, season: Season, model: str = PRODUCTION_MO
     if cache_dir is not None and key is not None:
         _write(cache_dir / f"{key[:24]}.npz", out)
     return out
+
+
+def _forecasting_code() -> str:
+    """A digest of the forecasting package's source: a changed model is not read from cache."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(forecasting.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _dense_demand(chain: DemoChain, season: Season) -> tuple[np.ndarray, pd.Timestamp,

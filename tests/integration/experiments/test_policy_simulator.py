@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from allocation.errors import OutOfStock
+from allocation.model import OrderLine
 from data.demo_chain import DemoChain, generate_chain
 from experiments.policies import RESULT_KEYS, goal_check, write_results
 from experiments.simulation import (
@@ -22,7 +23,7 @@ from experiments.simulation import (
     forecast_season,
     simulate,
 )
-from experiments.simulation.engine import _Chain
+from experiments.simulation.engine import _Chain, _decide, _Tally
 from experiments.simulation.policies import POLICIES, StockView
 
 CHEAP = SimulationConfig(forecast_model="seasonal_naive")  # production's LightGBM is slow
@@ -116,7 +117,8 @@ def test_the_decomposition_adds_up_to_the_totals(chain: DemoChain,
         assert r.lateness_pln >= 0 and (r.late_orders == 0) == (r.lateness_pln == 0)
         assert r.cost_plus_lost_incl_refused_pln == pytest.approx(
             r.cost_plus_lost_margin_pln + r.online_refused_margin_pln, abs=0.05)
-        assert (r.online_refused == 0) == (r.online_refused_margin_pln == 0)
+        assert (r.online_refused + r.online_lines_dropped == 0) == (
+            r.online_refused_margin_pln == 0)
 
 
 def test_the_forecast_issued_on_a_day_reads_no_demand_from_that_day_on(
@@ -137,3 +139,26 @@ def test_the_forecast_issued_on_a_day_reads_no_demand_from_that_day_on(
     moved = forecast_season(changed, season, CHEAP.forecast_model)
     np.testing.assert_array_equal(truth.walkin[0], moved.walkin[0])
     assert not np.array_equal(truth.walkin[1], moved.walkin[1])  # issue 7 sees days 3..6
+
+
+def test_a_line_nobody_may_promise_is_left_out_and_the_rest_is_bought(
+        chain: DemoChain, forecast: SeasonForecast) -> None:
+    season = build_season(chain, weeks=1, seed=0)
+    c = _Chain(chain, season)
+    first = next(o.order for day in season.orders for o in day
+                 if o.order.fulfilment == "home_delivery")
+    order = replace(first, lines=(OrderLine("L1", season.skus[0], 1),
+                                  OrderLine("L2", season.skus[1], 1)))
+    gone = order.lines[0].sku
+    on_hand = c.initial.copy()
+    on_hand[:, season.skus.index(gone)] = 0  # nowhere in stock: shown out of stock online
+    view = StockView(c.network, season.skus, on_hand, on_hand * 0, on_hand * 0.0, {}, c.is_dc)
+    tally = _Tally()
+    decisions = _decide(c, POLICIES["dc_first"], order, view, tally)
+    assert decisions is not None and tally.refused == 0 and tally.lines_dropped == 1
+    assert {ln.sku for d in decisions for ln in d.lines} == {ln.sku for ln in order.lines[1:]}
+    assert tally.refused_margin_pln == pytest.approx(
+        c.margin[season.skus.index(gone)] * order.lines[0].qty)
+    on_hand[:] = 0
+    assert _decide(c, POLICIES["dc_first"], order, view, tally) is None
+    assert tally.refused == 1
