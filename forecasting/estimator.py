@@ -24,9 +24,9 @@ from forecasting.quantiles import (
     fit_dispersion,
     horizon_demand_quantiles,
 )
+from forecasting.series_index import SeriesIndex, row_positions
 from forecasting.validation import (
     exog_columns,
-    future_grid,
     validate_future,
     validate_history,
     validate_horizon,
@@ -87,9 +87,9 @@ class Forecaster(ABC):
         self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
     ) -> pd.DataFrame:
         """Point forecast on the full future grid, non-negative, closed days exactly 0."""
-        grid = future if future is not None else future_grid(history, horizon)
+        grid = future if future is not None else SeriesIndex.of(history).future_grid(horizon)
         point = self._predict_point(state, history, horizon, future)
-        mean = grid.merge(point[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"], how="left")
+        mean = _on_grid(grid, point)
         yhat = mean["yhat"].to_numpy(float)
         yhat = np.where(np.isfinite(yhat), np.clip(yhat, 0.0, None), 0.0)
         yhat[closed_mask(mean, self.country)] = 0.0
@@ -103,26 +103,50 @@ class Forecaster(ABC):
         """Out-of-sample means on each series' last `calibration_days` days (model refitted on
         the rest); empty when no series is long enough."""
         days = self.calibration_days
+        empty = pd.DataFrame(columns=["unique_id", "ds", "y", "yhat"])
         if days <= 0:
-            return pd.DataFrame(columns=["unique_id", "ds", "y", "yhat"])
-        train, test = split_last_days(history, days)
-        long_enough = train.groupby("unique_id")["ds"].transform("size") >= _MIN_TRAIN_DAYS
-        train = train.loc[long_enough]
-        test = test.loc[test["unique_id"].isin(train["unique_id"].unique())]
-        counts = test.groupby("unique_id")["ds"].transform("size")
-        test = test.loc[counts == days]
-        if test.empty:
-            return pd.DataFrame(columns=["unique_id", "ds", "y", "yhat"])
-        train = train.loc[train["unique_id"].isin(test["unique_id"].unique())]
+            return empty
+        index = SeriesIndex.of(history)
+        cut = index.cut_last_days(days)
+        # A series is calibrated when it has `days` test days and enough history before them.
+        usable = (cut - index.starts >= _MIN_TRAIN_DAYS) & (index.ends - cut == days)
+        if not usable.any():
+            return empty
+        test = history.take(row_positions(cut[usable], index.ends[usable]))
+        test = test.reset_index(drop=True)
         future = test.drop(columns="y") if self.exog_ else None
+        mean = self._holdout_means(history, index, cut, usable, future)
+        return test[["unique_id", "ds", "y"]].merge(mean[["unique_id", "ds", "yhat"]],
+                                                    on=["unique_id", "ds"])
+
+    def _holdout_means(
+        self, history: pd.DataFrame, index: SeriesIndex, cut: np.ndarray, usable: np.ndarray,
+        future: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """Means for rows `cut:end` of the usable series from a model fitted on the rows
+        before `cut`. Models that need only part of that history may override this to avoid
+        copying all of it."""
+        train = history.take(row_positions(index.starts[usable], cut[usable]))
+        train = train.reset_index(drop=True)
         state = self._fit_point(train)
-        mean = self._mean(state, train, days, future)
-        return test[["unique_id", "ds", "y"]].merge(mean, on=["unique_id", "ds"])
+        return self._mean(state, train, self.calibration_days, future)
+
+
+def _on_grid(grid: pd.DataFrame, point: pd.DataFrame) -> pd.DataFrame:
+    """`grid` with the point forecast's yhat (NaN where it has none). Models usually return
+    the grid's own row order, which is then used as is instead of a 10^7-row join."""
+    if len(point) == len(grid):
+        same_ids = np.array_equal(point["unique_id"].to_numpy(), grid["unique_id"].to_numpy())
+        if same_ids and np.array_equal(point["ds"].to_numpy("datetime64[ns]"),
+                                       grid["ds"].to_numpy("datetime64[ns]")):
+            return grid.assign(yhat=point["yhat"].to_numpy())
+    return grid.merge(point[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"], how="left")
 
 
 def split_last_days(history: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test): each series' last `days` days go to test."""
-    last = history.groupby("unique_id")["ds"].transform("max")
-    in_test = history["ds"] > last - pd.Timedelta(days=days)
+    """(train, test): each series' last `days` days go to test (history sorted by id, day)."""
+    index = SeriesIndex.of(history)
+    in_test = np.zeros(len(history), dtype=bool)
+    in_test[row_positions(index.cut_last_days(days), index.ends)] = True
     return history.loc[~in_test].reset_index(drop=True), history.loc[in_test].reset_index(
         drop=True)

@@ -25,9 +25,10 @@ from forecasting.distributed import dask_client
 from forecasting.estimator import Forecaster
 from forecasting.features import CHANNEL_CODE, add_calendar, add_channel_code
 from forecasting.registry import Engine
-from forecasting.validation import future_grid
+from forecasting.series_index import SeriesIndex, row_positions
 
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 14, 21, 28)
+_DAY_NS = 86_400 * 10**9
 
 
 class LGBMForecaster(Forecaster):
@@ -102,34 +103,64 @@ class LGBMForecaster(Forecaster):
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return add_channel_code(add_calendar(frame, self.country))
 
-    def _training_rows(self, history: pd.DataFrame) -> pd.DataFrame:
-        rows = history
-        if self.train_days is not None:
-            last = rows["ds"].max()
-            rows = rows.loc[rows["ds"] > last - pd.Timedelta(days=self.train_days)]
-        if len(rows) > self.max_train_rows:
-            ids = rows["unique_id"].unique()
-            keep = int(len(ids) * self.max_train_rows / len(rows))
-            chosen = np.random.default_rng(self.seed).choice(ids, size=max(keep, 1), replace=False)
-            rows = rows.loc[rows["unique_id"].isin(chosen)]
-        return rows
+    def _window(self) -> int:
+        """Rows of each series' recent history the recursive features need (longest lag plus
+        the longest rolling window, and a week to spare)."""
+        return max(self.lags) + 28 + 7
+
+    def _training_positions(
+        self, index: SeriesIndex, end: np.ndarray, usable: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rows that train the model: each usable series' rows before `end` in the last
+        `train_days` days, from a seeded sample of whole series when those exceed
+        `max_train_rows` (series stay whole so their lags and rolling means are intact)."""
+        chosen = np.ones(len(index), bool) if usable is None else usable.copy()
+        lo = index.starts
+        if self.train_days is not None and chosen.any():
+            last = int(index.ds_ns[end[chosen] - 1].max())
+            lo = index.first_after(last - self.train_days * _DAY_NS, index.starts, end)
+        counts = np.where(chosen, end - lo, 0)
+        total = int(counts.sum())
+        if total > self.max_train_rows:
+            with_rows = np.flatnonzero(counts > 0)
+            keep = int(len(with_rows) * self.max_train_rows / total)
+            picked = np.random.default_rng(self.seed).choice(with_rows, size=max(keep, 1),
+                                                             replace=False)
+            chosen = np.zeros(len(index), bool)
+            chosen[picked] = True
+        return row_positions(lo[chosen], end[chosen])
+
+    def _fit_rows(self, rows: pd.DataFrame) -> MLForecast:
+        mlf = self._pipeline()
+        mlf.fit(self._features(rows.reset_index(drop=True)), static_features=[CHANNEL_CODE],
+                dropna=True, keep_last_n=self._window())
+        return mlf
 
     def _fit_point(self, history: pd.DataFrame) -> MLForecast:
-        mlf = self._pipeline()
-        mlf.fit(self._features(self._training_rows(history)), static_features=[CHANNEL_CODE],
-                dropna=True)
-        return mlf
+        index = SeriesIndex.of(history)
+        return self._fit_rows(history.take(self._training_positions(index, index.ends)))
+
+    def _holdout_means(
+        self, history: pd.DataFrame, index: SeriesIndex, cut: np.ndarray, usable: np.ndarray,
+        future: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """The holdout model needs only its training rows and each series' recent window
+        before the cut, so the history before the cut is never copied whole."""
+        state = self._fit_rows(history.take(self._training_positions(index, cut, usable)))
+        lo = np.maximum(index.starts, cut - self._window())
+        recent = history.take(row_positions(lo[usable], cut[usable])).reset_index(drop=True)
+        return self._mean(state, recent, self.calibration_days, future)
 
     def _predict_point(
         self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
     ) -> pd.DataFrame:
         mlf: MLForecast = state
-        window = max(self.lags) + 28 + 7
-        last = history.groupby("unique_id")["ds"].transform("max")
-        recent = history.loc[history["ds"] > last - pd.Timedelta(days=window)]
-        grid = future if future is not None else future_grid(history, horizon)
+        index = SeriesIndex.of(history)
+        lo = np.maximum(index.starts, index.ends - self._window())
+        recent = history.take(row_positions(lo, index.ends)).reset_index(drop=True)
+        new_df = self._features(recent)  # mlforecast orders features by new_df's columns
+        grid = future if future is not None else index.future_grid(horizon)
         x_df = add_calendar(grid, self.country)
-        new_df = self._features(recent)
         if self.engine == "dask":
             out = _predict_on_dask(mlf, horizon, new_df, x_df)
         else:

@@ -115,7 +115,10 @@ def validate_history(history: pd.DataFrame, source: str = "history") -> pd.DataF
         raise ForecastInputError("negative demand", source, TARGET, _first_row(clean["y"] < 0))
     for column in exog_columns(history):
         clean[column] = _check_numeric(history, column, source, allow_nan=False).to_numpy()
-    return clean.take(order).reset_index(drop=True)
+    if not (order[1:] > order[:-1]).all():  # already sorted (the usual case): no 10^8-row copy
+        clean = clean.take(order)
+        clean.index = pd.RangeIndex(len(clean))
+    return clean
 
 
 def exog_columns(frame: pd.DataFrame) -> list[str]:

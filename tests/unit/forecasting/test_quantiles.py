@@ -58,3 +58,43 @@ def test_dispersion_is_larger_for_noisier_series() -> None:
 
 def test_zero_mean_gives_zero_quantiles() -> None:
     assert (nb_quantiles(np.array([0.0, 0.0]), np.array([0.5, 0.0]), [0.5, 0.99]) == 0).all()
+
+
+def test_daily_quantiles_equal_scipy_negative_binomial_and_poisson_quantiles() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    mean = np.concatenate([rng.gamma(0.8, 4.0, 3000), [0.3, 50.0, 900.0, 2500.0, 40000.0]])
+    phi = np.concatenate([rng.choice([0.0, 1e-6, 0.2, 1.0, 6.0], 3000), [0, 0, 0, 0.5, 2.0]])
+    levels = [0.99, 0.5, 0.9]  # any order
+    got = nb_quantiles(mean, phi, levels)
+
+    for j, q in enumerate(levels):
+        size = 1.0 / np.where(phi > 0, phi, 1.0)
+        expected = np.where(phi < 1e-8, stats.poisson.ppf(q, mean),
+                            stats.nbinom.ppf(q, size, size / (size + mean)))
+        np.testing.assert_array_equal(got[:, j], expected)
+
+
+def test_summed_quantiles_match_day_by_day_simulation_of_uneven_days() -> None:
+    # Reference: simulate every day (Gamma-Poisson with a shared level shock) and sum.
+    rng = np.random.default_rng(4)
+    means = np.array([6.0, 1.0, 9.0, 0.5, 4.0, 12.0, 2.0] * 2)
+    phi, psi, paths = 0.6, 0.05, 200_000
+    shock = rng.gamma(1 / psi, psi, (paths, 1))
+    daily = rng.poisson(means * shock * rng.gamma(1 / phi, phi, (paths, means.size)))
+    expected = np.quantile(daily.sum(axis=1), [0.5, 0.8, 0.9, 0.95, 0.99])
+    dispersion = Dispersion(pd.Series({"S1|store|K1": phi}), phi, psi)
+
+    got = horizon_demand_quantiles(_forecast(list(means)), dispersion, n_paths=100_000).iloc[0]
+
+    np.testing.assert_allclose(got[list(LEVELS)].to_numpy(float), expected, rtol=0.04)
+
+
+def test_summed_quantiles_are_per_series_whatever_the_row_order() -> None:
+    forecast = pd.concat([_forecast([2.0] * 7, "B"), _forecast([8.0] * 7, "A")])
+    shuffled = forecast.sample(frac=1.0, random_state=0)
+
+    sums = horizon_demand_quantiles(shuffled, Dispersion.poisson(), open_days=7)
+
+    assert sums["unique_id"].tolist() == ["A", "B"] and sums["mean"].tolist() == [56.0, 14.0]
