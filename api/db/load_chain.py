@@ -175,6 +175,8 @@ def load_chain(
                 loaded_at=datetime.now(UTC),
             )
         )
+    with engine.begin() as conn:
+        refresh_planner_statistics(conn)
     return LoadReport(
         data_version=data_version,
         rows={table: len(frame) for table, frame in frames.items()},
@@ -187,6 +189,15 @@ def total_rows(chain: ChainFrames) -> int:
     return sum(len(getattr(chain, t)) for t, _ in LOAD_ORDER if t != "demand_rates") + len(
         chain.stock
     )
+
+
+def refresh_planner_statistics(conn: Connection) -> None:
+    """ANALYZE the freshly loaded tables: without statistics the first hours of orders run on
+    plans made for empty tables (and autovacuum may be off or slow to get to it)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE " + ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)))
+    else:
+        conn.execute(text("ANALYZE"))
 
 
 def _empty_all_tables(conn: Connection) -> None:

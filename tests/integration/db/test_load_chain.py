@@ -84,3 +84,19 @@ def test_a_frame_missing_a_contract_column_is_refused_before_writing(
         no_weights = replace(chain, skus=chain.skus.drop(columns="weight_kg"))
         load_chain(loaded_engine, no_weights, "x", {})
     assert _count(loaded_engine, Sku) == 3
+
+
+def test_a_load_leaves_planner_statistics_for_the_stock_table(loaded_engine: Engine) -> None:
+    from sqlalchemy import text
+
+    with loaded_engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            analyzed = conn.execute(text(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'stock' AND schemaname = current_schema()"
+            )).scalar_one()
+        else:
+            analyzed = conn.execute(text(
+                "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = 'stock'"
+            )).scalar_one()
+    assert analyzed

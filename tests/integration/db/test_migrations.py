@@ -59,3 +59,32 @@ def test_readers_do_not_queue_behind_a_sqlite_writer(sqlite_url: str) -> None:
     with reader(engine).connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM datasets").scalar() == 1
     engine.dispose()
+
+
+def test_r0003_keeps_the_runs_it_finds_and_a_running_one_without_heartbeat_is_reaped(
+    sqlite_url: str,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from api.db.runs import reap_abandoned_runs
+
+    engine = make_engine(sqlite_url)
+    try:
+        upgrade(engine, "0002")
+        started = datetime.now(UTC) - timedelta(hours=3)
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO batch_runs (run_id, kind, started_at, status, params) VALUES "
+                "('old', 'forecast', :at, 'running', '{}'), "
+                "('done', 'forecast', :at, 'succeeded', '{}')"
+            ), {"at": started.replace(tzinfo=None)})
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.begin() as conn:
+            assert reap_abandoned_runs(conn) == ["old"]
+            rows = dict(conn.execute(text("SELECT run_id, status FROM batch_runs")).all())
+        assert rows == {"old": "failed", "done": "succeeded"}
+    finally:
+        engine.dispose()

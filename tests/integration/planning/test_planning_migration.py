@@ -32,7 +32,7 @@ def _upgrade_over_existing_transfers(url: str) -> None:
                      " 3, :at, 21.0, 'proposed')"),
                 {"at": datetime(2026, 11, 30, 23, tzinfo=UTC)},
             )
-        upgrade(engine)
+        upgrade(engine, "0002")
         assert current_revision(engine) == "0002"
         with engine.connect() as conn:
             old = conn.execute(text("SELECT qty, ship_by FROM transfers")).one()
