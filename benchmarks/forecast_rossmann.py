@@ -2,8 +2,9 @@
 
 Test: 2015-05-09 ... 2015-06-19 (42 days); training: everything before. Validation fold: the
 42 days before the test (2015-03-28 ... 2015-05-08), trained on everything before it; every
-choice (trees by early stopping, the correction factor, the model settings below) was made on
-it, never on the test. Score: RMSPE over open days with sales > 0.
+choice (the number of trees by early stopping, the model settings below) was made on it, never
+on the test, so ours' validation RMSPE is slightly optimistic. Score: RMSPE over open days with
+sales > 0.
 
 Rows: the seasonal naive (last week), the store x weekday x promo median of the training
 period, the production model (`lgbm`: recursive, Tweedie, Open/Promo/holidays as exogenous)
@@ -39,9 +40,12 @@ from forecasting.registry import make_model  # noqa: E402
 HORIZON = 42
 TARGET = 0.12
 BASIC = ["unique_id", "ds", "y", "store_open", "promo", "state_holiday", "school_holiday"]
-# Chosen on the validation fold (see the module docstring).
+# Chosen on the validation fold (RMSPE there, single seed 0.0946): 1/y row weights were worse
+# (0.0973); 3 seeds gained 0.001 (0.0936) for 3x the time; a relative correction factor fitted
+# on the first 3 weeks of the fold made the last 3 worse (0.0876 -> 0.0916 with 3 seeds), so
+# there is none.
 DIRECT = {"learning_rate": 0.1, "n_estimators": 2000, "encode_by": ("promo",),
-          "drop_zero_days": True, "correction": "relative", "calibration_days": HORIZON,
+          "drop_zero_days": True, "correction": "none", "calibration_days": HORIZON,
           "num_threads": 2}
 
 
@@ -89,7 +93,9 @@ def run_model(
     start, cpu = time.perf_counter(), time.process_time()
     forecast = model.fit(train).predict(HORIZON, test.drop(columns="y"))
     wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
-    fold = scored_rows(model.holdout_)
+    holdout = model.holdout_.drop(columns="store_open", errors="ignore")
+    fold = scored_rows(holdout.merge(train[["unique_id", "ds", "store_open"]],
+                                     on=["unique_id", "ds"]))
     scored = test[["unique_id", "ds", "y", "store_open"]].merge(forecast, on=["unique_id", "ds"])
     open_days = scored_rows(scored)
     row = {"validation RMSPE": rmspe(fold["y"].to_numpy(), fold["yhat"].to_numpy()),
@@ -132,6 +138,7 @@ def main() -> int:
           f"{test['ds'].max().date()} ({HORIZON} days, {len(evaluated)} open store-days with "
           f"sales); validation {(val_cut + pd.Timedelta(days=1)).date()} .. {cutoff.date()}; "
           f"data preparation {prep_seconds:.0f} s")
+    print(f"ours: {DIRECT}")
     print(table.round({"validation RMSPE": 4, "RMSPE": 4, "wall s": 0, "CPU s": 0}).to_string())
     result = float(ours["RMSPE"])
     production = float(rows["lgbm (production: recursive, Tweedie)"]["RMSPE"])
