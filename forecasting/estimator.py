@@ -116,8 +116,7 @@ class Forecaster(ABC):
         test = test.reset_index(drop=True)
         future = test.drop(columns="y") if self.exog_ else None
         mean = self._holdout_means(history, index, cut, usable, future)
-        return test[["unique_id", "ds", "y"]].merge(mean[["unique_id", "ds", "yhat"]],
-                                                    on=["unique_id", "ds"])
+        return test[["unique_id", "ds", "y"]].merge(mean, on=["unique_id", "ds"])
 
     def _holdout_means(
         self, history: pd.DataFrame, index: SeriesIndex, cut: np.ndarray, usable: np.ndarray,

@@ -47,3 +47,12 @@ def test_a_row_capped_model_still_forecasts_and_calibrates_every_series() -> Non
     assert len(forecast) == 40 * 7 and forecast["yhat"].notna().all()
     assert model.holdout_["unique_id"].nunique() == 40
     assert model.dispersion_.per_series.size == 40
+
+
+def test_the_holdout_carries_the_store_open_flag_of_the_history(promo_history: pd.DataFrame,
+                                                               ) -> None:
+    history = promo_history.assign(store_open=1)
+    model = LGBMForecaster(calibration_days=14, **FAST_LGBM).fit(history)
+
+    assert {"y", "yhat", "store_open"} <= set(model.holdout_.columns)
+    assert len(model.holdout_) == 2 * 14
