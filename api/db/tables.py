@@ -319,7 +319,9 @@ class OrderLine(Base):
         ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True
     )
     line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sku: Mapped[str] = mapped_column(ForeignKey("skus.sku"))
+    # No foreign key to skus (r0004): it locked the hot SKU rows on every order; the service
+    # refuses an unknown SKU before writing.
+    sku: Mapped[str] = mapped_column(SKU)
     qty: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))
 
@@ -339,14 +341,17 @@ class Allocation(Base):
             ["order_lines.order_id", "order_lines.line_id"],
             ondelete="CASCADE",
         ),
+        # The stock row it was reserved from, already locked by the order's write (r0004):
+        # separate keys to nodes and skus locked the hot catalogue rows on every order.
+        ForeignKeyConstraint(["node_id", "sku"], ["stock.node_id", "stock.sku"]),
         Index("ix_allocations_order_id", "order_id"),
     )
 
     allocation_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(ORDER_ID)
     line_id: Mapped[str] = mapped_column(String(64))
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.node_id"))
-    sku: Mapped[str] = mapped_column(ForeignKey("skus.sku"))
+    node_id: Mapped[str] = mapped_column(NODE_ID)
+    sku: Mapped[str] = mapped_column(SKU)
     qty: Mapped[int] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(24))
     promised_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -237,3 +237,36 @@ def _wait_for_a_lock_wait(url: str) -> None:
                 return
             time.sleep(0.05)
     raise AssertionError("the write never waited for the row lock")
+
+
+def test_an_order_does_not_wait_for_a_lock_held_on_its_sku_and_node_rows(pg: Engine) -> None:
+    """The order write takes no lock on the catalogue (r0004): a planner transaction holding the
+    SKU and DC rows must not hold up the OMS (it used to, through the foreign keys)."""
+    data = load_master_data(pg)
+    url = pg.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    with psycopg.connect(url) as holder, ThreadPoolExecutor(1) as pool:
+        holder.execute("SELECT 1 FROM skus WHERE sku = 'JACKET' FOR UPDATE")
+        holder.execute("SELECT 1 FROM nodes FOR UPDATE")
+        pending = pool.submit(allocate_order, pg, data, command("UNLOCKED", [("JACKET", 1)]),
+                              POLICY, decide=greedy_source)
+        try:
+            outcome = pending.result(timeout=20)  # blocked for good if it needed those rows
+        finally:
+            holder.rollback()
+    assert outcome.created
+
+
+def test_an_allocation_must_name_a_stock_row(pg: Engine) -> None:
+    with pytest.raises(Exception, match="fk_allocations_node_id_stock"), pg.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO orders (order_id, request_hash, status, fulfilment, decision) "
+            "VALUES ('NOSTOCK', 'h', 'allocated', 'home_delivery', '{}')"
+        ))
+        conn.execute(text(
+            "INSERT INTO order_lines VALUES ('NOSTOCK', '1', 'JACKET', 1, 'allocated')"
+        ))
+        conn.execute(text(
+            "INSERT INTO allocations (order_id, line_id, node_id, sku, qty, method, promised_at,"
+            " cost_pln) VALUES ('NOSTOCK', '1', 'NO-SUCH-NODE', 'JACKET', 1, 'home_delivery',"
+            " now(), 1.0)"
+        ))
