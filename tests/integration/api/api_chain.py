@@ -3,46 +3,25 @@ three units left in the whole network (the "last units" of the concurrency tests
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
+from chain_frames import HandBuiltChain, node_row, one_locker, transfer_rates
 
 AS_OF = date(2026, 11, 8)
 LAST_UNITS_SKU = "LAST"
 LAST_UNITS = 3
 
 
-@dataclass(frozen=True)
-class SmallChain:
-    nodes: pd.DataFrame
-    skus: pd.DataFrame
-    stock: pd.DataFrame
-    postcode_areas: pd.DataFrame
-    parcel_rates: pd.DataFrame
-    transfer_rates: pd.DataFrame
-    lockers: pd.DataFrame
-    sales: pd.DataFrame
-    as_of: date = AS_OF
-
-
-def _node(node_id: str, kind: str, city: str, lat: float, lon: float) -> dict[str, object]:
-    store = kind == "store"
-    return {
-        "node_id": node_id, "kind": kind, "name": f"{city} {kind}", "city": city,
-        "lat": lat, "lon": lon, "format": "mall" if store else "dc",
-        "opens_at_hour": 9 if store else 0, "closes_at_hour": 21 if store else 24,
-        "pick_cost_pln": 3.5 if store else 1.2,
-        "pick_capacity_per_day": 200 if store else 50_000, "replenishment_days": 7,
-    }
+SmallChain = HandBuiltChain
 
 
 def small_chain() -> SmallChain:
     nodes = pd.DataFrame([
-        _node("DC-STRYKOW", "dc", "Stryków", 51.90, 19.60),
-        _node("S001", "store", "Warszawa", 52.23, 21.01),
-        _node("S002", "store", "Kraków", 50.06, 19.94),
-        _node("S003", "store", "Gdańsk", 54.35, 18.65),
+        node_row("DC-STRYKOW", "dc", "Stryków", 51.90, 19.60),
+        node_row("S001", "store", "Warszawa", 52.23, 21.01),
+        node_row("S002", "store", "Kraków", 50.06, 19.94),
+        node_row("S003", "store", "Gdańsk", 54.35, 18.65),
     ])
     skus = pd.DataFrame({
         "sku": ["JACKET", "PHONE", "SCARF", LAST_UNITS_SKU],
@@ -85,12 +64,8 @@ def small_chain() -> SmallChain:
             "max_weight_kg": [25.0, 5.0, 31.5], "max_distance_km": [2000.0] * 3,
             "price_pln": [12.99, 15.79, 21.19], "transit_hours": [24.0, 24.0, 48.0],
         }),
-        transfer_rates=pd.DataFrame({
-            "lane": ["dc_to_store", "store_to_store"], "fixed_cost_pln": [20.0, 35.0],
-            "cost_per_unit_pln": [0.35, 0.8], "cost_per_km_pln": [0.0125, 0.02],
-            "lead_time_hours": [48.0, 72.0],
-        }),
-        lockers=pd.DataFrame({"locker_id": ["WAW01"], "city": ["Warszawa"], "lat": [52.2],
-                              "lon": [21.0]}),
+        transfer_rates=transfer_rates(),
+        lockers=one_locker(),
         sales=sales,
+        as_of=AS_OF,
     )

@@ -3,11 +3,11 @@ reason about: one DC, two stores, three SKUs, 60 days of sales with known walk-i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from chain_frames import HandBuiltChain, node_row, one_locker, transfer_rates
 from sqlalchemy import Engine
 
 from api.db.load_chain import load_chain
@@ -16,28 +16,12 @@ from forecasting.calendar import is_store_open
 AS_OF = date(2026, 11, 8)
 
 
-@dataclass(frozen=True)
-class TinyChain:
-    nodes: pd.DataFrame
-    skus: pd.DataFrame
-    stock: pd.DataFrame
-    postcode_areas: pd.DataFrame
-    parcel_rates: pd.DataFrame
-    transfer_rates: pd.DataFrame
-    lockers: pd.DataFrame
-    sales: pd.DataFrame
-    as_of: date = AS_OF
+TinyChain = HandBuiltChain
 
 
 def _node(node_id: str, kind: str, city: str, lat: float, lon: float) -> dict[str, object]:
-    return {
-        "node_id": node_id, "kind": kind, "name": f"{city} {kind}", "city": city,
-        "lat": lat, "lon": lon, "format": "dc" if kind == "dc" else "mall",
-        "opens_at_hour": 0 if kind == "dc" else 9, "closes_at_hour": 24 if kind == "dc" else 21,
-        "pick_cost_pln": 1.2 if kind == "dc" else 3.5,
-        "pick_capacity_per_day": 50_000 if kind == "dc" else 200, "replenishment_days": 7,
-        "home_dc": "DC-STRYKOW",  # an extra column the loader must ignore
-    }
+    return node_row(node_id, kind, city, lat, lon,
+                    home_dc="DC-STRYKOW")  # an extra column the loader must ignore
 
 
 def tiny_chain() -> TinyChain:
@@ -83,14 +67,10 @@ def tiny_chain() -> TinyChain:
             "max_weight_kg": [25.0, 5.0, 31.5], "max_distance_km": [1000.0, 1000.0, 1000.0],
             "price_pln": [12.99, 15.79, 21.19], "transit_hours": [24, 24, 48],
         }),
-        transfer_rates=pd.DataFrame({
-            "lane": ["dc_to_store", "store_to_store"], "fixed_cost_pln": [20.0, 35.0],
-            "cost_per_unit_pln": [0.35, 0.8], "cost_per_km_pln": [0.0125, 0.02],
-            "lead_time_hours": [48.0, 72.0],
-        }),
-        lockers=pd.DataFrame({"locker_id": ["WAW01"], "city": ["Warszawa"], "lat": [52.2],
-                              "lon": [21.0]}),
+        transfer_rates=transfer_rates(),
+        lockers=one_locker(),
         sales=sales,
+        as_of=AS_OF,
     )
 
 
