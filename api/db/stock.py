@@ -700,6 +700,16 @@ def holds_for(conn: Connection, order_id: str) -> list[Hold]:
     return [Hold(*row) for row in result]
 
 
+_PROMISABLE = select(
+    stock.c.node_id, stock.c.sku, _atp, stock.c.on_hand - stock.c.reserved
+).where(stock.c.sku.in_(bindparam("skus", expanding=True)) & (_atp > 0))
+
+
+def promisable_rows(conn: Connection, skus: Sequence[str]) -> list[tuple[str, str, int, int]]:
+    """`read_atp` on any database through SQLAlchemy (the allocation path off PostgreSQL)."""
+    return [tuple(row) for row in conn.execute(_PROMISABLE, {"skus": list(skus)})]
+
+
 # --- The allocation API's statements on PostgreSQL (bare psycopg, autocommit) ---------------
 
 _READ_ATP_SQL = """

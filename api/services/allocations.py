@@ -41,7 +41,6 @@ from api.db.engine import autocommit
 from api.db.tables import Allocation as AllocationRow
 from api.db.tables import Order as OrderRow
 from api.db.tables import OrderLine as OrderLineRow
-from api.db.tables import Stock as StockRow
 from api.metrics import DECISIONS, RESERVATION_RETRIES
 from api.services.commands import AllocateOrder
 from api.services.errors import Conflict, NotEnoughStock, NotFound, ShortLine, StaleStock
@@ -304,13 +303,6 @@ def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime)
     )
 
 
-_stock = cast(Table, StockRow.__table__)
-_ATP = _stock.c.on_hand - _stock.c.reserved - _stock.c.safety_stock
-_READ_ATP = select(
-    _stock.c.node_id, _stock.c.sku, _ATP, _stock.c.on_hand - _stock.c.reserved
-).where(_stock.c.sku.in_(bindparam("skus", expanding=True)) & (_ATP > 0))
-
-
 def _availability(
     conn: Connection, data: MasterData, skus: Sequence[str], at: datetime
 ) -> list[Availability]:
@@ -319,8 +311,7 @@ def _availability(
     Leaner than `api.db.stock.read_availability` (which returns every row with its demand rate,
     for display): the filter runs in the database and walk-in rates come from the cached network.
     """
-    rows = conn.execute(_READ_ATP, {"skus": list(skus)}).all()
-    return _availability_of(data, [tuple(row) for row in rows], at)
+    return _availability_of(data, db_stock.promisable_rows(conn, skus), at)
 
 
 def _availability_of(
