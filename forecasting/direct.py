@@ -30,8 +30,9 @@ import pandas as pd
 
 from forecasting.calendar import Country
 from forecasting.closed_days import STORE_OPEN
-from forecasting.estimator import _MIN_TRAIN_DAYS, Forecaster, split_last_days
+from forecasting.estimator import Forecaster
 from forecasting.features import add_calendar
+from forecasting.series_index import SeriesIndex, row_positions
 from forecasting.validation import ForecastInputError, future_grid
 
 Correction = Literal["none", "relative", "relative_per_series"]
@@ -161,25 +162,23 @@ class KnownFutureLGBMForecaster(Forecaster):
         self.series_factor_ = pd.Series(dtype=float)
         if hasattr(self, "best_rounds_"):
             del self.best_rounds_
-        days = self.calibration_days
-        empty = pd.DataFrame(columns=["unique_id", "ds", "y", "yhat"])
-        if days <= 0:
-            return empty
-        train, test = split_last_days(history, days)
-        long_enough = train.groupby("unique_id")["ds"].transform("size") >= _MIN_TRAIN_DAYS
-        train = train.loc[long_enough]
-        test = test.loc[test["unique_id"].isin(train["unique_id"].unique())]
-        test = test.loc[test.groupby("unique_id")["ds"].transform("size") == days]
-        if test.empty:
-            return empty
-        train = train.loc[train["unique_id"].isin(test["unique_id"].unique())]
-        state = self._fit_point(train, valid=test)
-        future = test.drop(columns="y") if self.exog_ else None
-        mean = self._mean(state, train, days, future)
-        holdout = test[["unique_id", "ds", "y"]].merge(mean, on=["unique_id", "ds"])
+        holdout = super()._holdout(history)
+        if holdout.empty:
+            return holdout
         self._fit_correction(holdout)
         holdout["yhat"] = holdout["yhat"].to_numpy() * self._factor(holdout["unique_id"])
         return holdout
+
+    def _holdout_means(
+        self, history: pd.DataFrame, index: SeriesIndex, cut: np.ndarray, usable: np.ndarray,
+        future: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """As the shared flow, but the holdout days also stop the boosting early."""
+        train = history.take(row_positions(index.starts[usable], cut[usable]))
+        train = train.reset_index(drop=True)
+        test = history.take(row_positions(cut[usable], index.ends[usable]))
+        state = self._fit_point(train, valid=test.reset_index(drop=True))
+        return self._mean(state, train, self.calibration_days, future)
 
     # --- pieces -----------------------------------------------------------------------------
     def _params(self, seed: int) -> dict[str, Any]:
