@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.plots import forecast_vs_history
 from experiments.tracking import experiment_id
 from forecasting.backtest import score
 
@@ -57,38 +58,6 @@ def busiest_series(history: pd.DataFrame, count: int = PLOTTED_SERIES) -> list[s
     return [str(uid) for uid in totals.index[:count]]
 
 
-def plot_forecast_vs_history(history: pd.DataFrame, forecast: pd.DataFrame, series: list[str],
-                             path: Path, title: str,
-                             history_days: int = PLOTTED_HISTORY_DAYS) -> Path:
-    """Last `history_days` of sales, then the forecast mean with its q80 and q95 bands."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(series), 1, figsize=(8, 1.9 * len(series)), squeeze=False)
-    for ax, uid in zip(axes[:, 0], series, strict=True):
-        past = history.loc[history["unique_id"] == uid].sort_values("ds")
-        past = past.loc[past["ds"] > past["ds"].max() - pd.Timedelta(days=history_days)]
-        ahead = forecast.loc[forecast["unique_id"] == uid].sort_values("ds")
-        ax.plot(past["ds"], past["y"], color="0.4", lw=0.8, label="sales")
-        ax.plot(ahead["ds"], ahead["yhat"], color="tab:blue", lw=1.2, label="forecast")
-        if "q95" in ahead.columns:
-            ax.fill_between(ahead["ds"], 0, ahead["q95"], color="tab:blue", alpha=0.12,
-                            label="q95")
-        if "q80" in ahead.columns:
-            ax.fill_between(ahead["ds"], 0, ahead["q80"], color="tab:blue", alpha=0.2,
-                            label="q80")
-        ax.set_title(uid, fontsize=8)
-        ax.tick_params(labelsize=7)
-    axes[0, 0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
-
-
 def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
                      holdout: pd.DataFrame | None, uri: str | None = None) -> str:
     """One run in the `weekly-batch` experiment; returns its MLflow run id."""
@@ -111,8 +80,9 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         with tempfile.TemporaryDirectory() as folder:
             for rank, uid in enumerate(busiest_series(history), start=1):
                 path = Path(folder) / f"forecast_{rank}_{_file_safe(uid)}.png"
-                plot_forecast_vs_history(history, forecast, [uid], path,
-                                         f"{record.model} as of {record.as_of}")
+                forecast_vs_history(history, forecast, [uid], path,
+                                    f"{record.model} as of {record.as_of}",
+                                    PLOTTED_HISTORY_DAYS)
                 mlflow.log_artifact(str(path), artifact_path="plots")
         return str(run.info.run_id)
 

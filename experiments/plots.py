@@ -21,7 +21,7 @@ def forecast_vs_actual(forecasts: pd.DataFrame, history: pd.DataFrame, series: l
     """Actuals (recent history and the test days) against the forecast and its q50-q90 band,
     for a few series of the last fold."""
     plt = _pyplot()
-    fig, axes = plt.subplots(len(series), 1, figsize=(8, 1.9 * len(series)), squeeze=False)
+    fig, axes = _series_grid(plt, len(series))
     for ax, uid in zip(axes[:, 0], series, strict=True):
         fc = forecasts.loc[forecasts["unique_id"] == uid].sort_values("ds")
         start = fc["ds"].min() - pd.Timedelta(days=context_days)
@@ -33,12 +33,47 @@ def forecast_vs_actual(forecasts: pd.DataFrame, history: pd.DataFrame, series: l
         if {"q50", "q90"} <= set(fc.columns):
             ax.fill_between(fc["ds"], fc["q50"], fc["q90"], color="tab:blue", alpha=0.2,
                             label="q50-q90")
-        ax.set_title(uid, fontsize=8)
-        ax.tick_params(labelsize=7)
+        _label_series(ax, uid)
+    return _save_grid(plt, fig, axes, title, path, dpi=70)
+
+
+def forecast_vs_history(history: pd.DataFrame, forecast: pd.DataFrame, series: list[str],
+                        path: Path, title: str, history_days: int = 120) -> Path:
+    """Last `history_days` of sales, then the forecast mean with its q80 and q95 bands."""
+    plt = _pyplot()
+    fig, axes = _series_grid(plt, len(series))
+    for ax, uid in zip(axes[:, 0], series, strict=True):
+        past = history.loc[history["unique_id"] == uid].sort_values("ds")
+        past = past.loc[past["ds"] > past["ds"].max() - pd.Timedelta(days=history_days)]
+        ahead = forecast.loc[forecast["unique_id"] == uid].sort_values("ds")
+        ax.plot(past["ds"], past["y"], color="0.4", lw=0.8, label="sales")
+        ax.plot(ahead["ds"], ahead["yhat"], color="tab:blue", lw=1.2, label="forecast")
+        if "q95" in ahead.columns:
+            ax.fill_between(ahead["ds"], 0, ahead["q95"], color="tab:blue", alpha=0.12,
+                            label="q95")
+        if "q80" in ahead.columns:
+            ax.fill_between(ahead["ds"], 0, ahead["q80"], color="tab:blue", alpha=0.2,
+                            label="q80")
+        _label_series(ax, uid)
+    return _save_grid(plt, fig, axes, title, path, dpi=80)
+
+
+def _series_grid(plt, n: int):  # type: ignore[no-untyped-def]
+    """One row of axes per series, stacked."""
+    return plt.subplots(n, 1, figsize=(8, 1.9 * n), squeeze=False)
+
+
+def _label_series(ax, uid: str) -> None:  # type: ignore[no-untyped-def]
+    ax.set_title(uid, fontsize=8)
+    ax.tick_params(labelsize=7)
+
+
+def _save_grid(plt, fig, axes, title: str, path: Path, dpi: int) -> Path:  # type: ignore[no-untyped-def]
+    """Legend on the first panel, the title, then the PNG; the figure is closed."""
     axes[0, 0].legend(fontsize=7, loc="upper left")
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=70)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
 
