@@ -45,6 +45,10 @@ class Protection:
         self.stores, self.skus = stores, skus
         n_days = fc.walkin.shape[1]
         self.open = np.array([is_store_open(days[0] + timedelta(days=k)) for k in range(n_days)])
+        # [day, store] open days until the next delivery: fixed by the calendar, so computed
+        # once here rather than on every order `opportunity` is re-run for.
+        self.horizon = np.array([[horizon_open_days(day, int(n)) for n in cycle] for day in days],
+                                float).reshape(len(days), len(cycle))
         grid = pd.MultiIndex.from_product([stores, skus], names=["store", "sku"]).to_frame(
             index=False)
         self.stock = grid.assign(
@@ -85,10 +89,8 @@ class Protection:
 
     def opportunity(self, d: int, on_hand: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """Per-unit opportunity cost (PLN) of taking a unit from each store row today."""
-        today = self.days[d]
-        horizon = np.array([horizon_open_days(today, int(n)) for n in self.cycle], float)
         shelf = on_hand[self.store_rows]
-        lost = lost_margins_pln(self.margin[None, :], shelf, rates * horizon[:, None])
+        lost = lost_margins_pln(self.margin[None, :], shelf, rates * self.horizon[d][:, None])
         out = np.zeros(on_hand.shape)
         out[self.store_rows] = np.round(lost, 2)
         return out
