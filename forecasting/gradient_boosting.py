@@ -25,10 +25,9 @@ from forecasting.distributed import dask_client
 from forecasting.estimator import Forecaster
 from forecasting.features import CHANNEL_CODE, add_calendar, add_channel_code
 from forecasting.registry import Engine
-from forecasting.series_index import SeriesIndex, row_positions
+from forecasting.series_index import DAY_NS, SeriesIndex, row_positions
 
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 14, 21, 28)
-_DAY_NS = 86_400 * 10**9
 
 
 class LGBMForecaster(Forecaster):
@@ -118,7 +117,7 @@ class LGBMForecaster(Forecaster):
         lo = index.starts
         if self.train_days is not None and chosen.any():
             last = int(index.ds_ns[end[chosen] - 1].max())
-            lo = index.first_after(last - self.train_days * _DAY_NS, index.starts, end)
+            lo = index.first_after(last - self.train_days * DAY_NS, index.starts, end)
         counts = np.where(chosen, end - lo, 0)
         total = int(counts.sum())
         if total > self.max_train_rows:

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-_DAY_NS = 86_400 * 10**9
+DAY_NS = 86_400 * 10**9
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,11 @@ class SeriesIndex:
 
     def cut_last_days(self, days: int) -> np.ndarray:
         """Per series, the first row of its last `days` days (== ends when days <= 0)."""
-        return self.first_after(self.ds_ns[self.ends - 1] - days * _DAY_NS)
+        return self.first_after(self.ds_ns[self.ends - 1] - days * DAY_NS)
 
     def future_grid(self, horizon: int) -> pd.DataFrame:
         """`unique_id, ds` of the `horizon` days after each series' last day, id then day."""
-        steps = np.arange(1, horizon + 1, dtype=np.int64) * _DAY_NS
+        steps = np.arange(1, horizon + 1, dtype=np.int64) * DAY_NS
         days = (self.ds_ns[self.ends - 1][:, None] + steps[None, :]).ravel()
         return pd.DataFrame({"unique_id": np.repeat(self.ids, horizon),
                              "ds": days.view("datetime64[ns]")})
