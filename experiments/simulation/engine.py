@@ -55,6 +55,7 @@ from experiments.simulation.replenishment import (
     PICK_WINDOW_DAYS,
     Topology,
     dc_orders,
+    reviews_on,
     store_orders,
 )
 from experiments.simulation.season import SLOT_HOURS, Season
@@ -225,8 +226,7 @@ def simulate(chain: DemoChain, season: Season, policy: str,
     tally = _Tally()
     for d in range(len(season.days)):
         on_hand += arrivals.pop(d, 0)
-        landed = (d - 1 + np.arange(len(season.stores))) % c.review_days == 0
-        picked_since[landed] = 0
+        picked_since[reviews_on(c.review_days, d - 1)] = 0  # yesterday's trucks landed
         in_transit = sum(arrivals.values(), np.zeros_like(on_hand))
         picked_rate = (np.sum(picked_hist, axis=0) / PICK_WINDOW_DAYS if picked_hist
                        else np.zeros_like(picked_since, dtype=float))

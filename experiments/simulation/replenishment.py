@@ -44,10 +44,16 @@ class Topology:
     cycle: np.ndarray  # review period + lead time per store (days)
 
 
+def reviews_on(cycle: np.ndarray, d: int) -> np.ndarray:
+    """[store] True where store s reviews on day d, (d + s) % cycle == 0 (its truck lands on
+    d + 1): the one place the schedule is written."""
+    return (d + np.arange(len(cycle))) % cycle == 0
+
+
 def store_orders(t: Topology, fc: SeasonForecast, d: int, on_hand: np.ndarray,
                  in_transit: np.ndarray, picked_rate: np.ndarray) -> np.ndarray:
     """Units each node receives tomorrow from today's store reviews (taken off the DCs now)."""
-    reviewing = np.flatnonzero((d + np.arange(len(t.store_rows))) % t.cycle == 0)
+    reviewing = np.flatnonzero(reviews_on(t.cycle, d))
     delivery = np.zeros_like(on_hand)
     if reviewing.size == 0:
         return delivery
