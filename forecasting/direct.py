@@ -33,7 +33,7 @@ from forecasting.closed_days import STORE_OPEN
 from forecasting.estimator import Forecaster
 from forecasting.features import add_calendar
 from forecasting.series_index import SeriesIndex, row_positions
-from forecasting.validation import ForecastInputError, future_grid
+from forecasting.validation import ForecastInputError
 
 Correction = Literal["none", "relative", "relative_per_series"]
 SERIES_CODE = "series_code"
@@ -147,7 +147,7 @@ class KnownFutureLGBMForecaster(Forecaster):
         self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
     ) -> pd.DataFrame:
         fitted: KnownFutureState = state
-        grid = future if future is not None else future_grid(history, horizon)
+        grid = future if future is not None else SeriesIndex.of(history).future_grid(horizon)
         design = self._design(grid, fitted.series, fitted.encodings)[list(fitted.features)]
         log_mean = np.mean([b.predict(design, num_iteration=b.best_iteration or None)
                             for b in fitted.boosters], axis=0)

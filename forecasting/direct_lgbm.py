@@ -25,7 +25,8 @@ import pandas as pd
 from forecasting.calendar import Country, calendar_features
 from forecasting.estimator import Forecaster
 from forecasting.features import CHANNEL_CODE, add_channel_code
-from forecasting.validation import ForecastInputError, future_grid
+from forecasting.series_index import SeriesIndex
+from forecasting.validation import ForecastInputError
 
 SCALE_DAYS = 112  # window of the per-series scale (recent mean demand)
 _MIN_ORIGIN_DAYS = 28  # an origin needs this much history of its series
@@ -138,7 +139,7 @@ class DirectLGBMForecaster(Forecaster):
             raise ForecastInputError(
                 f"lgbm_direct was trained for horizons up to {self.max_horizon} days; "
                 f"got {horizon} (raise max_horizon)", source="horizon")
-        grid = future if future is not None else future_grid(history, horizon)
+        grid = future if future is not None else SeriesIndex.of(history).future_grid(horizon)
         panel = self._panel(history, grid, horizon)
         rows = np.arange(len(panel.ids))
         origin = np.array([panel.last])
