@@ -58,23 +58,6 @@ class SeasonForecast:
         """The newest forecast issued on or before season day `day`."""
         return int(np.searchsorted(np.asarray(self.issue_days), day, side="right") - 1)
 
-    def walkin_days(self, day: int, first: int, last: np.ndarray | int) -> np.ndarray:
-        """[store, sku] walk-in mean summed over days first..last (inclusive; `last` per store
-        or one for all), as known on `day`."""
-        return _window_sum(self.walkin[self.issue_of(day)], first, last)
-
-    def online_days(self, day: int, first: int, last: np.ndarray | int) -> np.ndarray:
-        return _window_sum(self.online[self.issue_of(day)], first, last)
-
-
-def _window_sum(daily: np.ndarray, first: int, last: np.ndarray | int) -> np.ndarray:
-    cum = np.concatenate([np.zeros((1, *daily.shape[1:])), np.cumsum(daily, axis=0)])
-    stop = np.minimum(np.asarray(last) + 1, daily.shape[0])
-    if stop.ndim == 0:
-        return np.asarray(cum[int(stop)] - cum[first])
-    rows = np.arange(daily.shape[1])
-    return np.asarray(cum[stop, rows] - cum[first, rows])
-
 
 def sum_dispersion(mean_days: np.ndarray, mean_sq_days: np.ndarray, phi: np.ndarray,
                    level_shock: float) -> np.ndarray:
