@@ -165,8 +165,3 @@ def _future_grid(last_day: pd.Series, horizon: int) -> pd.DataFrame:
     days = np.repeat(last_day.to_numpy(), horizon) + np.tile(steps, len(last_day)).astype(
         "timedelta64[D]")
     return pd.DataFrame({"unique_id": ids, "ds": pd.to_datetime(days)})
-
-
-def future_grid(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
-    """The `unique_id, ds` rows of the next `horizon` days after each series' last day."""
-    return _future_grid(history.groupby("unique_id", sort=True)["ds"].max(), horizon)
