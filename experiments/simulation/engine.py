@@ -244,6 +244,7 @@ def simulate(chain: DemoChain, season: Season, policy: str,
             view.safety = protect.safety(d, on_hand)
             view.opportunity_pln = protect.opportunity(d, on_hand, rates)
         picked_today = np.zeros_like(picked_since)
+        picked_day = np.zeros_like(picked_since)  # the window below counts days, not slots
         for slot in range(len(SLOT_HOURS)):
             returns: list[Decision] = []
             for sim in (o for o in season.orders[d] if o.slot == slot):
@@ -261,9 +262,10 @@ def simulate(chain: DemoChain, season: Season, policy: str,
             for decision in returns:
                 _take(c, [decision], on_hand, None, picked_today, sign=-1)
             picked_since += picked_today
-            picked_hist.append(picked_today.copy())
+            picked_day += picked_today
             picked_today[:] = 0
             _walk_in(c, season.walkin[d, slot], on_hand, picked_since, tally)
+        picked_hist.append(picked_day)
     return _result(policy, season, tally, time.perf_counter() - started)
 
 
