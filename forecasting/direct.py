@@ -96,6 +96,10 @@ class KnownFutureLGBMForecaster(Forecaster):
         self.correction = correction
         self.relative_weight = relative_weight
         self.num_threads = num_threads
+        # Learned on the holdout (see _holdout); these defaults mean "not learned".
+        self.best_rounds_: int | None = None
+        self.factor_ = 1.0
+        self.series_factor_ = pd.Series(dtype=float)
 
     # --- the point model --------------------------------------------------------------------
     def _fit_point(
@@ -126,8 +130,8 @@ class KnownFutureLGBMForecaster(Forecaster):
                     self._design(valid_rows, series, encodings)[list(features)],
                     np.log1p(valid_rows["y"].to_numpy(float)),
                     weight=self._weights(valid_rows), reference=train_set))
-        rounds = self.n_estimators if valid is not None else getattr(
-            self, "best_rounds_", self.n_estimators)
+        rounds = self.n_estimators if valid is not None or self.best_rounds_ is None else (
+            self.best_rounds_)
         boosters, best = [], []
         for seed in self.seeds:
             callbacks: list[Callable[..., Any]] = []
@@ -160,8 +164,7 @@ class KnownFutureLGBMForecaster(Forecaster):
         multiplicative correction and the dispersion of the quantiles."""
         self.factor_ = 1.0
         self.series_factor_ = pd.Series(dtype=float)
-        if hasattr(self, "best_rounds_"):
-            del self.best_rounds_
+        self.best_rounds_ = None
         holdout = super()._holdout(history)
         if holdout.empty:
             return holdout
@@ -278,8 +281,7 @@ class KnownFutureLGBMForecaster(Forecaster):
             self.series_factor_ = (sums["r"] + k / f) / (sums["r2"] + k / f**2)
 
     def _factor(self, ids: pd.Series) -> np.ndarray:
-        factor = getattr(self, "factor_", 1.0)
-        per_series = getattr(self, "series_factor_", pd.Series(dtype=float))
-        if per_series.empty:
-            return np.full(len(ids), factor)
-        return pd.Series(ids.to_numpy()).map(per_series).fillna(factor).to_numpy(float)
+        if self.series_factor_.empty:
+            return np.full(len(ids), self.factor_)
+        return pd.Series(ids.to_numpy()).map(self.series_factor_).fillna(
+            self.factor_).to_numpy(float)

@@ -141,11 +141,3 @@ def _on_grid(grid: pd.DataFrame, point: pd.DataFrame) -> pd.DataFrame:
             return grid.assign(yhat=point["yhat"].to_numpy())
     return grid.merge(point[["unique_id", "ds", "yhat"]], on=["unique_id", "ds"], how="left")
 
-
-def split_last_days(history: pd.DataFrame, days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test): each series' last `days` days go to test (history sorted by id, day)."""
-    index = SeriesIndex.of(history)
-    in_test = np.zeros(len(history), dtype=bool)
-    in_test[row_positions(index.cut_last_days(days), index.ends)] = True
-    return history.loc[~in_test].reset_index(drop=True), history.loc[in_test].reset_index(
-        drop=True)

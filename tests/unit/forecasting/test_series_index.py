@@ -4,7 +4,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasting.estimator import split_last_days
 from forecasting.series_index import SeriesIndex, row_positions
 
 
@@ -55,9 +54,3 @@ def test_a_frame_not_grouped_by_series_is_refused() -> None:
     with pytest.raises(ValueError, match="not grouped by unique_id"):
         SeriesIndex.of(shuffled)
 
-
-def test_split_last_days_puts_each_series_last_days_in_test() -> None:
-    train, test = split_last_days(_frame(), 2)
-
-    assert test["y"].tolist() == [3.0, 4.0, 7.0, 8.0]
-    assert len(train) + len(test) == 9 and train.index.tolist() == list(range(5))
