@@ -148,10 +148,9 @@ class KnownFutureLGBMForecaster(Forecaster):
         return KnownFutureState(tuple(boosters), series, encodings, features)
 
     def _predict_point(
-        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+        self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
         fitted: KnownFutureState = state
-        grid = future if future is not None else SeriesIndex.of(history).future_grid(horizon)
         design = self._design(grid, fitted.series, fitted.encodings)[list(fitted.features)]
         log_mean = np.mean([b.predict(design, num_iteration=b.best_iteration or None)
                             for b in fitted.boosters], axis=0)

@@ -25,7 +25,6 @@ import pandas as pd
 from forecasting.calendar import Country, calendar_features
 from forecasting.estimator import Forecaster
 from forecasting.features import CHANNEL_CODE, add_channel_code
-from forecasting.series_index import SeriesIndex
 from forecasting.validation import ForecastInputError
 
 SCALE_DAYS = 112  # window of the per-series scale (recent mean demand)
@@ -133,13 +132,12 @@ class DirectLGBMForecaster(Forecaster):
         return [lgb.train(self._params(seed), data, self.n_estimators) for seed in self.seeds]
 
     def _predict_point(
-        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+        self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
         if horizon > self.max_horizon:
             raise ForecastInputError(
                 f"lgbm_direct was trained for horizons up to {self.max_horizon} days; "
                 f"got {horizon} (raise max_horizon)", source="horizon")
-        grid = future if future is not None else SeriesIndex.of(history).future_grid(horizon)
         panel = self._panel(history, grid, horizon)
         rows = np.arange(len(panel.ids))
         origin = np.array([panel.last])

@@ -67,9 +67,9 @@ class EnsembleForecaster(Forecaster):
         return [member._fit_point(history) for member in self.members]
 
     def _predict_point(
-        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+        self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
-        points = [m._predict_point(s, history, horizon, future)
+        points = [m._predict_point(s, history, horizon, grid)
                   for m, s in zip(self.members, state, strict=True)]
         return self._combine(points, getattr(self, "choice_", None))
 

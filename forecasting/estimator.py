@@ -52,9 +52,10 @@ class Forecaster(ABC):
 
     @abstractmethod
     def _predict_point(
-        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+        self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
-        """Mean forecast `unique_id, ds, yhat` for every series of `history`."""
+        """Mean forecast `unique_id, ds, yhat` for every row of `grid` (the future days of every
+        series of `history`, with the exogenous columns when the history has any)."""
 
     # --- the shared flow --------------------------------------------------------------------
     def fit(self, history: pd.DataFrame) -> Forecaster:
@@ -86,9 +87,10 @@ class Forecaster(ABC):
     def _mean(
         self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
     ) -> pd.DataFrame:
-        """Point forecast on the full future grid, non-negative, closed days exactly 0."""
+        """Point forecast on the full future grid (`future`, else the `horizon` days after each
+        series), non-negative, closed days exactly 0. The grid is built once, here."""
         grid = future if future is not None else SeriesIndex.of(history).future_grid(horizon)
-        point = self._predict_point(state, history, horizon, future)
+        point = self._predict_point(state, history, horizon, grid)
         mean = _on_grid(grid, point)
         yhat = mean["yhat"].to_numpy(float)
         yhat = np.where(np.isfinite(yhat), np.clip(yhat, 0.0, None), 0.0)

@@ -151,14 +151,13 @@ class LGBMForecaster(Forecaster):
         return self._mean(state, recent, self.calibration_days, future)
 
     def _predict_point(
-        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+        self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
         mlf: MLForecast = state
         index = SeriesIndex.of(history)
         lo = np.maximum(index.starts, index.ends - self._window())
         recent = history.take(row_positions(lo, index.ends)).reset_index(drop=True)
         new_df = self._features(recent)  # mlforecast orders features by new_df's columns
-        grid = future if future is not None else index.future_grid(horizon)
         x_df = add_calendar(grid, self.country)
         if self.engine == "dask":
             out = _predict_on_dask(mlf, horizon, new_df, x_df)

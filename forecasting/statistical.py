@@ -64,7 +64,7 @@ class StatisticalForecaster(Forecaster):
         return history[["unique_id", "ds", "y"]]
 
     def _predict_point(
-        self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None
+        self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
         sf = StatsForecast(models=[STAT_MODELS[self.model]()], freq="D", n_jobs=self.n_jobs,
                            fallback_model=Naive())
