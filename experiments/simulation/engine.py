@@ -245,6 +245,7 @@ def simulate(chain: DemoChain, season: Season, policy: str,
             view.opportunity_pln = protect.opportunity(d, on_hand, rates)
         picked_today = np.zeros_like(picked_since)
         picked_day = np.zeros_like(picked_since)  # the window below counts days, not slots
+        moved = np.zeros(len(season.stores), bool)  # stores whose shelf moved since priced
         for slot in range(len(SLOT_HOURS)):
             returns: list[Decision] = []
             for sim in (o for o in season.orders[d] if o.slot == slot):
@@ -252,15 +253,18 @@ def simulate(chain: DemoChain, season: Season, policy: str,
                 if decisions is None:
                     continue
                 _take(c, decisions, on_hand, view.capacity, picked_today, sign=1)
+                moved[_stores_of(c, decisions)] = True
                 if sim.cancelled:
                     tally.cancelled += 1
                     returns.extend(decisions)
                     continue
                 _count_order(c, sim.order, decisions, tally)
                 if protect is not None:
-                    view.opportunity_pln = protect.opportunity(d, on_hand, rates)
+                    protect.refresh(d, on_hand, rates, view.opportunity_pln, moved)
+                    moved[:] = False
             for decision in returns:
                 _take(c, [decision], on_hand, None, picked_today, sign=-1)
+            moved[:] = True  # returns and the walk-in sales below move every store's shelf
             picked_since += picked_today
             picked_day += picked_today
             picked_today[:] = 0
@@ -308,6 +312,13 @@ def _take(c: _Chain, decisions: Sequence[Decision], on_hand: np.ndarray,
                                                       node.pick_capacity_per_day) - 1
     if (on_hand < 0).any():
         raise AssertionError("a policy took more units than a node holds")
+
+
+def _stores_of(c: _Chain, decisions: Sequence[Decision]) -> list[int]:
+    """Store positions (rows of the store arrays) the decisions take units from."""
+    index = c.network.index
+    return [c.store_pos[index[line.node_id]] for decision in decisions
+            for line in decision.lines if index[line.node_id] in c.store_pos]
 
 
 def _count_order(c: _Chain, order: Order, decisions: Sequence[Decision],

@@ -89,8 +89,17 @@ class Protection:
 
     def opportunity(self, d: int, on_hand: np.ndarray, rates: np.ndarray) -> np.ndarray:
         """Per-unit opportunity cost (PLN) of taking a unit from each store row today."""
-        shelf = on_hand[self.store_rows]
-        lost = lost_margins_pln(self.margin[None, :], shelf, rates * self.horizon[d][:, None])
         out = np.zeros(on_hand.shape)
-        out[self.store_rows] = np.round(lost, 2)
+        self.refresh(d, on_hand, rates, out, np.ones(len(self.store_rows), bool))
         return out
+
+    def refresh(self, d: int, on_hand: np.ndarray, rates: np.ndarray, out: np.ndarray,
+                stores: np.ndarray) -> None:
+        """Recompute `out` (from `opportunity`) for the stores flagged in `stores` only: a
+        row's cost depends on its own shelf alone, so an order moves only its stores' rows."""
+        positions = np.flatnonzero(stores)
+        if positions.size == 0:
+            return
+        rows = self.store_rows[positions]
+        mean = rates[positions] * self.horizon[d][positions, None]
+        out[rows] = np.round(lost_margins_pln(self.margin[None, :], on_hand[rows], mean), 2)

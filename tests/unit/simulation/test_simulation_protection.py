@@ -87,3 +87,20 @@ def test_safety_stock_is_productions_reservation_plan_from_the_days_forecast() -
     assert safety[0].sum() == 0
     # the thin-margin SKU (online net of fulfilment < 0 is impossible here: 5 < 12) keeps all
     assert (safety[1:, 1] == on_hand[1:, 1]).all()
+
+
+def test_refresh_reprices_only_the_flagged_stores_and_matches_a_full_pricing() -> None:
+    p = _protection()
+    rates = p.rates(2)
+    before = np.array([[50, 50], [2, 7], [9, 3]])
+    priced = p.opportunity(2, before, rates)
+    after = before.copy()
+    after[1, 0] -= 1  # an order took from S1
+    after[2, 1] -= 3  # S2's shelf moved too, but S2 is not flagged
+
+    p.refresh(2, after, rates, priced, np.array([True, False]))
+
+    full = p.opportunity(2, after, rates)
+    np.testing.assert_array_equal(priced[1], full[1])
+    np.testing.assert_array_equal(priced[2], p.opportunity(2, before, rates)[2])
+    assert priced[1, 0] != p.opportunity(2, before, rates)[1, 0]
