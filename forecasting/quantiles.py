@@ -2,11 +2,11 @@
 
 Daily demand of series i on day t is modelled as NB with mean mu_t and variance
 mu_t + phi_i * mu_t**2 (phi_i = 0 is Poisson). phi_i is fitted on out-of-sample residuals of a
-holdout (method of moments, shrunk towards the pooled value so short or sparse series borrow
-strength). Per-day quantiles are NB quantiles. Per-day quantiles do not add up, so the quantile
-of demand *summed* over k open days comes from sample paths that share a level shock
-G ~ Gamma(mean 1, variance psi) per path: forecast errors of neighbouring days are correlated,
-and psi is fitted on the holdout window totals so the spread of sums is calibrated too.
+holdout (method of moments, winsorised across series, shrunk towards the pooled value so short
+or sparse series borrow strength). Per-day quantiles are NB quantiles. Per-day quantiles do not
+add up, so the quantile of demand *summed* over k open days comes from sample paths that share a
+level shock G ~ Gamma(mean 1, variance psi) per path: forecast errors of neighbouring days are
+correlated, and psi is fitted on the holdout window totals so the spread of sums is calibrated too.
 
 Given G, the k days are Gamma-Poisson draws, so their sum is Poisson with rate
 G * sum_t mu_t * Gamma_t; that weighted sum of Gammas (mean sum mu_t, variance
@@ -29,6 +29,7 @@ from forecasting.series_index import SeriesIndex, row_positions
 QUANTILE_LEVELS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.99)
 QUANTILE_COLUMNS: tuple[str, ...] = tuple(f"q{round(q * 100)}" for q in QUANTILE_LEVELS)
 _SHRINK_DAYS = 28.0  # pseudo-observations of the pooled dispersion in each series' estimate
+_RAW_PHI_CAP_QUANTILE = 0.95  # per-series raw dispersions are winsorised at this quantile
 _POISSON_PHI = 1e-8  # below this dispersion a series is Poisson
 _WALK_MAX_MEAN = 2000.0  # above this daily mean, quantiles come from scipy
 
@@ -69,6 +70,11 @@ def fit_dispersion(holdout: pd.DataFrame) -> Dispersion:
                             "mu2": mu**2, "n": 1.0}).groupby("unique_id", sort=True).sum()
     pooled = float(max(grouped["excess"].sum() / max(grouped["mu2"].sum(), 1e-12), 0.0))
     raw = (grouped["excess"] / grouped["mu2"].clip(lower=1e-12)).clip(lower=0.0)
+    # A holdout whose demand jumps far from a tiny mean (a stock-out ending, a relisted item)
+    # is a level change, not noise, yet scores phi in the hundreds: NB quantiles with q50 = 0
+    # and q99 thirty times the mean. Winsorising across series keeps such a series among the
+    # noisiest without letting one regime change set its quantiles.
+    raw = raw.clip(upper=float(raw.quantile(_RAW_PHI_CAP_QUANTILE)))
     weight = grouped["n"] / (grouped["n"] + _SHRINK_DAYS)
     per_series = weight * raw + (1 - weight) * pooled
     level_shock = _fit_level_shock(rows, per_series)

@@ -98,3 +98,21 @@ def test_summed_quantiles_are_per_series_whatever_the_row_order() -> None:
     sums = horizon_demand_quantiles(shuffled, Dispersion.poisson(), open_days=7)
 
     assert sums["unique_id"].tolist() == ["A", "B"] and sums["mean"].tolist() == [56.0, 14.0]
+
+
+def test_a_series_whose_holdout_jumps_from_nothing_gets_a_bounded_dispersion() -> None:
+    """A relisted item (zeros, then real sales over a mean the model still holds near 0) would
+    score phi ~ 1000 unwinsorised; its quantiles must stay usable for safety stock."""
+    rng = np.random.default_rng(3)
+    days = list(pd.date_range("2025-01-01", periods=28))
+    frames = [pd.DataFrame({"unique_id": f"s{i}", "ds": days, "y": rng.poisson(5.0, 28),
+                            "yhat": 5.0}) for i in range(30)]
+    jump = np.r_[np.zeros(23), [17, 15, 22, 29, 25]]
+    frames.append(pd.DataFrame({"unique_id": "relisted", "ds": days, "y": jump,
+                                "yhat": np.r_[np.full(23, 0.15), np.full(5, 0.3)]}))
+    fitted = fit_dispersion(pd.concat(frames, ignore_index=True))
+
+    phi = fitted.per_series["relisted"]
+    assert phi == fitted.per_series.max() and phi < 50  # noisiest, but not ~1000
+    q50, q99 = nb_quantiles(np.array([15.0]), np.array([phi]), [0.5, 0.99])[0]
+    assert q50 > 0 and q99 < 30 * 15
