@@ -30,12 +30,15 @@ def greedy_plan(problem: Problem) -> list[Part] | None:
 
     for i, line in enumerate(problem.lines):
         atp = problem.atp_by_sku[line.sku]
-        holders = [n for n in order[atp[order] > 0].tolist() if left(line.sku, n) > 0]
-        whole = next((n for n in holders if left(line.sku, n) >= line.qty and usable(n)), None)
+        stocked = order[atp[order] > 0].tolist()  # nearest first
+        # The nearest node that can take the whole line is usually among the first few: look
+        # for it before listing every node with units left (only a split needs that list).
+        whole = next((n for n in stocked if left(line.sku, n) >= line.qty and usable(n)), None)
         plan: list[tuple[int, int]] = []
         if whole is not None:
             plan = [(whole, line.qty)]
         else:
+            holders = [n for n in stocked if left(line.sku, n) > 0]
             need = line.qty
             for n in holders:
                 if need == 0:
