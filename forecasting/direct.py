@@ -16,7 +16,13 @@ chosen by early stopping on the calibration holdout (the last `calibration_days`
 history, which the shared flow refits without anyway), and an optional multiplicative
 correction minimising the squared relative error is fitted on the same holdout. Nothing is
 learned from the future frame but its exogenous columns.
+
+Daily quantiles are the forecast times quantiles of the holdout's actual-to-forecast ratios
+(open days). Store sales run in the hundreds or thousands, where count noise is nothing beside
+the model's relative error, and a log-target forecast sits below the arithmetic mean, so
+negative-binomial quantiles centred on it under-cover (q50 covered 36 % of Rossmann test days).
 """
+
 
 from __future__ import annotations
 
@@ -32,6 +38,7 @@ from forecasting.calendar import Country
 from forecasting.closed_days import STORE_OPEN
 from forecasting.estimator import Forecaster
 from forecasting.features import add_calendar
+from forecasting.quantiles import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from forecasting.series_index import SeriesIndex, row_positions
 from forecasting.validation import ForecastInputError
 
@@ -100,6 +107,7 @@ class KnownFutureLGBMForecaster(Forecaster):
         self.best_rounds_: int | None = None
         self.factor_ = 1.0
         self.series_factor_ = pd.Series(dtype=float)
+        self.ratio_quantiles_: np.ndarray | None = None  # per QUANTILE_LEVELS, from the holdout
 
     # --- the point model --------------------------------------------------------------------
     def _fit_point(
@@ -163,13 +171,26 @@ class KnownFutureLGBMForecaster(Forecaster):
         multiplicative correction and the dispersion of the quantiles."""
         self.factor_ = 1.0
         self.series_factor_ = pd.Series(dtype=float)
+        self.ratio_quantiles_ = None
         self.best_rounds_ = None
         holdout = super()._holdout(history)
         if holdout.empty:
             return holdout
         self._fit_correction(holdout)
         holdout["yhat"] = holdout["yhat"].to_numpy() * self._factor(holdout["unique_id"])
+        self.ratio_quantiles_ = _ratio_quantiles(holdout)
         return holdout
+
+    def _daily_quantiles(self, mean: pd.DataFrame) -> pd.DataFrame:
+        """Forecast x the holdout's ratio quantiles; count quantiles when no holdout was
+        fitted (calibration_days=0, or too short a history)."""
+        if self.ratio_quantiles_ is None:
+            return super()._daily_quantiles(mean)
+        out = mean.copy()
+        yhat = mean["yhat"].to_numpy(float)
+        for column, ratio in zip(QUANTILE_COLUMNS, self.ratio_quantiles_, strict=True):
+            out[column] = yhat * ratio
+        return out
 
     def _holdout_means(
         self, history: pd.DataFrame, index: SeriesIndex, cut: np.ndarray, usable: np.ndarray,
@@ -284,3 +305,13 @@ class KnownFutureLGBMForecaster(Forecaster):
             return np.full(len(ids), self.factor_)
         return pd.Series(ids.to_numpy()).map(self.series_factor_).fillna(
             self.factor_).to_numpy(float)
+
+
+def _ratio_quantiles(holdout: pd.DataFrame) -> np.ndarray | None:
+    """Quantiles (at QUANTILE_LEVELS, non-decreasing) of y / yhat over holdout days with a
+    forecast; None when there are too few days to read a 99th percentile from."""
+    rows = holdout.loc[holdout["yhat"].to_numpy(float) > 0]
+    if len(rows) < 100:
+        return None
+    ratio = rows["y"].to_numpy(float) / rows["yhat"].to_numpy(float)
+    return np.maximum.accumulate(np.quantile(ratio, QUANTILE_LEVELS))

@@ -72,7 +72,12 @@ class Forecaster(ABC):
         validate_horizon(horizon)
         future_clean = validate_future(future, self.history_, horizon)
         mean = self._mean(self.state_, self.history_, horizon, future_clean)
-        return daily_quantiles(mean, self.dispersion_)[list(FORECAST_COLUMNS)]
+        return self._daily_quantiles(mean)[list(FORECAST_COLUMNS)]
+
+    def _daily_quantiles(self, mean: pd.DataFrame) -> pd.DataFrame:
+        """The q50 ... q99 columns around the mean: negative-binomial counts with the holdout's
+        dispersion. A model whose errors are not count noise may override this."""
+        return daily_quantiles(mean, self.dispersion_)
 
     def horizon_demand_quantiles(
         self, forecast: pd.DataFrame, open_days: int | None = None, **kwargs: Any

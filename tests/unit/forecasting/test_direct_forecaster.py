@@ -117,3 +117,22 @@ def test_bad_settings_are_refused() -> None:
         KnownFutureLGBMForecaster(correction="median")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="seed"):
         KnownFutureLGBMForecaster(seeds=())
+
+
+def test_quantiles_are_the_forecast_times_holdout_ratio_quantiles_and_cover() -> None:
+    """Store sales: the spread is the model's relative error (read off 42 holdout days), not
+    count noise, so every quantile is the same multiple of the forecast and covers the future
+    of the same process about as often as its level says."""
+    full = _stores(days=DAYS + 28, seed=4)
+    history = full.loc[full["ds"] < full["ds"].min() + pd.Timedelta(days=DAYS)]
+    actual = full.loc[~full.index.isin(history.index)]
+    model = KnownFutureLGBMForecaster(**{**FAST, "calibration_days": 42}).fit(history)
+    future = actual.drop(columns="y")
+    forecast = model.predict(28, future).merge(actual[["unique_id", "ds", "y"]])
+
+    open_days = forecast.loc[forecast["yhat"] > 0]
+    ratios = open_days[list(QUANTILE_COLUMNS)].to_numpy() / open_days[["yhat"]].to_numpy()
+    np.testing.assert_allclose(ratios, np.broadcast_to(model.ratio_quantiles_, ratios.shape))
+    assert (forecast.loc[forecast["yhat"] == 0, list(QUANTILE_COLUMNS)].to_numpy() == 0).all()
+    coverage = {c: float(np.mean(open_days["y"] <= open_days[c])) for c in QUANTILE_COLUMNS}
+    assert 0.3 <= coverage["q50"] <= 0.7 and coverage["q95"] >= 0.8
