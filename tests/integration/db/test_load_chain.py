@@ -100,3 +100,28 @@ def test_a_load_leaves_planner_statistics_for_the_stock_table(loaded_engine: Eng
                 "SELECT count(*) > 0 FROM sqlite_stat1 WHERE tbl = 'stock'"
             )).scalar_one()
     assert analyzed
+
+
+@pytest.mark.postgres
+def test_order_tables_left_empty_by_a_load_stay_unanalyzed_and_are_read_by_key(
+    loaded_engine: Engine,
+) -> None:
+    """Statistics saying 'empty' would make the cached generic plans of the per-order
+    foreign-key checks scan orders and order lines sequentially as they grow."""
+    from sqlalchemy import text
+
+    if loaded_engine.dialect.name != "postgresql":
+        pytest.skip("planner statistics of PostgreSQL")
+    with loaded_engine.connect() as conn:
+        reltuples = dict(conn.execute(text(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN ('orders', "
+            "'order_lines', 'stock') AND relnamespace = current_schema()::regnamespace"
+        )).all())
+        conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+        conn.execute(text("PREPARE order_by_key(text) AS "
+                          "SELECT 1 FROM orders WHERE order_id = $1 FOR KEY SHARE"))
+        plan = "\n".join(conn.execute(text("EXPLAIN EXECUTE order_by_key('X')")).scalars())
+
+    assert reltuples["orders"] == -1 and reltuples["order_lines"] == -1  # never analyzed
+    assert reltuples["stock"] > 0
+    assert "Index" in plan and "Seq Scan" not in plan
