@@ -23,7 +23,6 @@ the model's relative error, and a log-target forecast sits below the arithmetic 
 negative-binomial quantiles centred on it under-cover (q50 covered 36 % of Rossmann test days).
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -168,7 +167,8 @@ class KnownFutureLGBMForecaster(Forecaster):
 
     def _holdout(self, history: pd.DataFrame) -> pd.DataFrame:
         """The last `calibration_days` serve three jobs: early stopping (tree count), the
-        multiplicative correction and the dispersion of the quantiles."""
+        multiplicative correction and the spread of the quantiles (ratio quantiles here, the
+        shared dispersion for summed-horizon quantiles)."""
         self.factor_ = 1.0
         self.series_factor_ = pd.Series(dtype=float)
         self.ratio_quantiles_ = None
