@@ -129,8 +129,8 @@ def fresh_database(stores: int, skus: int | None) -> Iterator[str]:
         started = time.perf_counter()
         subprocess.run(command, env={**os.environ, "OMNI_DATABASE_URL": url}, check=True,
                        stdout=subprocess.DEVNULL)
-        # `omni db init` ends with ANALYZE (api.db.load_chain): the orders run on the plans of a
-        # database in service, not on plans made for empty tables.
+        # `omni db init` ends with ANALYZE of the loaded tables (api.db.load_chain): the orders
+        # run on the plans of a database in service, not on plans made for empty tables.
         print(f"demo chain loaded into {name} (and analyzed) in "
               f"{time.perf_counter() - started:.0f} s")
         yield url

@@ -253,7 +253,8 @@ def simulate(chain: DemoChain, season: Season, policy: str,
                 if decisions is None:
                     continue
                 _take(c, decisions, on_hand, view.capacity, picked_today, sign=1)
-                moved[_stores_of(c, decisions)] = True
+                if protect is not None:
+                    moved[_stores_of(c, decisions)] = True
                 if sim.cancelled:
                     tally.cancelled += 1
                     returns.extend(decisions)
