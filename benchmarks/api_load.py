@@ -223,7 +223,11 @@ class Restocker:
                 self.loaded,
             )
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM (ANALYZE) stock, reservations"))
+            # An ANALYZE of the still-empty reservations table (before the first phase) would
+            # record it as empty, and cached generic plans would then scan it as it grows.
+            held = conn.execute(text("SELECT EXISTS (SELECT 1 FROM reservations)")).scalar_one()
+            conn.execute(text("VACUUM (ANALYZE) stock, reservations" if held
+                              else "VACUUM (ANALYZE) stock"))
 
     def close(self) -> None:
         self.engine.dispose()
