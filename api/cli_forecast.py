@@ -282,7 +282,8 @@ def weekly(
             mlflow_run_id = _log_to_mlflow(record, history, forecast,
                                            getattr(forecaster, "holdout_", None))
             with engine.begin() as conn:
-                rows = write_forecasts(conn, run_id, forecast)
+                spread = forecaster.variance_to_mean(forecast)
+                rows = write_forecasts(conn, run_id, forecast.assign(dispersion=spread))
                 use_forecast_for_demand_rates(conn, run_id, day + timedelta(days=1),
                                               day + timedelta(days=28))
                 finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id)

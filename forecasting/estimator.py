@@ -23,6 +23,7 @@ from forecasting.quantiles import (
     daily_quantiles,
     fit_dispersion,
     horizon_demand_quantiles,
+    variance_to_mean,
 )
 from forecasting.series_index import SeriesIndex, row_positions
 from forecasting.validation import (
@@ -88,6 +89,11 @@ class Forecaster(ABC):
             forecast = forecast.assign(
                 store_open=(~closed_mask(forecast, self.country)).astype(np.int8))
         return horizon_demand_quantiles(forecast, self.dispersion_, open_days, **kwargs)
+
+    def variance_to_mean(self, forecast: pd.DataFrame) -> np.ndarray:
+        """Per forecast row, the variance-to-mean ratio of the day's demand under the fitted
+        dispersion: what the weekly batch stores for the planners' safety stock."""
+        return variance_to_mean(forecast, self.dispersion_)
 
     def _mean(
         self, state: Any, history: pd.DataFrame, horizon: int, future: pd.DataFrame | None

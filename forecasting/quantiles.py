@@ -171,6 +171,15 @@ def daily_quantiles(forecast: pd.DataFrame, dispersion: Dispersion) -> pd.DataFr
     return out
 
 
+def variance_to_mean(forecast: pd.DataFrame, dispersion: Dispersion) -> np.ndarray:
+    """Per row of `unique_id, yhat`: the variance-to-mean ratio 1 + phi_i * yhat of that day's
+    NB demand (1 on days without demand). A planner that sums days as negative binomials (as
+    allocation.planning does) needs only this number per day to carry the fitted spread."""
+    phi = dispersion.for_ids(forecast["unique_id"])
+    mean = np.clip(np.nan_to_num(forecast["yhat"].to_numpy(float)), 0.0, None)
+    return 1.0 + phi * mean
+
+
 def horizon_demand_quantiles(
     forecast: pd.DataFrame,
     dispersion: Dispersion,

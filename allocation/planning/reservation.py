@@ -81,7 +81,8 @@ def plan_reservations(
             walkin_margin_pln, online_margin_pln and optionally fulfilment_cost_pln (critical
             ratio).
         as_of: the planning day; the horizon starts the day after.
-        walkin_forecast: daily walk-in means: store, sku, date, mean [, dispersion].
+        walkin_forecast: daily walk-in means: store, sku, date, mean [, dispersion (the day's
+            variance-to-mean ratio; NaN or absent: the policy default)].
         horizon_quantiles: instead of daily means, quantiles of summed horizon demand given
             directly: store, sku and columns ``q50``, ``q90``... (level in percent); levels
             between columns are interpolated linearly, above the top column it is used as is.
@@ -174,7 +175,8 @@ def _horizon_demand(
     offset = rows["_offset"]
     inside = (offset >= 1) & (offset <= rows["replenishment_days"]) & rows["_open"]
     rows = rows.loc[inside]
-    disp = rows["dispersion"] if "dispersion" in rows.columns else policy.default_dispersion
+    disp = (rows["dispersion"].fillna(policy.default_dispersion) if "dispersion" in rows.columns
+            else policy.default_dispersion)
     rows = rows.assign(_weighted=rows["mean"] * disp)
     summed = rows.groupby(["store", "sku"], sort=False)[["mean", "_weighted"]].sum()
     joined = frame[["store", "sku"]].merge(summed, on=["store", "sku"], how="left").fillna(0.0)

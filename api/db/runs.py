@@ -30,7 +30,9 @@ QUANTILES = ("q50", "q80", "q90", "q95", "q99")
 HEARTBEAT_EVERY = timedelta(seconds=30)
 # Several missed beats, so a busy database or a long GC pause does not kill a live run.
 ABANDONED_AFTER = timedelta(minutes=5)
-FORECAST_COLUMNS = ("run_id", "unique_id", "ds", "node_id", "channel", "sku", "yhat", *QUANTILES)
+FORECAST_COLUMNS = (
+    "run_id", "unique_id", "ds", "node_id", "channel", "sku", "yhat", *QUANTILES, "dispersion"
+)
 
 batch_runs = cast(Table, BatchRun.__table__)
 forecasts = cast(Table, Forecast.__table__)
@@ -167,7 +169,8 @@ def latest_run_id(conn: Connection, kind: str, status: RunStatus = "succeeded") 
 
 def write_forecasts(conn: Connection, run_id: str, frame: pd.DataFrame) -> int:
     """Store a forecast frame: `unique_id` ("node|channel|sku"), `ds`, `yhat` and any of the
-    quantile columns q50…q99 (missing ones stay NULL). Replaces rows of the same run."""
+    quantile columns q50…q99 and `dispersion` (the day's variance-to-mean ratio); missing ones
+    stay NULL. Replaces rows of the same run."""
     parts = frame["unique_id"].str.split("|", n=2, expand=True)
     rows = pd.DataFrame(
         {
@@ -180,8 +183,9 @@ def write_forecasts(conn: Connection, run_id: str, frame: pd.DataFrame) -> int:
             "yhat": frame["yhat"].to_numpy(dtype=float),
         }
     )
-    for q in QUANTILES:
-        rows[q] = frame[q].to_numpy(dtype=float) if q in frame.columns else float("nan")
+    for column in (*QUANTILES, "dispersion"):
+        rows[column] = (frame[column].to_numpy(dtype=float) if column in frame.columns
+                        else float("nan"))
     conn.execute(delete(forecasts).where(forecasts.c.run_id == run_id))
     return sum(write_frame(conn, "forecasts", rows.loc[:, list(FORECAST_COLUMNS)]))
 

@@ -288,6 +288,10 @@ class Forecast(Base):
     q90: Mapped[float | None] = mapped_column(Float)
     q95: Mapped[float | None] = mapped_column(Float)
     q99: Mapped[float | None] = mapped_column(Float)
+    # Variance-to-mean ratio of the day's demand (1 + phi * yhat under the model's fitted
+    # negative binomial): the safety-stock and rebalancing plans sum days with it. NULL: unknown,
+    # the planners' default applies.
+    dispersion: Mapped[float | None] = mapped_column(Float)
 
 
 # --- Orders and decisions ----------------------------------------------------------------------

@@ -82,12 +82,14 @@ def _frame(engine: Engine, query: object) -> pd.DataFrame:
 def _daily_walkin(
     engine: Engine, start: date, end: date, stores: pd.Series, channel: str = "store"
 ) -> pd.DataFrame:
-    """Daily means per store x SKU over [start, end] of a channel: the latest forecasts, else
-    (walk-in only) the demand rates; an online channel without forecasts is empty."""
+    """Daily means per store x SKU over [start, end] of a channel: the latest forecasts (with
+    each day's `dispersion`, NaN where the run stored none), else (walk-in only) the demand
+    rates; an online channel without forecasts is empty."""
     latest = select(func.max(Forecast.run_id)).scalar_subquery()
     forecast = _frame(
         engine,
-        select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat).where(
+        select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat,
+               Forecast.dispersion).where(
             Forecast.run_id == latest,
             Forecast.channel == channel,
             Forecast.ds >= start,
@@ -95,6 +97,7 @@ def _daily_walkin(
         ),
     )
     if len(forecast) and pd.to_datetime(forecast["ds"]).max() >= pd.Timestamp(end):
+        forecast["dispersion"] = pd.to_numeric(forecast["dispersion"], errors="coerce")
         return forecast.rename(columns={"node_id": "store", "ds": "date", "yhat": "mean"})
     if channel != "store":
         return pd.DataFrame(columns=["store", "sku", "date", "mean"])
@@ -237,15 +240,13 @@ def plan_peak_transfers(
     # A DC keeps the online demand of the stores it is nearest to (its own forecast).
     online = online.assign(store=online["store"].map(nearest_dc(nodes)))
     frames = [f for f in (walkin, online) if len(f)]
-    demand = pd.concat(frames).groupby(["store", "sku"])["mean"].sum() if frames else pd.Series()
-    demand = demand.rename("demand_mean")
-    demand.index.names = ["node_id", "sku"]
+    demand = _summed_demand(frames)
     pos = stock.assign(on_hand=(stock["on_hand"] - stock["reserved"]).clip(lower=0))
-    pos = pos.merge(demand.reset_index(), on=["node_id", "sku"], how="left")
+    pos = pos.merge(demand, on=["node_id", "sku"], how="left")
     pos = pos.merge(skus, on="sku")
     pos["demand_mean"] = pos["demand_mean"].fillna(0.0)
     pos["margin_pln"] = (pos["price_pln"] - pos["unit_cost_pln"]).clip(lower=0)
-    pos = pos[["node_id", "sku", "on_hand", "demand_mean", "margin_pln"]]
+    pos = pos[["node_id", "sku", "on_hand", "demand_mean", "margin_pln", "dispersion"]]
     settings = RebalanceSettings(deadline_s=deadline_s, min_transfer_qty=2)
     plan = plan_transfers(pos, nodes, rates, window, as_of, settings)
     plan_id = f"rebalance-{window.name}-{year}-{uuid.uuid4().hex[:8]}"
@@ -300,6 +301,24 @@ def plan_peak_transfers(
         report_dir=report_dir,
         shadow_price_rows=len(prices),
     )
+
+
+def _summed_demand(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per node x SKU: `demand_mean` (units over the window) and `dispersion`, the variance-to-
+    mean ratio of that sum (days independent: the mean-weighted average of the daily ratios;
+    NaN where no day has one, so the planner's default applies)."""
+    if not frames:
+        return pd.DataFrame(columns=["node_id", "sku", "demand_mean", "dispersion"])
+    days = pd.concat(frames)
+    ratio = days["dispersion"] if "dispersion" in days.columns else pd.Series(np.nan, days.index)
+    days = days.assign(_known=days["mean"].where(ratio.notna(), 0.0),
+                       _weighted=(days["mean"] * ratio).fillna(0.0))
+    summed = days.groupby(["store", "sku"])[["mean", "_known", "_weighted"]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dispersion = (summed["_weighted"] / summed["_known"]).where(summed["_known"] > 0)
+    out = pd.DataFrame({"demand_mean": summed["mean"], "dispersion": dispersion})
+    out.index.names = ["node_id", "sku"]
+    return out.reset_index()
 
 
 def _shadow_price_rows(

@@ -31,7 +31,8 @@ def _forecast(days: int = 14) -> pd.DataFrame:
     for uid, level in (("S001|store|A", 4.0), ("S001|online|A", 9.0), ("S002|store|C", 0.5)):
         closed = (ds.dayofweek == 6) & uid.endswith("store|A")  # Sundays at 0 for the store
         yhat = np.where(closed, 0.0, level)
-        frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "yhat": yhat, "q90": yhat * 2}))
+        frames.append(pd.DataFrame({"unique_id": uid, "ds": ds, "yhat": yhat, "q90": yhat * 2,
+                                    "dispersion": 1.0 + 0.25 * yhat}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -50,6 +51,7 @@ def test_a_forecast_run_is_recorded_and_read_back(loaded_engine: Engine) -> None
     assert len(frame) == 14
     assert set(frame["channel"]) == {"store", "online"}
     assert frame["q90"].notna().all() and frame["q50"].isna().all()
+    assert (frame["dispersion"] == 1.0 + 0.25 * frame["yhat"]).all()
 
 
 def test_a_forecast_replaces_recent_sales_as_the_walkin_rate(loaded_engine: Engine) -> None:

@@ -37,7 +37,16 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
                                   "where run_id = ? group by unique_id", (runs[0][0],)).fetchall()
         walk_in = conn.execute("select ds, max(yhat) from forecasts where channel = 'store' "
                                "group by ds").fetchall()
+        spread = conn.execute("select count(*), sum(dispersion is null), min(dispersion), "
+                              "max(dispersion), max(case when yhat = 0 then dispersion end) "
+                              "from forecasts").fetchone()
     assert per_series and {count for _, count, _ in per_series} == {56}
+    # every day carries its demand's variance-to-mean ratio for the planners: 1 where nothing
+    # is expected (closed days), above 1 where the fitted dispersion adds to Poisson noise
+    rows, missing, lowest, highest, on_empty_days = spread
+    assert rows == len(per_series) * 56 and missing == 0
+    assert lowest == pytest.approx(1.0) and on_empty_days == pytest.approx(1.0)
+    assert highest > 1.0
     closed = [top for ds, top in walk_in if not is_store_open(date.fromisoformat(ds[:10]), "PL")]
     assert closed and all(top == 0 for top in closed)
 

@@ -8,6 +8,7 @@ from forecasting.quantiles import (
     fit_dispersion,
     horizon_demand_quantiles,
     nb_quantiles,
+    variance_to_mean,
 )
 
 LEVELS = ("q50", "q80", "q90", "q95", "q99")
@@ -116,3 +117,14 @@ def test_a_series_whose_holdout_jumps_from_nothing_gets_a_bounded_dispersion() -
     assert phi == fitted.per_series.max() and phi < 50  # noisiest, but not ~1000
     q50, q99 = nb_quantiles(np.array([15.0]), np.array([phi]), [0.5, 0.99])[0]
     assert q50 > 0 and q99 < 30 * 15
+
+
+def test_variance_to_mean_of_a_day_is_one_plus_its_series_dispersion_times_its_mean() -> None:
+    dispersion = Dispersion(pd.Series({"A": 0.5}), 0.25, 0.0)
+    forecast = pd.DataFrame({"unique_id": ["A", "A", "B", "B"], "yhat": [4.0, 0.0, 2.0, np.nan]})
+
+    ratio = variance_to_mean(forecast, dispersion)
+
+    # A's own phi; B was not in the holdout and takes the pooled one; no demand is Poisson's 1
+    assert ratio.tolist() == [3.0, 1.0, 1.5, 1.0]
+    assert variance_to_mean(forecast, Dispersion.poisson()).tolist() == [1.0] * 4

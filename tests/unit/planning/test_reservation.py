@@ -127,3 +127,18 @@ def test_many_stores_and_skus_in_one_call_keep_their_own_rows() -> None:
     plan = plan_reservations(pd.DataFrame(rows), AS_OF, forecast)
     assert list(plan["store"]) == [f"S{n:02d}" for n in range(5)]
     assert np.all(np.diff(plan["horizon_demand_mean"].to_numpy()) > 0)
+
+
+def test_the_forecast_days_dispersion_sets_the_spread_and_a_missing_one_takes_the_default() -> None:
+    # a walk-in sale worth far more than an online one: keep stock to the 0.875 quantile
+    stock = pd.DataFrame([stock_row(60, online=10.0, walkin=40.0, days=7)])
+    forecast = daily_forecast("S01", "K1", date(2026, 10, 6), 7, 3.0)
+    policy = ReservationPolicy(default_dispersion=2.5)
+
+    default = plan_reservations(stock, AS_OF, forecast, policy).iloc[0]
+    unknown = plan_reservations(stock, AS_OF, forecast.assign(dispersion=np.nan), policy).iloc[0]
+    poisson = plan_reservations(stock, AS_OF, forecast.assign(dispersion=1.0), policy).iloc[0]
+    noisy = plan_reservations(stock, AS_OF, forecast.assign(dispersion=6.0), policy).iloc[0]
+
+    assert unknown["safety_stock"] == default["safety_stock"]
+    assert poisson["safety_stock"] < default["safety_stock"] < noisy["safety_stock"]
