@@ -189,3 +189,35 @@ def test_the_answer_comes_within_a_generous_multiple_of_the_deadline(case: Case)
     _solve(case, deadline_ms=50)
     # Loose on purpose (20 x the deadline, on a shared CI machine): timing is benchmarked.
     assert time.perf_counter() - started < 0.050 * 20
+
+
+def test_forced_cp_sat_finds_an_on_time_dc_that_pruning_ranks_below_late_stores() -> None:
+    # Found by the property above: a one-line locker order on a Sunday afternoon. The five
+    # stores hold the SKU and look cheaper on the lateness-free pruning cost, but miss the
+    # promise; the DC (ranked sixth) ships on time. Both paths must find the DC.
+    def node(node_id: str, kind: NodeKind, lat: float, lon: float, pick: float) -> Node:
+        store = kind == "store"
+        return Node(node_id, kind, Location(lat, lon), pick, 200, 9 if store else 0,
+                    21 if store else 24, 3)
+
+    nodes = (node("N0", "dc", 54.483, 19.899, 5.0), node("N1", "store", 53.457, 15.0, 1.5),
+             node("N2", "store", 52.695, 19.233, 1.5), node("N3", "store", 50.890, 15.0, 1.0),
+             node("N4", "store", 52.599, 15.0, 5.0), node("N5", "store", 50.0, 17.780, 1.5))
+    network = Network(nodes=nodes, skus=SKUS, parcel_rates=parcel_rates(),
+                      transfer_rates=TRANSFERS)
+    held = {"N0": (4, 0.0), "N1": (3, 0.0), "N2": (3, 2.5), "N3": (4, 0.0), "N4": (3, 0.0),
+            "N5": (4, 2.5)}
+    stock = [Availability(n, "B", atp, opp) for n, (atp, opp) in held.items()]
+    placed = datetime(2026, 11, 15, 14, 0, tzinfo=WARSAW)
+    order = Order("o", "parcel_locker", (OrderLine("L0", "B", 1),), placed,
+                  destination=Location(52.066, 21.953), promise_by=placed + timedelta(hours=34),
+                  max_parcels=1, allow_partial=True)
+    case = Case(network, order, stock, {"N1": 4, "N2": 4, "N3": 4, "N4": 0, "N5": 4})
+
+    auto = _solve(case, deadline_ms=10_000)
+    cpsat = _solve(case, deadline_ms=10_000, solver="cpsat")
+
+    assert auto is not None and cpsat is not None
+    assert [line.node_id for line in auto.lines] == ["N0"]
+    assert [line.node_id for line in cpsat.lines] == ["N0"]
+    assert cpsat.total_cost_pln == auto.total_cost_pln
