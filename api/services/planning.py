@@ -309,7 +309,7 @@ def _summed_demand(frames: list[pd.DataFrame]) -> pd.DataFrame:
     NaN where no day has one, so the planner's default applies)."""
     if not frames:
         return pd.DataFrame(columns=["node_id", "sku", "demand_mean", "dispersion"])
-    days = pd.concat(frames)
+    days = pd.concat(frames, ignore_index=True)
     ratio = days["dispersion"] if "dispersion" in days.columns else pd.Series(np.nan, days.index)
     days = days.assign(_known=days["mean"].where(ratio.notna(), 0.0),
                        _weighted=(days["mean"] * ratio).fillna(0.0))
