@@ -286,7 +286,11 @@ def weekly(
                 rows = write_forecasts(conn, run_id, forecast.assign(dispersion=spread))
                 use_forecast_for_demand_rates(conn, run_id, day + timedelta(days=1),
                                               day + timedelta(days=28))
-                finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id)
+                # psi, the variance of the error a series' days share: the safety-stock plan
+                # adds it to the spread of summed demand (allocation.planning.reservation).
+                shock = float(forecaster.dispersion_.level_shock)
+                finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
+                                 params={**params, "level_shock": shock})
             progress.update(task, advance=1)
     except Exception:
         with engine.begin() as conn:

@@ -82,7 +82,8 @@ def plan_reservations(
             ratio).
         as_of: the planning day; the horizon starts the day after.
         walkin_forecast: daily walk-in means: store, sku, date, mean [, dispersion (the day's
-            variance-to-mean ratio; NaN or absent: the policy default)].
+            variance-to-mean ratio; NaN or absent: the policy default)] [, level_shock (psi,
+            the variance of the forecast's error shared by a series' days; absent: 0)].
         horizon_quantiles: instead of daily means, quantiles of summed horizon demand given
             directly: store, sku and columns ``q50``, ``q90``... (level in percent); levels
             between columns are interpolated linearly, above the top column it is used as is.
@@ -163,6 +164,8 @@ def _horizon_demand(
     """Summed walk-in mean over each store's open horizon days, and its dispersion."""
     require_columns(forecast, ("store", "sku", "date", "mean"), "walkin_forecast")
     require_non_negative(forecast, "mean", "walkin_forecast")
+    if "level_shock" in forecast.columns:
+        require_non_negative(forecast, "level_shock", "walkin_forecast")
     days = pd.to_datetime(forecast["date"]).dt.date
     unique_days = days.unique()
     open_map = {d: is_store_open(d, policy.country) for d in unique_days}
@@ -177,12 +180,19 @@ def _horizon_demand(
     rows = rows.loc[inside]
     disp = (rows["dispersion"].fillna(policy.default_dispersion) if "dispersion" in rows.columns
             else policy.default_dispersion)
-    rows = rows.assign(_weighted=rows["mean"] * disp)
-    summed = rows.groupby(["store", "sku"], sort=False)[["mean", "_weighted"]].sum()
+    shock = rows["level_shock"].fillna(0.0) if "level_shock" in rows.columns else 0.0
+    rows = rows.assign(_weighted=rows["mean"] * disp, _shock=shock)
+    grouped = rows.groupby(["store", "sku"], sort=False)
+    summed = grouped[["mean", "_weighted"]].sum().join(grouped["_shock"].max())
     joined = frame[["store", "sku"]].merge(summed, on=["store", "sku"], how="left").fillna(0.0)
     mean = joined["mean"].to_numpy(dtype=np.float64)
+    # A level shock (one multiplicative error shared by all days of a series, variance psi)
+    # adds psi * mean**2 to the variance of the sum: psi * mean to its variance-to-mean ratio.
     with np.errstate(divide="ignore", invalid="ignore"):
-        dispersion = np.where(mean > 0, joined["_weighted"] / mean, policy.default_dispersion)
+        dispersion = np.where(
+            mean > 0, joined["_weighted"] / mean + joined["_shock"] * mean,
+            policy.default_dispersion,
+        )
     return mean, dispersion.astype(np.float64)
 
 

@@ -98,6 +98,7 @@ def _daily_walkin(
     )
     if len(forecast) and pd.to_datetime(forecast["ds"]).max() >= pd.Timestamp(end):
         forecast["dispersion"] = pd.to_numeric(forecast["dispersion"], errors="coerce")
+        forecast["level_shock"] = _level_shock_of(engine, latest)
         return forecast.rename(columns={"node_id": "store", "ds": "date", "yhat": "mean"})
     if channel != "store":
         return pd.DataFrame(columns=["store", "sku", "date", "mean"])
@@ -114,6 +115,14 @@ def _daily_walkin(
             "mean": np.repeat(rates["walkin_units_per_day"].to_numpy(), len(dates)),
         }
     )
+
+
+def _level_shock_of(engine: Engine, run_id: object) -> float:
+    """psi recorded by the forecast run (0 for runs from before it was recorded)."""
+    with engine.connect() as conn:
+        params = conn.execute(select(BatchRun.params).where(BatchRun.run_id == run_id)).scalar()
+    shock = (params or {}).get("level_shock", 0.0)
+    return float(shock) if isinstance(shock, int | float) and shock >= 0 else 0.0
 
 
 def plan_store_reservations(

@@ -3,6 +3,7 @@ MLflow run logged; `--model champion` with an empty registry stops before touchi
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,8 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     with sqlite3.connect(database) as conn:
         runs = conn.execute("select run_id, status, model, mlflow_run_id from batch_runs "
                             "where kind = 'forecast_weekly'").fetchall()
+        recorded = json.loads(conn.execute("select params from batch_runs where kind = "
+                                           "'forecast_weekly'").fetchone()[0])
         assert [(status, model) for _, status, model, _ in runs] == [
             ("succeeded", "seasonal_naive")]
         per_series = conn.execute("select unique_id, count(*), min(ds) from forecasts "
@@ -47,6 +50,8 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     assert rows == len(per_series) * 56 and missing == 0
     assert lowest == pytest.approx(1.0) and on_empty_days == pytest.approx(1.0)
     assert highest > 1.0
+    # the run records psi (the error its series' days share) for the safety-stock plan
+    assert recorded["horizon_days"] == 56 and recorded["level_shock"] >= 0.0
     closed = [top for ds, top in walk_in if not is_store_open(date.fromisoformat(ds[:10]), "PL")]
     assert closed and all(top == 0 for top in closed)
 

@@ -142,3 +142,18 @@ def test_the_forecast_days_dispersion_sets_the_spread_and_a_missing_one_takes_th
 
     assert unknown["safety_stock"] == default["safety_stock"]
     assert poisson["safety_stock"] < default["safety_stock"] < noisy["safety_stock"]
+
+
+def test_a_level_shock_shared_by_the_days_widens_the_sum_and_a_negative_one_is_refused() -> None:
+    stock = pd.DataFrame([stock_row(60, online=10.0, walkin=40.0, days=7)])
+    forecast = daily_forecast("S01", "K1", date(2026, 10, 6), 7, 3.0).assign(dispersion=1.2)
+
+    plain = plan_reservations(stock, AS_OF, forecast).iloc[0]
+    none = plan_reservations(stock, AS_OF, forecast.assign(level_shock=0.0)).iloc[0]
+    shocked = plan_reservations(stock, AS_OF, forecast.assign(level_shock=0.2)).iloc[0]
+
+    # psi = 0.2 on a sum of 18: variance 18 * 1.2 + 0.2 * 18**2 = 86.4 instead of 21.6
+    assert none["safety_stock"] == plain["safety_stock"]
+    assert shocked["safety_stock"] >= plain["safety_stock"] + 5
+    with pytest.raises(PlanningInputError, match="walkin_forecast.level_shock"):
+        plan_reservations(stock, AS_OF, forecast.assign(level_shock=-0.1))
