@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, ScalarSelect, Table, and_, bindparam, func, insert, select, update
 
 from allocation.geo import great_circle_km
 from allocation.planning import (
@@ -85,12 +85,11 @@ def _daily_walkin(
     """Daily means per store x SKU over [start, end] of a channel: the latest forecasts (with
     each day's `dispersion`, NaN where the run stored none), else (walk-in only) the demand
     rates; an online channel without forecasts is empty."""
-    latest = select(func.max(Forecast.run_id)).scalar_subquery()
     forecast = _frame(
         engine,
         select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat,
                Forecast.dispersion).where(
-            Forecast.run_id == latest,
+            Forecast.run_id == _latest_forecast_run(),
             Forecast.channel == channel,
             Forecast.ds >= start,
             Forecast.ds <= end,
@@ -98,7 +97,6 @@ def _daily_walkin(
     )
     if len(forecast) and pd.to_datetime(forecast["ds"]).max() >= pd.Timestamp(end):
         forecast["dispersion"] = pd.to_numeric(forecast["dispersion"], errors="coerce")
-        forecast["level_shock"] = _level_shock_of(engine, latest)
         return forecast.rename(columns={"node_id": "store", "ds": "date", "yhat": "mean"})
     if channel != "store":
         return pd.DataFrame(columns=["store", "sku", "date", "mean"])
@@ -117,10 +115,15 @@ def _daily_walkin(
     )
 
 
-def _level_shock_of(engine: Engine, run_id: object) -> float:
-    """psi recorded by the forecast run (0 for runs from before it was recorded)."""
+def _latest_forecast_run() -> ScalarSelect[str]:
+    return select(func.max(Forecast.run_id)).scalar_subquery()
+
+
+def _latest_level_shock(engine: Engine) -> float:
+    """psi recorded by the latest forecast run (0 for runs from before it was recorded)."""
+    query = select(BatchRun.params).where(BatchRun.run_id == _latest_forecast_run())
     with engine.connect() as conn:
-        params = conn.execute(select(BatchRun.params).where(BatchRun.run_id == run_id)).scalar()
+        params = conn.execute(query).scalar()
     shock = (params or {}).get("level_shock", 0.0)
     return float(shock) if isinstance(shock, int | float) and shock >= 0 else 0.0
 
@@ -148,6 +151,8 @@ def plan_store_reservations(
     stock["fulfilment_cost_pln"] = ONLINE_FULFILMENT_PLN
     horizon_end = as_of + timedelta(days=int(stock["replenishment_days"].max() or 0))
     forecast = _daily_walkin(engine, as_of + timedelta(days=1), horizon_end, stores["node_id"])
+    if "dispersion" in forecast.columns:  # read from a forecast run, not the demand rates
+        forecast["level_shock"] = _latest_level_shock(engine)
     plan = plan_reservations(stock, as_of, forecast, policy)
     plan_id = f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     plan = plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"])
