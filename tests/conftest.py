@@ -7,6 +7,10 @@
 - `empty_postgres_url`: a fresh, empty database for one test (migration tests).
 - `db_url`: parametrized over SQLite and PostgreSQL: migrated to head and emptied for each test.
 - `db_engine`: an engine on `db_url`, disposed after the test.
+
+Property tests (hypothesis) draw the same examples on every run under CI (CI=true, which
+`.ci/run` sets): a red CI must be reproducible and not depend on the day's random draw.
+Elsewhere they explore fresh random examples each run; a failure prints the seed to replay.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "explore")
 
 POSTGRES_ENV = "OMNI_TEST_POSTGRES_URL"
 REQUIRE_ENV = "OMNI_REQUIRE_POSTGRES"
