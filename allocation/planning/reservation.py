@@ -26,6 +26,7 @@ import pandas as pd
 
 from allocation.planning.demand import demand_quantile
 from allocation.planning.errors import PlanningInputError, require_columns, require_non_negative
+from allocation.planning.horizon_sum import sum_days
 from forecasting.calendar import PEAK_NAMES, Country, is_store_open, peak_window
 
 PolicyKind = Literal["critical_ratio", "service_level"]
@@ -178,21 +179,18 @@ def _horizon_demand(
     offset = rows["_offset"]
     inside = (offset >= 1) & (offset <= rows["replenishment_days"]) & rows["_open"]
     rows = rows.loc[inside]
-    disp = (rows["dispersion"].fillna(policy.default_dispersion) if "dispersion" in rows.columns
-            else policy.default_dispersion)
-    shock = rows["level_shock"].fillna(0.0) if "level_shock" in rows.columns else 0.0
-    rows = rows.assign(_weighted=rows["mean"] * disp, _shock=shock)
-    grouped = rows.groupby(["store", "sku"], sort=False)
-    summed = grouped[["mean", "_weighted"]].sum().join(grouped["_shock"].max())
-    joined = frame[["store", "sku"]].merge(summed, on=["store", "sku"], how="left").fillna(0.0)
-    mean = joined["mean"].to_numpy(dtype=np.float64)
+    summed = sum_days(rows, ["store", "sku"], policy.default_dispersion)
+    shock = rows["level_shock"].fillna(0.0) if "level_shock" in rows.columns else None
+    if shock is not None:
+        worst = shock.groupby([rows["store"], rows["sku"]], sort=False).max()
+        summed = summed.merge(worst.rename("_shock").reset_index(), on=["store", "sku"])
+    joined = frame[["store", "sku"]].merge(summed, on=["store", "sku"], how="left")
+    mean = joined["mean"].fillna(0.0).to_numpy(dtype=np.float64)
+    ratio = joined["dispersion"].fillna(policy.default_dispersion).to_numpy(dtype=np.float64)
     # A level shock (one multiplicative error shared by all days of a series, variance psi)
     # adds psi * mean**2 to the variance of the sum: psi * mean to its variance-to-mean ratio.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dispersion = np.where(
-            mean > 0, joined["_weighted"] / mean + joined["_shock"] * mean,
-            policy.default_dispersion,
-        )
+    psi = joined["_shock"].fillna(0.0).to_numpy(dtype=np.float64) if shock is not None else 0.0
+    dispersion = np.where(mean > 0, ratio + psi * mean, policy.default_dispersion)
     return mean, dispersion.astype(np.float64)
 
 

@@ -25,6 +25,7 @@ from allocation.planning import (
     plan_reservations,
     plan_transfers,
 )
+from allocation.planning.horizon_sum import sum_days
 from allocation.planning.rebalance import RebalancePlan, resolve_peak
 from api.db.tables import (
     BatchRun,
@@ -323,16 +324,9 @@ def _summed_demand(frames: list[pd.DataFrame]) -> pd.DataFrame:
     NaN where no day has one, so the planner's default applies)."""
     if not frames:
         return pd.DataFrame(columns=["node_id", "sku", "demand_mean", "dispersion"])
-    days = pd.concat(frames, ignore_index=True)
-    ratio = days["dispersion"] if "dispersion" in days.columns else pd.Series(np.nan, days.index)
-    days = days.assign(_known=days["mean"].where(ratio.notna(), 0.0),
-                       _weighted=(days["mean"] * ratio).fillna(0.0))
-    summed = days.groupby(["store", "sku"])[["mean", "_known", "_weighted"]].sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dispersion = (summed["_weighted"] / summed["_known"]).where(summed["_known"] > 0)
-    out = pd.DataFrame({"demand_mean": summed["mean"], "dispersion": dispersion})
-    out.index.names = ["node_id", "sku"]
-    return out.reset_index()
+    summed = sum_days(pd.concat(frames, ignore_index=True), ["store", "sku"], None)
+    return summed.rename(columns={"store": "node_id", "mean": "demand_mean"})[
+        ["node_id", "sku", "demand_mean", "dispersion"]]
 
 
 def _shadow_price_rows(
