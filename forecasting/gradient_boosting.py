@@ -10,6 +10,7 @@ forecasts are still made for every series from its own recent history.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import lightgbm as lgb
@@ -23,11 +24,20 @@ from sklearn.preprocessing import FunctionTransformer
 from forecasting.calendar import Country
 from forecasting.distributed import dask_client
 from forecasting.estimator import Forecaster
-from forecasting.features import CHANNEL_CODE, add_calendar, add_channel_code
+from forecasting.features import CHANNEL_CODE, add_calendar, add_channel_code, learns_yearly
 from forecasting.registry import Engine
 from forecasting.series_index import DAY_NS, SeriesIndex, row_positions
 
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 14, 21, 28)
+
+
+@dataclass(frozen=True)
+class FittedPipeline:
+    """A fitted mlforecast pipeline and whether it was given the yearly calendar columns
+    (only when its training window spans two years: `features.learns_yearly`)."""
+
+    mlf: MLForecast
+    yearly: bool
 
 
 class LGBMForecaster(Forecaster):
@@ -99,8 +109,11 @@ class LGBMForecaster(Forecaster):
             target_transforms=[_log1p()] if self.log_target else None,
         )
 
-    def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return add_channel_code(add_calendar(frame, self.country))
+    def _calendar(self, frame: pd.DataFrame, yearly: bool) -> pd.DataFrame:
+        return add_calendar(frame, self.country, yearly=yearly, day_of_month=True)
+
+    def _features(self, frame: pd.DataFrame, yearly: bool) -> pd.DataFrame:
+        return add_channel_code(self._calendar(frame, yearly))
 
     def _window(self) -> int:
         """Rows of each series' recent history the recursive features need (longest lag plus
@@ -129,13 +142,14 @@ class LGBMForecaster(Forecaster):
             chosen[picked] = True
         return row_positions(lo[chosen], end[chosen])
 
-    def _fit_rows(self, rows: pd.DataFrame) -> MLForecast:
+    def _fit_rows(self, rows: pd.DataFrame) -> FittedPipeline:
         mlf = self._pipeline()
-        mlf.fit(self._features(rows.reset_index(drop=True)), static_features=[CHANNEL_CODE],
-                dropna=True, keep_last_n=self._window())
-        return mlf
+        yearly = learns_yearly(rows["ds"])
+        mlf.fit(self._features(rows.reset_index(drop=True), yearly),
+                static_features=[CHANNEL_CODE], dropna=True, keep_last_n=self._window())
+        return FittedPipeline(mlf, yearly)
 
-    def _fit_point(self, history: pd.DataFrame) -> MLForecast:
+    def _fit_point(self, history: pd.DataFrame) -> FittedPipeline:
         index = SeriesIndex.of(history)
         return self._fit_rows(history.take(self._training_positions(index, index.ends)))
 
@@ -153,12 +167,14 @@ class LGBMForecaster(Forecaster):
     def _predict_point(
         self, state: Any, history: pd.DataFrame, horizon: int, grid: pd.DataFrame
     ) -> pd.DataFrame:
-        mlf: MLForecast = state
+        fitted: FittedPipeline = state
+        mlf = fitted.mlf
         index = SeriesIndex.of(history)
         lo = np.maximum(index.starts, index.ends - self._window())
         recent = history.take(row_positions(lo, index.ends)).reset_index(drop=True)
-        new_df = self._features(recent)  # mlforecast orders features by new_df's columns
-        x_df = add_calendar(grid, self.country)
+        # mlforecast orders features by new_df's columns
+        new_df = self._features(recent, fitted.yearly)
+        x_df = self._calendar(grid, fitted.yearly)
         if self.engine == "dask":
             out = _predict_on_dask(mlf, horizon, new_df, x_df)
         else:
