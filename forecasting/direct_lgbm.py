@@ -24,7 +24,13 @@ import pandas as pd
 
 from forecasting.calendar import Country, calendar_features
 from forecasting.estimator import Forecaster
-from forecasting.features import CHANNEL_CODE, add_channel_code
+from forecasting.features import (
+    CHANNEL_CODE,
+    YEARLY_COLUMNS,
+    YEARLY_MIN_DAYS,
+    add_channel_code,
+    learns_yearly,
+)
 from forecasting.validation import ForecastInputError
 
 SCALE_DAYS = 112  # window of the per-series scale (recent mean demand)
@@ -49,6 +55,14 @@ class _Panel:
     @property
     def last(self) -> int:
         return self.values.shape[1] - 1
+
+
+@dataclass(frozen=True)
+class DirectState:
+    """Seeded boosters per block of horizons, and whether they saw the yearly calendar."""
+
+    blocks: list[list[lgb.Booster]]
+    yearly: bool
 
 
 class DirectLGBMForecaster(Forecaster):
@@ -95,9 +109,11 @@ class DirectLGBMForecaster(Forecaster):
         self.weight_power = weight_power
 
     # --- estimator hooks ---------------------------------------------------------------------
-    def _fit_point(self, history: pd.DataFrame) -> list[list[lgb.Booster]]:
+    def _fit_point(self, history: pd.DataFrame) -> DirectState:
         """One set of seeded boosters per block of `block_days` horizons."""
         panel = self._panel(history, None, 0)
+        yearly = learns_yearly(history["ds"]) and (
+            self.train_days is None or self.train_days >= YEARLY_MIN_DAYS)
         origins = self._origins(panel)
         if origins.size == 0:
             raise ForecastInputError(
@@ -106,18 +122,19 @@ class DirectLGBMForecaster(Forecaster):
         blocks = []
         for first in range(1, self.max_horizon + 1, self.block_days):
             last = min(first + self.block_days - 1, self.max_horizon)
-            blocks.append(self._fit_block(panel, rows, origins, range(first, last + 1)))
-        return blocks
+            blocks.append(self._fit_block(panel, rows, origins, range(first, last + 1), yearly))
+        return DirectState(blocks, yearly)
 
     def _fit_block(
-        self, panel: _Panel, rows: np.ndarray, origins: np.ndarray, horizons: range
+        self, panel: _Panel, rows: np.ndarray, origins: np.ndarray, horizons: range,
+        yearly: bool,
     ) -> list[lgb.Booster]:
         x, y, w = [], [], []
         for h in horizons:
             usable = origins[origins + h <= panel.last]
             if usable.size == 0:
                 continue
-            feats, scale = self._features(panel, rows, usable, h)
+            feats, scale = self._features(panel, rows, usable, h, yearly)
             target = panel.values[np.ix_(rows, usable + h)].ravel() / scale
             keep = np.isfinite(target) & np.isfinite(scale)
             x.append(feats[keep])
@@ -138,13 +155,14 @@ class DirectLGBMForecaster(Forecaster):
             raise ForecastInputError(
                 f"lgbm_direct was trained for horizons up to {self.max_horizon} days; "
                 f"got {horizon} (raise max_horizon)", source="horizon")
+        fitted: DirectState = state
         panel = self._panel(history, grid, horizon)
         rows = np.arange(len(panel.ids))
         origin = np.array([panel.last])
         frames = []
         for h in range(1, horizon + 1):
-            feats, scale = self._features(panel, rows, origin, h)
-            boosters = state[(h - 1) // self.block_days]
+            feats, scale = self._features(panel, rows, origin, h, fitted.yearly)
+            boosters = fitted.blocks[(h - 1) // self.block_days]
             pred = np.mean([b.predict(feats, num_threads=self.num_threads) for b in boosters],
                            axis=0)
             frames.append(pd.DataFrame({
@@ -209,7 +227,7 @@ class DirectLGBMForecaster(Forecaster):
                       channel.astype(np.float32))
 
     def _features(
-        self, panel: _Panel, rows: np.ndarray, origins: np.ndarray, h: int
+        self, panel: _Panel, rows: np.ndarray, origins: np.ndarray, h: int, yearly: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         """Features (len(rows) * len(origins) x k, series-major) and the scale of each row."""
         every = len(rows) == len(panel.ids)  # prediction: no copies of the big arrays
@@ -257,7 +275,8 @@ class DirectLGBMForecaster(Forecaster):
         cols.append(np.broadcast_to(panel.channel[rows, None], level.shape))
         cols.append(np.full(level.shape, h, dtype=float))
         table = np.column_stack([np.asarray(c, dtype=np.float32).ravel() for c in cols])
-        cal = _calendar(panel.start + pd.to_timedelta(target_day, unit="D"), self.country)
+        cal = _calendar(panel.start + pd.to_timedelta(target_day, unit="D"), self.country,
+                        yearly)
         cal_rows = np.tile(cal, (len(rows), 1))
         return np.hstack([table, cal_rows]), scale.ravel()
 
@@ -268,9 +287,12 @@ def _nanmean(stack: np.ndarray) -> np.ndarray:
     return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def _calendar(days: pd.DatetimeIndex, country: Country) -> np.ndarray:
-    """Target-day calendar: weekday, day of month, month, and the retail calendar features."""
+def _calendar(days: pd.DatetimeIndex, country: Country, yearly: bool) -> np.ndarray:
+    """Target-day calendar: weekday, day of month, the retail calendar features, and the
+    position in the year only when `yearly` (see `features.learns_yearly`)."""
     feats = calendar_features(days, country).drop(columns=["ds"], errors="ignore")
-    extra = np.column_stack([days.dayofweek, days.day, days.month])
+    if not yearly:
+        feats = feats.drop(columns=list(YEARLY_COLUMNS))
+    extra = np.column_stack([days.dayofweek, days.day])
     numeric = feats.select_dtypes("number").to_numpy(np.float32)
     return np.hstack([extra.astype(np.float32), numeric])

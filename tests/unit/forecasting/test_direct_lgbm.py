@@ -55,7 +55,7 @@ def test_horizons_in_blocks_each_get_a_model_and_beyond_the_range_is_refused() -
     model = DirectLGBMForecaster(**{**FAST, "block_days": 7}).fit(_weekly((3.0, 5.0)))
     forecast = model.predict(14)
 
-    assert len(model.state_) == 2
+    assert len(model.state_.blocks) == 2
     saturday = forecast["ds"].dt.dayofweek == 5
     assert forecast.loc[saturday, "yhat"].mean() > 2 * forecast.loc[~saturday, "yhat"].mean()
     with pytest.raises(ForecastInputError, match="up to 14 days"):

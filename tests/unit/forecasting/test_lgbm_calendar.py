@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from forecasting_samples import FAST_LGBM, future_of, make_history
 
+from forecasting.direct_lgbm import DirectLGBMForecaster
 from forecasting.features import YEARLY_COLUMNS, add_calendar, learns_yearly
 from forecasting.gradient_boosting import LGBMForecaster
 
@@ -47,3 +48,17 @@ def test_day_of_month_is_added_only_on_request() -> None:
 
     assert "day_of_month" not in plain and with_day["day_of_month"].tolist() == [1, 31]
     assert "day_of_year" in plain and "day_of_year" not in with_day
+
+
+def test_the_direct_model_follows_the_same_rule() -> None:
+    fast = {"n_estimators": 10, "seeds": (0,), "max_horizon": 14, "block_days": 14,
+            "num_threads": 1}
+    short, long = make_history(days=200, skus=1), make_history(days=760, skus=1)
+
+    short_model = DirectLGBMForecaster(calibration_days=0, **fast).fit(short)
+    long_model = DirectLGBMForecaster(calibration_days=0, **fast).fit(long)
+
+    short_features = short_model.state_.blocks[0][0].num_feature()
+    assert not short_model.state_.yearly and long_model.state_.yearly
+    assert long_model.state_.blocks[0][0].num_feature() == short_features + len(YEARLY_COLUMNS)
+    assert short_model.predict(14, future_of(short, 14))["yhat"].notna().all()
