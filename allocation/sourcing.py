@@ -6,8 +6,14 @@ The path of a decision:
 2. prune to a few candidate nodes per line (`allocation.candidates`), always with the nodes the
    greedy rule would use, so that the answer never costs more than the rule;
 3. exact search over whole-line plans (`allocation.search`): single-line orders over all nodes,
-   others over the candidates; CP-SAT (`allocation.cpsat`) when a line must be split over nodes
-   or the search runs out of budget, with what time is left before the deadline;
+   others over the candidates, then certified (`allocation.candidates.beyond_candidates`: a
+   lower bound on every whole-line plan that leaves the candidates); while that bound is below
+   the best plan found, the nodes it does not rule out join the candidates and the search runs
+   again. CP-SAT (`allocation.cpsat`) when a line must be split over nodes or the search runs
+   out of budget or time, with what time is left before the deadline, certified the same way.
+   "optimal" thus means: no whole-line plan over any node is cheaper (for an order with a line
+   that no node holds whole: none over the candidates is); out of time before the
+   certificate, the answer is "feasible";
 4. without a solution in time: the greedy plan, status `fallback`;
 5. explain: runner-up plan and the greedy plan, with their cost differences.
 """
@@ -16,10 +22,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from math import inf
 
 import numpy as np
 
-from allocation.candidates import DEFAULT_K, prune
+from allocation.candidates import DEFAULT_K, beyond_candidates, prune
 from allocation.costs import Part
 from allocation.cpsat import solve_cpsat
 from allocation.errors import OutOfStock, ShortLine
@@ -45,6 +52,8 @@ from allocation.search import (
 
 DEFAULT_DEADLINE_MS = 50.0
 DEFAULT_WEIGHTS = CostWeights()
+WIDEN_NODES = 4  # nodes the certificate lets into the search per round
+SETTLE_SHARE = 0.8  # widened searches may run until this share of the deadline
 RUNNER_UP_MIN_MS = 15.0  # a CP-SAT re-solve for the runner-up only with this much time left
 RUNNER_UP_SHARE = 0.2  # and never longer than this share of the deadline (10 ms of 50 ms):
 # the explanation must not cost the p99
@@ -102,9 +111,12 @@ def source_order(
         served, greedy_parts, deadline_ms, started, solver, candidates_per_line
     )
     if greedy is not None and greedy.feasible and (best is None or _rank(greedy) < _rank(best)):
-        # Only when the solver failed (fallback) or was cut short: the rule is never beaten by
-        # a worse plan of ours.
+        # When the solver failed (fallback) or was cut short, or when the rule splits a line
+        # and beats the best whole-line plan: never a worse plan than the rule's. Then no
+        # optimum is proven.
         runner_up, best = best, greedy
+        if status == "optimal":
+            status = "feasible"
     if best is None:
         raise OutOfStock(
             order.order_id,
@@ -151,11 +163,14 @@ def _solve(
     incumbent: SearchResult | None = None
     if solver == "auto" and all(wholes):
         if len(problem.lines) == 1:
-            found = best_single_line(problem)
+            found, certified = best_single_line(problem), True
         else:
             # Half the time for the exact search; CP-SAT gets the rest if it is cut short.
-            found = search_whole_lines(problem, wholes, stop_at=(started + deadline_at) / 2)
-        if found.complete and (found.best is not None or not problem.order.allow_partial):
+            found, certified = _certified_search(
+                problem, candidates, wholes, stop_at=(started + deadline_at) / 2,
+                settle_at=started + SETTLE_SHARE * (deadline_at - started),
+            )
+        if certified and (found.best is not None or not problem.order.allow_partial):
             return found.best, found.runner_up, "optimal", candidates
         incumbent = found if found.best is not None else None
     if len(problem.lines) == 1:
@@ -166,24 +181,87 @@ def _solve(
         for n in np.flatnonzero(problem.atp_by_sku[line.sku] >= line.qty).tolist():
             if n not in candidates[0] and problem.source(n) is not None:
                 candidates[0].append(n)
-    left_s = deadline_at - time.perf_counter()
-    if left_s > 0.0005:
-        hint = incumbent.best.parts if incumbent and incumbent.best else greedy_parts
+        wholes = whole_line_candidates(problem, candidates)
+    hint = incumbent.best.parts if incumbent and incumbent.best else greedy_parts
+    while (left_s := deadline_at - time.perf_counter()) > 0.0005:
         result = solve_cpsat(
             problem, candidates, left_s, hint=hint, optional_lines=problem.order.allow_partial
         )
-        if result.status in ("optimal", "feasible"):
-            best = problem.evaluate(result.parts)
-            if best.feasible and best.parts:
-                status: Status = "optimal" if result.status == "optimal" else "feasible"
-                if incumbent and incumbent.best and incumbent.best.total_g < best.total_g:
-                    best = incumbent.best
-                budget_s = RUNNER_UP_SHARE * deadline_ms / 1000.0
-                runner_up = _cpsat_runner_up(problem, candidates, best, deadline_at, budget_s)
-                return best, runner_up, status, candidates
-    if incumbent is not None:
+        if result.status not in ("optimal", "feasible"):
+            break
+        best = problem.evaluate(result.parts)
+        if not (best.feasible and best.parts):
+            break
+        status: Status = "optimal" if result.status == "optimal" else "feasible"
+        if incumbent is not None and incumbent.best is not None:
+            if incumbent.best.total_g < best.total_g:
+                best = incumbent.best
+        incumbent = SearchResult(best, None, False)  # kept if a widened re-solve fails
+        extra = _escapes(problem, wholes, best) if all(wholes) and status == "optimal" else {}
+        if extra and (deadline_at - time.perf_counter()) * 1000.0 > RUNNER_UP_MIN_MS:
+            _widen(candidates, wholes, extra)  # a plan beyond the candidates may be cheaper
+            hint = best.parts
+            continue
+        if extra:
+            status = "feasible"  # optimal among the candidates only: no time left to widen
+        budget_s = RUNNER_UP_SHARE * deadline_ms / 1000.0
+        runner_up = _cpsat_runner_up(problem, candidates, best, deadline_at, budget_s)
+        return best, runner_up, status, candidates
+    if incumbent is not None and incumbent.best is not None:
         return incumbent.best, incumbent.runner_up, "feasible", candidates
     return None, None, "fallback", candidates
+
+
+def _certified_search(
+    problem: Problem,
+    candidates: list[list[int]],
+    wholes: list[list[int]],
+    stop_at: float,
+    settle_at: float,
+) -> tuple[SearchResult, bool]:
+    """The exact search over the candidates, widened until `beyond_candidates` shows that no
+    whole-line plan leaving them is cheaper: (result, True) then, else (the best complete
+    result, False). The first search stops at `stop_at` (then CP-SAT takes over); once one is
+    complete, widened searches may run until `settle_at`, keeping the last complete result
+    when one is cut short. Each round adds at least one (node, line) pair, so the loop ends
+    by the number of pairs at the latest. Without any plan among the candidates every node
+    in doubt joins at once, else the `WIDEN_NODES` most promising."""
+    found = search_whole_lines(problem, wholes, stop_at=stop_at)
+    while found.complete:
+        extra = _escapes(problem, wholes, found.best)
+        if not extra:
+            return found, True
+        if time.perf_counter() > settle_at:
+            break
+        if found.best is not None:
+            extra = dict(list(extra.items())[:WIDEN_NODES])
+        _widen(candidates, wholes, extra)
+        wider = search_whole_lines(problem, wholes, stop_at=settle_at)
+        if not wider.complete:
+            break
+        found = wider
+    return found, False
+
+
+def _escapes(
+    problem: Problem, wholes: list[list[int]], best: Evaluation | None
+) -> dict[int, list[int]]:
+    """Node -> lines beyond the candidates that might make a plan better than `best` (one
+    serving fewer lines than the order has is beaten by any plan serving them all)."""
+    served = {i for i, _, _ in best.parts} if best is not None else set()
+    incumbent = best.total_g if best is not None and len(served) == len(problem.lines) else inf
+    return beyond_candidates(problem, wholes, incumbent)
+
+
+def _widen(
+    candidates: list[list[int]], wholes: list[list[int]], extra: dict[int, list[int]]
+) -> None:
+    for n, lines in extra.items():
+        for i in lines:
+            if n not in wholes[i]:
+                wholes[i].append(n)
+            if n not in candidates[i]:
+                candidates[i].append(n)
 
 
 def _cpsat_runner_up(

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from allocation_network import WARSAW, parcel_rates
+from allocation_network import (
+    SMALL_SKUS,
+    SMALL_TRANSFERS,
+    WARSAW,
+    Case,
+    parcel_rates,
+    small_case,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,91 +23,42 @@ from allocation.errors import OutOfStock
 from allocation.model import (
     Availability,
     Decision,
-    Fulfilment,
     Location,
     Network,
     Node,
     NodeKind,
     Order,
     OrderLine,
-    Sku,
-    TransferRate,
 )
 from allocation.sourcing import source_order
 
-SKUS = {
-    "A": Sku("A", 0.3, 40.0, 15.0),
-    "B": Sku("B", 2.5, 300.0, 150.0),
-    "C": Sku("C", 14.0, 1500.0, 1100.0),
-}
-TRANSFERS = {
-    "dc_to_store": TransferRate("dc_to_store", 20.0, 0.4, 0.3, 24.0),
-    "store_to_store": TransferRate("store_to_store", 50.0, 1.2, 1.0, 48.0),
-}
+SKUS = SMALL_SKUS
+TRANSFERS = SMALL_TRANSFERS
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Case:
-    network: Network
-    order: Order
-    stock: list[Availability]
-    capacity: dict[str, int]
+class _DrawPicker:
+    """A `Picker` over hypothesis' `draw`, so that failures shrink."""
 
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw = draw
 
-locations = st.builds(
-    Location, st.floats(49.5, 54.5), st.floats(14.5, 23.5)
-)
+    def integer(self, low: int, high: int) -> int:
+        return self.draw(st.integers(low, high))
+
+    def real(self, low: float, high: float) -> float:
+        return self.draw(st.floats(low, high))
+
+    def boolean(self) -> bool:
+        return self.draw(st.booleans())
+
+    def choice(self, options: Sequence[T]) -> T:
+        return self.draw(st.sampled_from(options))
 
 
 @st.composite
 def cases(draw: st.DrawFn) -> Case:
-    n_nodes = draw(st.integers(1, 6))
-    nodes = []
-    for k in range(n_nodes):
-        kind: NodeKind = "dc" if k == 0 or draw(st.booleans()) and k < 2 else "store"
-        nodes.append(
-            Node(
-                f"N{k}", kind, draw(locations), draw(st.sampled_from([1.0, 1.5, 5.0, 7.0])),
-                200, 0 if kind == "dc" else 9, 24 if kind == "dc" else 21, 3,
-            )
-        )
-    network = Network(
-        nodes=tuple(nodes), skus=SKUS, parcel_rates=parcel_rates(), transfer_rates=TRANSFERS
-    )
-    stock = [
-        Availability(node.node_id, sku, draw(st.integers(0, 4)), draw(st.sampled_from([0, 2.5])))
-        for node in nodes
-        for sku in SKUS
-    ]
-    n_lines = draw(st.integers(1, 4))
-    lines = tuple(
-        OrderLine(f"L{i}", draw(st.sampled_from(sorted(SKUS))), draw(st.integers(1, 3)))
-        for i in range(n_lines)
-    )
-    fulfilment: Fulfilment = draw(
-        st.sampled_from(["home_delivery", "parcel_locker", "click_and_collect"])
-    )
-    stores = [n.node_id for n in nodes if n.kind == "store"]
-    if fulfilment == "click_and_collect" and not stores:
-        fulfilment = "home_delivery"
-    placed = datetime(2026, 11, 14, 8, 0, tzinfo=WARSAW) + timedelta(
-        hours=draw(st.integers(0, 72))
-    )
-    order = Order(
-        "o",
-        fulfilment,
-        lines,
-        placed,
-        destination=None if fulfilment == "click_and_collect" else draw(locations),
-        pickup_store_id=(
-            draw(st.sampled_from(stores)) if fulfilment == "click_and_collect" else None
-        ),
-        promise_by=placed + timedelta(hours=draw(st.integers(12, 96))),
-        max_parcels=draw(st.sampled_from([None, 1, 2, 3])),
-        allow_partial=draw(st.booleans()),
-    )
-    capacity = {n.node_id: draw(st.integers(0, 4)) for n in nodes if n.kind == "store"}
-    return Case(network, order, stock, capacity)
+    return small_case(_DrawPicker(draw))
 
 
 def _solve(case: Case, **kw: object) -> Decision | None:
