@@ -229,7 +229,19 @@ def validate(history: pd.DataFrame) -> tuple[pd.DataFrame, str, list[Window]]:
               + f" ({sum(seconds.values()):.0f} s)", flush=True)
     mean = sum(tables[1:], tables[0]) / len(tables)
     chosen = str(mean.loc[MEAN, list(CANDIDATES)].astype(float).idxmin())
+    print_margin(tables, chosen)
     return mean, chosen, windows
+
+
+def print_margin(tables: list[pd.DataFrame], chosen: str) -> None:
+    """How clear the validation choice is: its lead over the runner-up, fold by fold. A lead
+    that changes sign between folds is within the noise of three 28-day windows."""
+    per_fold = pd.DataFrame([t.loc[MEAN, list(CANDIDATES)].astype(float) for t in tables])
+    runner_up = str(per_fold.mean().drop(chosen).idxmin())
+    lead = per_fold[runner_up] - per_fold[chosen]
+    print(f"choice margin: {chosen} {per_fold[chosen].mean():.4f} vs runner-up {runner_up} "
+          f"{per_fold[runner_up].mean():.4f} ({lead.mean() / per_fold[runner_up].mean():.2%} "
+          f"lower); lead per fold {', '.join(f'{v:+.4f}' for v in lead)}")
 
 
 RECONCILED = ("mint_ols", "mint_wls_struct")
