@@ -103,7 +103,12 @@ class AllocationOut(BaseModel):
     """The decision: `status` is the solver's (optimal, feasible, fallback); `state` the order's."""
 
     order_id: str
-    status: str
+    status: str = Field(description=(
+        "optimal: no plan that ships each line whole from one node costs less, over every node "
+        "of the network (when a line must be split, because no node holds it whole, or the "
+        "order is served in part: none over the candidate nodes the explanation names); "
+        "feasible: a valid plan found within the deadline whose optimality was not proven; "
+        "fallback: the greedy rule's plan, the solver having found none in time"))
     state: Literal["allocated", "partial", "cancelled", "shipped", "expired"]
     fulfilment: Fulfilment
     lines: list[AllocatedLine]
