@@ -47,7 +47,7 @@ from data.public import shared_data_dir  # noqa: E402
 from forecasting.estimator import Forecaster  # noqa: E402
 from forecasting.quantiles import QUANTILE_COLUMNS  # noqa: E402
 from forecasting.reconcile import reconcile  # noqa: E402
-from forecasting.registry import make_model  # noqa: E402
+from forecasting.registry import PRODUCTION_MODEL, make_model  # noqa: E402
 
 TRAIN_END = pd.Timestamp("2016-04-24")
 HORIZON = 28
@@ -327,12 +327,15 @@ def main() -> int:
           + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()))
     print_reconciliation([*windows, (TRAIN_END, train, scored, weights)], ours)
     print_dormant("\ntest window", train, test)
-    print_coverage(forecasts, test, models[ours], ours, dormant_series(train).index)
+    print_coverage(forecasts, test, models, [ours, PRODUCTION_MODEL],
+                   dormant_series(train).index)
     return 0
 
 
 def print_coverage(forecasts: dict[str, pd.DataFrame], test: pd.DataFrame,
-                   model: Forecaster, ours: str, dormant: pd.Index) -> None:
+                   models: dict[str, Forecaster], shown: list[str], dormant: pd.Index) -> None:
+    """Daily quantile coverage of every model, and the 28-day summed coverage of the models in
+    `shown` (ours, and the production model whose sums the safety-stock plan uses)."""
     print("\nquantile coverage at item-store level on the test window (share of actuals <= "
           "quantile; target = level)")
     rows = []
@@ -343,21 +346,23 @@ def print_coverage(forecasts: dict[str, pd.DataFrame], test: pd.DataFrame,
             row[col] = float(np.mean(merged["y"] <= merged[col]))
         rows.append(row)
     print(pd.DataFrame(rows).set_index("model").round(3).to_string())
-    sums = model.horizon_demand_quantiles(forecasts[ours].assign(store_open=1),
-                                          open_days=HORIZON)
     actual = test.groupby("unique_id")["y"].sum()
-    merged = sums.set_index("unique_id").join(actual.rename("actual"))
-    active = ~merged.index.isin(dormant)
-    print(f"\n28-day summed demand per series ({ours}): share of actual sums <= quantile, over "
-          f"all {len(merged)} series and over the {int(active.sum())} not dormant")
-    print(pd.DataFrame({
-        "all": {c: float(np.mean(merged["actual"] <= merged[c])) for c in QUANTILE_COLUMNS},
-        "not dormant": {c: float(np.mean(merged.loc[active, "actual"] <= merged.loc[active, c]))
-                        for c in QUANTILE_COLUMNS},
-    }).round(3).to_string())
-    above = merged["actual"] > merged["q99"]
-    print(f"sums above q99: {int(above.sum())}, of them dormant: {int((above & ~active).sum())}")
-
+    for name in dict.fromkeys(shown):
+        sums = models[name].horizon_demand_quantiles(forecasts[name].assign(store_open=1),
+                                                     open_days=HORIZON)
+        merged = sums.set_index("unique_id").join(actual.rename("actual"))
+        active = ~merged.index.isin(dormant)
+        print(f"\n28-day summed demand per series ({name}): share of actual sums <= quantile, "
+              f"over all {len(merged)} series and over the {int(active.sum())} not dormant")
+        print(pd.DataFrame({
+            "all": {c: float(np.mean(merged["actual"] <= merged[c])) for c in QUANTILE_COLUMNS},
+            "not dormant": {c: float(np.mean(merged.loc[active, "actual"]
+                                             <= merged.loc[active, c]))
+                            for c in QUANTILE_COLUMNS},
+        }).round(3).to_string())
+        above = merged["actual"] > merged["q99"]
+        print(f"sums above q99: {int(above.sum())}, of them dormant: "
+              f"{int((above & ~active).sum())}")
 
 if __name__ == "__main__":
     raise SystemExit(main())
