@@ -14,7 +14,7 @@ cost from below and the scan stops once it reaches the runner-up.
 Measured against CP-SAT (benchmarks/solver.py, demo chain, 103 nodes): a whole decision with
 this search and its certificate takes a median 0.26 / 0.82 / 2.0 ms for 1- / 3- / 8-line
 orders (p99 1.0 / 2.4 / 15 ms) where CP-SAT forced on the same (certified) candidates takes
-21 / 13 / 22 ms (wall, loaded machine) and finds no cheaper plan, so CP-SAT is kept for orders
+6 / 13 / 22 ms (wall, loaded machine) and finds no cheaper plan, so CP-SAT is kept for orders
 that need a line split over nodes or whose tree is too large.
 """
 

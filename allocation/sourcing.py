@@ -24,8 +24,6 @@ import time
 from collections.abc import Iterable, Mapping
 from math import inf
 
-import numpy as np
-
 from allocation.candidates import DEFAULT_K, beyond_candidates, prune
 from allocation.costs import Part
 from allocation.cpsat import solve_cpsat
@@ -173,15 +171,6 @@ def _solve(
         if certified and (found.best is not None or not problem.order.allow_partial):
             return found.best, found.runner_up, "optimal", candidates
         incumbent = found if found.best is not None else None
-    if len(problem.lines) == 1:
-        # Pruning ranks nodes by a lateness-free lower bound, so an on-time DC can rank below
-        # late stores. One line is cheap to solve over every node holding it whole, as the
-        # exact path (best_single_line) does: then CP-SAT answers the same optimum.
-        line = problem.lines[0]
-        for n in np.flatnonzero(problem.atp_by_sku[line.sku] >= line.qty).tolist():
-            if n not in candidates[0] and problem.source(n) is not None:
-                candidates[0].append(n)
-        wholes = whole_line_candidates(problem, candidates)
     hint = incumbent.best.parts if incumbent and incumbent.best else greedy_parts
     while (left_s := deadline_at - time.perf_counter()) > 0.0005:
         result = solve_cpsat(
