@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from allocation.costs import Bands, grosze, parcel_price, tariff
+from allocation.costs import Bands, DistanceBand, grosze, parcel_price, tariff
 from allocation.model import Network
 from allocation.problem import Problem
 
@@ -84,9 +84,7 @@ def rough_shipping_of(
                     transfer[:, home], np.rint(by_truck * 100.0).astype(np.int64)
                 )
         return transfer
-    table = tariff(problem.network, problem.order.fulfilment)
-    maxes = np.array([band.max_distance_km for band in table])
-    band = np.minimum(np.searchsorted(maxes, distance, side="left"), len(table) - 1)
+    table, band = node_bands(problem)
     prices = np.empty((len(weight_g), len(table)), dtype=np.int64)
     for b, row in enumerate(table):
         if len(weight_g) <= FEW_LOADS:  # plain Python beats numpy's call overhead here
@@ -97,6 +95,15 @@ def rough_shipping_of(
             price, parcels = parcel_prices(row.bands, weight_g)
             prices[:, b] = price + split_g * (parcels - 1)
     return prices[:, band]
+
+
+def node_bands(problem: Problem) -> tuple[tuple[DistanceBand, ...], np.ndarray]:
+    """The order's parcel tariff and, per node, the index of its distance band (as
+    `allocation.costs.distance_band`, vectorised over the nodes)."""
+    table = tariff(problem.network, problem.order.fulfilment)
+    maxes = np.array([band.max_distance_km for band in table])
+    band = np.searchsorted(maxes, problem.distances_km, side="left")
+    return table, np.minimum(band, len(table) - 1)
 
 
 def parcel_prices(bands: Bands, weight_g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -207,10 +214,7 @@ def lateness_floor(problem: Problem) -> np.ndarray:
             lead[problem.pickup_index] = 0.0
         hours += lead
     else:
-        table = tariff(problem.network, problem.order.fulfilment)
-        maxes = np.array([band.max_distance_km for band in table])
-        band = np.minimum(np.searchsorted(maxes, problem.distances_km, side="left"),
-                          len(table) - 1)
+        table, band = node_bands(problem)
         hours += np.array([b.transit_hours for b in table])[band]
     slack = (promise_by - problem.order.placed_at).total_seconds() / 3600.0
     late = np.maximum(hours - slack, 0.0) * weights.lateness_pln_per_hour * 100.0
