@@ -115,13 +115,17 @@ def unit_weights(train: pd.DataFrame) -> pd.Series:
     return units / units.sum()
 
 
+def store_key(ids: pd.Series) -> pd.Series:
+    """The store of each M5 item-store id (`..._CA_1_evaluation` -> `CA_1`)."""
+    return ids.str.extract(r"_(\w\w_\d)_evaluation$")[0]
+
+
 def wrmsse_table(
     train: pd.DataFrame, scored: pd.DataFrame, weights: pd.Series, names: list[str]
 ) -> pd.DataFrame:
     """WRMSSE per level (rows) and model (columns), plus the mean of the three levels."""
-    store_of = pd.Series(
-        train["unique_id"].str.extract(r"_(\w\w_\d)_evaluation$")[0].to_numpy(),
-        index=train["unique_id"].to_numpy())
+    store_of = pd.Series(store_key(train["unique_id"]).to_numpy(),
+                         index=train["unique_id"].to_numpy())
     store_of = store_of[~store_of.index.duplicated()]
     total_of = pd.Series("total", index=store_of.index)
     store_weights = weights.groupby(store_of.reindex(weights.index)).sum()
@@ -222,8 +226,9 @@ def validate(history: pd.DataFrame) -> tuple[pd.DataFrame, str, list[Window]]:
         train, test = split(history, origin)
         print_dormant(f"validation fold to {origin.date()}", train, test)
         scored, _, _, seconds = run_fold(history, origin, MODELS, calibrate=False)
-        tables.append(wrmsse_table(train, scored, unit_weights(train), list(SCORED)))
-        windows.append((origin, train, scored, unit_weights(train)))
+        weights = unit_weights(train)
+        tables.append(wrmsse_table(train, scored, weights, list(SCORED)))
+        windows.append((origin, train, scored, weights))
         print(f"validation fold to {origin.date()}: mean WRMSSE "
               + ", ".join(f"{m} {tables[-1].loc[MEAN, m]:.4f}" for m in MODELS)
               + f" ({sum(seconds.values()):.0f} s)", flush=True)
@@ -245,10 +250,6 @@ def print_margin(tables: list[pd.DataFrame], chosen: str) -> None:
 
 
 RECONCILED = ("mint_ols", "mint_wls_struct")
-
-
-def store_key(ids: pd.Series) -> pd.Series:
-    return ids.str.extract(r"_(\w\w_\d)_evaluation$")[0]
 
 
 def reconciled(train: pd.DataFrame, scored: pd.DataFrame, column: str) -> pd.DataFrame:
