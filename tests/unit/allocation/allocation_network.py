@@ -64,11 +64,8 @@ def make_network() -> Network:
         "JEANS": Sku("JEANS", 0.7, 200.0, 80.0),
         "TV": Sku("TV", 12.0, 2000.0, 1500.0),
     }
-    transfers = {
-        "dc_to_store": TransferRate("dc_to_store", 20.0, 0.4, 0.3, 24.0),
-        "store_to_store": TransferRate("store_to_store", 50.0, 1.2, 1.0, 48.0),
-    }
-    return Network(nodes=nodes, skus=skus, parcel_rates=parcel_rates(), transfer_rates=transfers)
+    return Network(nodes=nodes, skus=skus, parcel_rates=parcel_rates(),
+                   transfer_rates=SMALL_TRANSFERS)
 
 
 # Random small networks (the property tests draw them with hypothesis, the exactness tests with
