@@ -18,7 +18,8 @@ PRODUCTION_MODEL = "lgbm"
 STATISTICAL_MODELS: tuple[str, ...] = (
     "seasonal_naive", "auto_ets", "theta", "croston", "tsb", "adida", "imapa")
 MODEL_NAMES: tuple[str, ...] = (
-    *STATISTICAL_MODELS, "lgbm", "ensemble", "lgbm_exog", "lgbm_direct", "blend")
+    *STATISTICAL_MODELS, "lgbm", "ensemble", "lgbm_exog", "lgbm_direct", "blend", "combo")
+COMBO_MEMBERS: tuple[str, ...] = ("lgbm", "direct")  # parameter prefixes of `combo`'s members
 
 
 class UnknownModelError(ValueError):
@@ -32,8 +33,10 @@ def make_model(
     """A fresh, unfitted forecaster. `params` go to the model (e.g. n_estimators for lgbm).
 
     `ensemble` is LightGBM averaged with AutoETS; `lgbm_direct` the direct multi-horizon global
-    LightGBM over scaled series; `blend` the mean of `lgbm_direct` and Theta (chosen on M5
-    validation folds before the test window; benchmarks/forecast_m5.py prints the evidence).
+    LightGBM over scaled series; `blend` the mean of `lgbm_direct` and Theta; `combo` the mean
+    of `lgbm`, `lgbm_direct` and Theta, whose members take their parameters with a prefix
+    (`lgbm__n_estimators=50`, `direct__seeds=(0,)`). benchmarks/forecast_m5.py chooses among
+    them on validation folds before the test window and prints the evidence.
     """
     if name in STATISTICAL_MODELS:
         from forecasting.statistical import StatisticalForecaster
@@ -56,7 +59,7 @@ def make_model(
         from forecasting.direct import KnownFutureLGBMForecaster
 
         return KnownFutureLGBMForecaster(country=country, **params)
-    if name in ("lgbm_direct", "blend") and engine != "local":
+    if name in ("lgbm_direct", "blend", "combo") and engine != "local":
         from forecasting.validation import ForecastInputError
 
         raise ForecastInputError(f"{name} runs on the local engine only (its features are one "
@@ -75,4 +78,30 @@ def make_model(
         blend = [DirectLGBMForecaster(country=country, **params),
                  StatisticalForecaster("theta", country=country, engine=engine)]
         return EnsembleForecaster(blend, country=country, calibration_days=calibration_days)
+    if name == "combo":
+        return _combo(country, engine, params)
     raise UnknownModelError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
+
+
+def _combo(country: Country, engine: Engine, params: dict[str, Any]) -> Forecaster:
+    """The mean of the recursive and the direct global LightGBM and Theta: three models whose
+    errors differ (fed-back lags, per-horizon boosters, per-series smoothing). On the three M5
+    validation folds (exploration with single fits) its mean WRMSSE of the three levels was
+    lower than that of each member and of each pair of them."""
+    from forecasting.direct_lgbm import DirectLGBMForecaster
+    from forecasting.ensemble import EnsembleForecaster
+    from forecasting.gradient_boosting import LGBMForecaster
+    from forecasting.statistical import StatisticalForecaster
+
+    calibration_days = params.pop("calibration_days", 28)
+    by_member: dict[str, dict[str, Any]] = {prefix: {} for prefix in COMBO_MEMBERS}
+    for key, value in params.items():
+        prefix, _, param = key.partition("__")
+        if prefix not in by_member or not param:
+            raise TypeError(f"combo: parameter {key!r} names no member; prefix it with one of "
+                            f"{', '.join(p + '__' for p in COMBO_MEMBERS)}")
+        by_member[prefix][param] = value
+    members = [LGBMForecaster(country=country, **by_member["lgbm"]),
+               DirectLGBMForecaster(country=country, **by_member["direct"]),
+               StatisticalForecaster("theta", country=country, engine=engine)]
+    return EnsembleForecaster(members, country=country, calibration_days=calibration_days)

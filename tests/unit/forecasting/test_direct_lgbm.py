@@ -1,5 +1,6 @@
-"""The direct multi-horizon global LightGBM (`lgbm_direct`) and the `blend` built on it: level-free
-through per-series scaling, weekday-aware, uses exogenous columns, refuses what it cannot do."""
+"""The direct multi-horizon global LightGBM (`lgbm_direct`) and the `blend` and `combo` built on
+it: level-free through per-series scaling, weekday-aware, uses exogenous columns, refuses what it
+cannot do."""
 
 from __future__ import annotations
 
@@ -80,7 +81,32 @@ def test_blend_is_the_mean_of_the_direct_model_and_theta() -> None:
     np.testing.assert_allclose(combined["yhat"].to_numpy(), expected, rtol=1e-6, atol=1e-3)
 
 
-@pytest.mark.parametrize("name", ["lgbm_direct", "blend"])
+@pytest.mark.parametrize("name", ["lgbm_direct", "blend", "combo"])
 def test_distributed_engine_is_refused_with_a_clear_message(name: str) -> None:
     with pytest.raises(ForecastInputError, match="local engine only"):
         make_model(name, engine="dask")
+
+
+LGBM_FAST = {"n_estimators": 30, "num_leaves": 7, "num_threads": 1}
+
+
+def test_combo_is_the_mean_of_both_lightgbms_and_theta() -> None:
+    history = _weekly((3.0, 8.0))
+    direct_params = {k: v for k, v in FAST.items() if k != "calibration_days"}
+    params = {**{f"lgbm__{k}": v for k, v in LGBM_FAST.items()},
+              **{f"direct__{k}": v for k, v in direct_params.items()}}
+    combo = make_model("combo", calibration_days=0, **params).fit(history).predict(14)
+    recursive = make_model("lgbm", calibration_days=0, **LGBM_FAST).fit(history).predict(14)
+    direct = DirectLGBMForecaster(**FAST).fit(history).predict(14)
+    theta = make_model("theta", calibration_days=0).fit(history).predict(14)
+
+    members = (recursive["yhat"].to_numpy() + direct["yhat"].to_numpy()
+               + theta["yhat"].clip(lower=0).to_numpy())
+    np.testing.assert_allclose(combo["yhat"].to_numpy(), members / 3, rtol=1e-6, atol=1e-3)
+
+
+def test_combo_refuses_a_parameter_that_names_no_member() -> None:
+    with pytest.raises(TypeError, match="names no member.*lgbm__, direct__"):
+        make_model("combo", n_estimators=50)
+    with pytest.raises(TypeError, match="'theta__season_length' names no member"):
+        make_model("combo", theta__season_length=7)
