@@ -29,11 +29,15 @@ Each window also reports its dormant series (no sale for 28+ days, unlikely by c
 stock-out or delisting recorded as zero demand) and how many of them sold again; the summed
 coverage is shown with and without them.
 
-Run: nice -n 10 .venv/bin/python benchmarks/forecast_m5.py
+`--final-out F` also fits ours on the whole file (through d_1941) and writes its forecast of
+d_1942 ... d_1969, the period withheld for independent scoring, to F.
+
+Run: nice -n 10 .venv/bin/python benchmarks/forecast_m5.py [--final-out m5_final.csv]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -61,17 +65,21 @@ LEVELS = ("item-store (204)", "store (4)", "total (1)")
 MEAN = "mean of 3 levels"
 
 
-def load(m5: Path) -> tuple[pd.DataFrame, pd.Series]:
-    """(history `unique_id, ds, y, snap, event`, official level-12 weights over the 204)."""
-    raw = pd.read_parquet(m5 / "sales_long_204series_20150101_20160522.parquet")
-    raw["ds"] = pd.to_datetime(raw["date"])
+def known_future(m5: Path) -> pd.DataFrame:
+    """`ds, state_id, snap, event` for every day of the M5 calendar (through d_1969)."""
     cal = pd.read_csv(m5 / "calendar.csv", parse_dates=["date"])
     snap = cal.melt(id_vars=["date"], value_vars=["snap_CA", "snap_TX", "snap_WI"],
                     var_name="state_id", value_name="snap")
     snap["state_id"] = snap["state_id"].str[5:]
     events = cal.assign(event=cal["event_name_1"].notna().astype(int))[["date", "event"]]
-    frame = (raw.merge(snap, left_on=["ds", "state_id"], right_on=["date", "state_id"])
-             .merge(events, left_on="ds", right_on="date"))
+    return snap.merge(events, on="date").rename(columns={"date": "ds"})
+
+
+def load(m5: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """(history `unique_id, ds, y, snap, event`, official level-12 weights over the 204)."""
+    raw = pd.read_parquet(m5 / "sales_long_204series_20150101_20160522.parquet")
+    raw["ds"] = pd.to_datetime(raw["date"])
+    frame = raw.merge(known_future(m5), on=["ds", "state_id"])
     history = pd.DataFrame({"unique_id": frame["id"], "ds": frame["ds"], "y": frame["sales"],
                             "snap": frame["snap"], "event": frame["event"]})
     weights = pd.read_csv(m5 / "weights_evaluation.csv")
@@ -301,7 +309,32 @@ def print_table(title: str, table: pd.DataFrame) -> None:
     print(shown.astype(float).round(4).to_string())
 
 
-def main() -> int:
+def write_final(m5: Path, history: pd.DataFrame, ours: str, out: Path) -> None:
+    """Ours fitted on the whole file (through d_1941) and its forecast of d_1942-d_1969, the
+    period withheld for independent scoring, written to `out` (CSV or Parquet by extension)."""
+    last = history["ds"].max()
+    ids = history["unique_id"].drop_duplicates()
+    days = pd.date_range(last + pd.Timedelta(days=1), periods=HORIZON, freq="D")
+    grid = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), HORIZON),
+                         "ds": np.tile(days, len(ids))})
+    grid["state_id"] = store_key(grid["unique_id"]).str[:2]
+    future = grid.merge(known_future(m5), on=["ds", "state_id"], how="left")
+    forecast = make_model(ours, country="US").fit(history).predict(
+        HORIZON, future[["unique_id", "ds", "snap", "event"]])
+    if out.suffix == ".parquet":
+        forecast.to_parquet(out, index=False)
+    else:
+        forecast.to_csv(out, index=False)
+    print(f"\nwrote {ours}'s forecast of {days[0].date()} ... {days[-1].date()} for "
+          f"{len(ids)} series (fitted through {last.date()}) to {out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--final-out", type=Path, default=None,
+                        help="also fit ours on the whole file and write its forecast of the "
+                             "withheld d_1942-d_1969 here (.csv or .parquet)")
+    args = parser.parse_args(argv)
     m5 = shared_data_dir() / "m5"
     if not (m5 / "sales_long_204series_20150101_20160522.parquet").exists():
         print(f"SKIPPED: M5 data not found at {m5} (set OMNI_SHARED_DATA)")
@@ -330,6 +363,8 @@ def main() -> int:
     print_dormant("\ntest window", train, test)
     print_coverage(forecasts, test, models, [ours, PRODUCTION_MODEL],
                    dormant_series(train).index)
+    if args.final_out is not None:
+        write_final(m5, history, ours, args.final_out)
     return 0
 
 
