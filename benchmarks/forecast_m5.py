@@ -47,11 +47,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from api.cli_forecast import write_frame_atomically  # noqa: E402
 from data.public import shared_data_dir  # noqa: E402
 from forecasting.estimator import Forecaster  # noqa: E402
 from forecasting.quantiles import QUANTILE_COLUMNS  # noqa: E402
 from forecasting.reconcile import reconcile  # noqa: E402
 from forecasting.registry import PRODUCTION_MODEL, make_model  # noqa: E402
+from forecasting.series_index import SeriesIndex  # noqa: E402
 
 TRAIN_END = pd.Timestamp("2016-04-24")
 HORIZON = 28
@@ -312,21 +314,15 @@ def print_table(title: str, table: pd.DataFrame) -> None:
 def write_final(m5: Path, history: pd.DataFrame, ours: str, out: Path) -> None:
     """Ours fitted on the whole file (through d_1941) and its forecast of d_1942-d_1969, the
     period withheld for independent scoring, written to `out` (CSV or Parquet by extension)."""
-    last = history["ds"].max()
-    ids = history["unique_id"].drop_duplicates()
-    days = pd.date_range(last + pd.Timedelta(days=1), periods=HORIZON, freq="D")
-    grid = pd.DataFrame({"unique_id": np.repeat(ids.to_numpy(), HORIZON),
-                         "ds": np.tile(days, len(ids))})
+    grid = SeriesIndex.of(history).future_grid(HORIZON)
     grid["state_id"] = store_key(grid["unique_id"]).str[:2]
     future = grid.merge(known_future(m5), on=["ds", "state_id"], how="left")
     forecast = make_model(ours, country="US").fit(history).predict(
         HORIZON, future[["unique_id", "ds", "snap", "event"]])
-    if out.suffix == ".parquet":
-        forecast.to_parquet(out, index=False)
-    else:
-        forecast.to_csv(out, index=False)
-    print(f"\nwrote {ours}'s forecast of {days[0].date()} ... {days[-1].date()} for "
-          f"{len(ids)} series (fitted through {last.date()}) to {out}")
+    write_frame_atomically(forecast, out)
+    print(f"\nwrote {ours}'s forecast of {grid['ds'].min().date()} ... "
+          f"{grid['ds'].max().date()} for {grid['unique_id'].nunique()} series (fitted through "
+          f"{history['ds'].max().date()}) to {out}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -335,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also fit ours on the whole file and write its forecast of the "
                              "withheld d_1942-d_1969 here (.csv or .parquet)")
     args = parser.parse_args(argv)
+    if args.final_out is not None and args.final_out.suffix.lower() not in (".csv", ".parquet"):
+        parser.error(f"--final-out {args.final_out}: use a .csv or .parquet file")
     m5 = shared_data_dir() / "m5"
     if not (m5 / "sales_long_204series_20150101_20160522.parquet").exists():
         print(f"SKIPPED: M5 data not found at {m5} (set OMNI_SHARED_DATA)")
