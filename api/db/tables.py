@@ -249,6 +249,8 @@ class Sale(Base):
     units: Mapped[int] = mapped_column(Integer)
     price_pln: Mapped[float] = mapped_column(money())
     promo: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # 1: the day sold out, so `units` is a lower bound on demand (migration 0007)
+    stockout: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class DemandRate(Base):
