@@ -100,6 +100,28 @@ def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
             os.remove(temporary)
 
 
+def uncensored_history(
+    frame: pd.DataFrame, column: str, country: str, source: str
+) -> pd.DataFrame:
+    """The validated history without `column` (1 = the day sold out), its sold-out days' y
+    replaced by estimated demand (`forecasting.censoring`): the column is not an exogenous
+    regressor, so the future file need not carry it."""
+    from forecasting.censoring import restore_censored_demand
+    from forecasting.validation import validate_history
+
+    if column not in frame.columns or column in ("unique_id", "ds", "y"):
+        raise ForecastInputError(f"--censored-column names {column!r}, which is not an "
+                                 "exogenous column of the history", source, column)
+    clean = validate_history(frame, source)
+    flags = pd.to_numeric(frame[column], errors="coerce")
+    bad = ~flags.isin((0, 1)).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise ForecastInputError(f"must be 0 or 1 (1 = the day sold out), got "
+                                 f"{frame[column].iloc[row - 1]!r}", source, column, row)
+    return restore_censored_demand(clean, column, country).history  # type: ignore[arg-type]
+
+
 @contextlib.contextmanager
 def _engine(engine: EngineOption) -> Iterator[None]:
     """A local Dask cluster of processes for `dask`; `ray` only if the package is installed."""
@@ -122,13 +144,15 @@ def _engine(engine: EngineOption) -> Iterator[None]:
 
 def run_forecast(
     history: Path, horizon: int, out: Path, future: Path | None, country: str, model: str,
-    engine: EngineOption, **params: Any,
+    engine: EngineOption, censored_column: str | None = None, **params: Any,
 ) -> pd.DataFrame:
     """Read, forecast, write. Raises ForecastInputError / UnknownModelError on bad input."""
     if model not in MODEL_NAMES:
         raise UnknownModelError(
             f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
     history_frame = read_frame(history, str(history))
+    if censored_column is not None:
+        history_frame = uncensored_history(history_frame, censored_column, country, str(history))
     future_frame = read_frame(future, str(future)) if future is not None else None
     with _engine(engine):
         engine_name = "dask" if engine is EngineOption.dask else "local"
@@ -166,12 +190,15 @@ def forecast(
     engine: Annotated[EngineOption, typer.Option(
         "--engine", help="local, dask (a local Dask cluster), ray (if installed)")
     ] = EngineOption.local,
+    censored_column: Annotated[str | None, typer.Option(
+        "--censored-column", help="A 0/1 column of the history: 1 = the day sold out, so its y "
+        "is a lower bound on demand; such days are fitted as estimated demand")] = None,
 ) -> None:
     """Forecast daily demand with quantiles for every series in a history file."""
     name, params, version = resolve_model_option(model)
     try:
         result = run_forecast(history, horizon, out, future, country.value, name, engine,
-                              **params)
+                              censored_column, **params)
     except (ForecastInputError, UnknownModelError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
@@ -186,21 +213,23 @@ WEEKLY_HORIZON_DAYS = 56
 
 
 def sales_history(conn: Any, as_of: Any) -> pd.DataFrame:
-    """Daily units per `node|channel|sku` through `as_of`, days without a sales row as 0 (from
-    each series' first sale on)."""
+    """Daily units per `node|channel|sku` through `as_of`, and whether the day sold out
+    (`stockout`, 0/1); days without a sales row are 0 units, not sold out (from each series'
+    first row on)."""
     from sqlalchemy import select
 
     from api.db.tables import Sale
 
-    query = select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units).where(
-        Sale.date <= as_of)
+    query = select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units,
+                   Sale.stockout).where(Sale.date <= as_of)
     rows = pd.DataFrame(conn.execute(query).all(),
-                        columns=["node_id", "channel", "sku", "date", "units"])
+                        columns=["node_id", "channel", "sku", "date", "units", "stockout"])
     if rows.empty:
-        return pd.DataFrame(columns=["unique_id", "ds", "y"])
+        return pd.DataFrame(columns=["unique_id", "ds", "y", "stockout"])
     rows["unique_id"] = rows["node_id"] + "|" + rows["channel"] + "|" + rows["sku"]
     rows["ds"] = pd.to_datetime(rows["date"])
-    sparse = rows.groupby(["unique_id", "ds"], as_index=False)["units"].sum()
+    sparse = rows.groupby(["unique_id", "ds"], as_index=False).agg(
+        units=("units", "sum"), stockout=("stockout", "max"))
     end = pd.Timestamp(as_of)
     first = sparse.groupby("unique_id")["ds"].min()
     lengths = ((end - first).dt.days + 1).to_numpy()
@@ -211,7 +240,8 @@ def sales_history(conn: Any, as_of: Any) -> pd.DataFrame:
                          + pd.to_timedelta(offsets, unit="D")})
     dense = grid.merge(sparse, on=["unique_id", "ds"], how="left")
     return pd.DataFrame({"unique_id": dense["unique_id"], "ds": dense["ds"],
-                         "y": dense["units"].fillna(0.0).to_numpy(float)})
+                         "y": dense["units"].fillna(0.0).to_numpy(float),
+                         "stockout": dense["stockout"].fillna(0).to_numpy(np.int8)})
 
 
 @batch_app.command("weekly")
@@ -241,6 +271,7 @@ def weekly(
     from api.db.tables import Sale
     from api.settings import get_settings
     from experiments.batch_logging import WeeklyBatchRecord
+    from forecasting.censoring import restore_censored_demand
 
     name, model_params, version = resolve_model_option(model)
     if name not in MODEL_NAMES:
@@ -270,7 +301,8 @@ def weekly(
         with Progress(transient=True) as progress:
             task = progress.add_task("forecast batch", total=4)
             with engine.connect() as conn:
-                history = sales_history(conn, day)
+                restored = restore_censored_demand(sales_history(conn, day), "stockout", "PL")
+            history = restored.history
             progress.update(task, advance=1, description=f"fit {label} on "
                             f"{history['unique_id'].nunique()} series")
             forecaster = make_model(name, country="PL", **model_params).fit(history)
@@ -278,7 +310,8 @@ def weekly(
             forecast = forecaster.predict(horizon)
             progress.update(task, advance=1, description="log to MLflow")
             record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
-                                       dataset.data_version if dataset else None, model_params)
+                                       dataset.data_version if dataset else None, model_params,
+                                       restored.censored_days, restored.added_units)
             mlflow_run_id = _log_to_mlflow(record, history, forecast,
                                            getattr(forecaster, "holdout_", None))
             with engine.begin() as conn:
@@ -290,7 +323,9 @@ def weekly(
                 # adds it to the spread of summed demand (allocation.planning.reservation).
                 shock = float(forecaster.dispersion_.level_shock)
                 finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
-                                 params={**params, "level_shock": shock})
+                                 params={**params, "level_shock": shock,
+                                         "censored_days": restored.censored_days,
+                                         "censored_added_units": restored.added_units})
             progress.update(task, advance=1)
     except Exception:
         with engine.begin() as conn:
@@ -299,7 +334,8 @@ def weekly(
     finally:
         engine.dispose()
     typer.echo(f"run {run_id}: {rows} forecast rows for {forecast['unique_id'].nunique()} "
-               f"series, {horizon} days after {day} (model {label}"
+               f"series, {horizon} days after {day} (model {label}; {restored.censored_days} "
+               f"sold-out days fitted as estimated demand, +{restored.added_units:,.0f} units"
                + (f", MLflow run {mlflow_run_id})" if mlflow_run_id else ")"))
 
 

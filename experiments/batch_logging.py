@@ -35,6 +35,8 @@ class WeeklyBatchRecord:
     version: str | None
     data_version: str | None
     model_params: dict[str, Any]
+    censored_days: int = 0  # sold-out days whose units were replaced by estimated demand
+    censored_added_units: float = 0.0  # the estimate's units above what those days sold
 
 
 def holdout_metrics(holdout: pd.DataFrame | None, history: pd.DataFrame) -> dict[str, float]:
@@ -68,6 +70,7 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         "as_of": record.as_of, "horizon": record.horizon, "model": record.model,
         "version": record.version or "none", "data_version": record.data_version or "none",
         "series": int(history["unique_id"].nunique()), "batch_run_id": record.batch_run_id,
+        "censored_days": record.censored_days,
     }
     params.update({f"model.{k}": v for k, v in sorted(record.model_params.items())})
     run_name = f"weekly {record.as_of} {record.model}"
@@ -76,6 +79,7 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         mlflow.set_tags({"omni.kind": "forecast_weekly", "omni.batch_run_id": record.batch_run_id})
         metrics = holdout_metrics(holdout, history)
         metrics["forecast_units_total"] = float(forecast["yhat"].sum())
+        metrics["censored_added_units"] = record.censored_added_units
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as folder:
             for rank, uid in enumerate(busiest_series(history), start=1):

@@ -126,3 +126,46 @@ def test_forecast_with_a_registered_champion_runs_its_model_and_names_the_versio
     assert result.exit_code == 0, result.output
     assert f"seasonal_naive@champion-v{version}" in result.stdout
     assert (tmp_path / "o.csv").read_text().count("\n") == 8
+
+
+@pytest.mark.slow
+def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_stock_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The busiest online series' last week sold nothing because it sold out (`stockout` = 1).
+    Seasonal naive repeats the last week: fitted on the recorded zeros it would forecast 0; the
+    batch fits the estimated demand of those days instead and says how many it estimated."""
+    database = tmp_path / "omni.db"
+    monkeypatch.setenv("OMNI_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
+    runner = CliRunner()
+    loaded = runner.invoke(app, ["db", "init", "--demo", "--stores", "2", "--skus", "2"])
+    assert loaded.exit_code == 0, loaded.output
+    with sqlite3.connect(database) as conn:
+        last = conn.execute("select max(date) from sales").fetchone()[0]
+        node, sku = conn.execute(
+            "select node_id, sku from sales where channel = 'online' group by node_id, sku "
+            "order by sum(units) desc limit 1").fetchone()
+        before = conn.execute(
+            "select sum(units) / 28.0 from sales where node_id = ? and channel = 'online' and "
+            "sku = ? and date > date(?, '-35 days') and date <= date(?, '-7 days')",
+            (node, sku, last, last)).fetchone()[0]
+        for k in range(7):
+            conn.execute(
+                "insert into sales (node_id, channel, sku, date, units, price_pln, promo, "
+                "stockout) values (?, 'online', ?, date(?, ?), 0, 1.0, 0, 1) on conflict "
+                "(node_id, channel, sku, date) do update set units = 0, stockout = 1",
+                (node, sku, last, f"-{k} days"))
+
+    result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
+
+    assert result.exit_code == 0, result.output
+    assert "7 sold-out days fitted as estimated demand" in result.stdout
+    with sqlite3.connect(database) as conn:
+        mean = conn.execute("select avg(yhat) from forecasts where unique_id = ?",
+                            (f"{node}|online|{sku}",)).fetchone()[0]
+        recorded = json.loads(conn.execute("select params from batch_runs where kind = "
+                                           "'forecast_weekly'").fetchone()[0])
+    assert before > 0.1  # the zeros it replaced would have made the forecast 0
+    assert mean == pytest.approx(before, rel=0.35)
+    assert recorded["censored_days"] == 7 and recorded["censored_added_units"] > 0

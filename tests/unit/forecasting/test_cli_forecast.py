@@ -106,3 +106,48 @@ def _bad_history(files: Path, kind: str) -> Path:
     path = files / f"{kind}.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+def test_sold_out_days_named_by_censored_column_are_fitted_as_estimated_demand(
+    files: Path,
+) -> None:
+    """The last week of every series sold out (y 0, flag 1). Seasonal naive repeats the last
+    week: fitted as recorded it forecasts 0; with `--censored-column` it forecasts the level
+    around the stock-out. The flag is not an exogenous column, so no future file is needed."""
+    history = pd.read_csv(files / "h.csv", parse_dates=["ds"])
+    last_week = history["ds"] > history["ds"].max() - pd.Timedelta(days=7)
+    level = history.loc[~last_week & (history["ds"] > history["ds"].max()
+                                      - pd.Timedelta(days=35))].groupby("unique_id")["y"].mean()
+    history.loc[last_week, "y"] = 0
+    history.assign(sold_out=last_week.astype(int)).to_csv(files / "hs.csv", index=False)
+
+    code, output = _run("--history", files / "hs.csv", "--horizon", "7", "--out",
+                        files / "o.csv", "--country", "none", "--censored-column", "sold_out",
+                        *FAST)
+
+    assert code == 0, output
+    mean = pd.read_csv(files / "o.csv").groupby("unique_id")["yhat"].mean()
+    assert (level > 1).all()
+    assert mean.to_numpy() == pytest.approx(level.reindex(mean.index).to_numpy(), rel=0.25)
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("absent", None, "--censored-column names 'absent'"),
+    ("sold_out", 2, "column 'sold_out', row 3: must be 0 or 1"),
+    ("sold_out", "yes", "column 'sold_out', row 3: not a number"),
+])
+def test_a_bad_censored_column_is_refused_naming_it_and_nothing_is_written(
+    files: Path, column: str, value: object, message: str
+) -> None:
+    history = pd.read_csv(files / "h.csv").assign(sold_out=0)
+    history["sold_out"] = history["sold_out"].astype(object)
+    if value is not None:
+        history.loc[2, "sold_out"] = value
+    history.to_csv(files / "hs.csv", index=False)
+
+    code, output = _run("--history", files / "hs.csv", "--horizon", "7", "--out",
+                        files / "o.csv", "--censored-column", column, *FAST)
+
+    assert code == 2
+    assert message in output
+    assert not (files / "o.csv").exists()

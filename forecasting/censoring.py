@@ -1,0 +1,96 @@
+"""Demand on sold-out days: the units sold are a lower bound on it, not a measurement.
+
+A day that ran out of stock records what the shelf held. Fitted as demand, a sold-out fortnight
+teaches every model that customers lost interest when only supply did, and the forecast, the
+safety stock and the next replenishment all shrink to match: the stock-out repeats itself.
+Before fitting, each flagged day's units are replaced by an estimate of what the series would
+have sold: the mean of its unflagged, open days within `window_days` either side (the level
+around the gap, from both sides where the history has them), never less than the units it did
+sell. A series with no usable day in reach falls back to the mean of all its usable days.
+
+Days the store was closed (walk-in series; `closed_days.closed_mask`) are neither estimated nor
+used for the level: their zero is the closed-day rule, not demand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+
+from forecasting.calendar import Country
+from forecasting.closed_days import closed_mask
+from forecasting.series_index import DAY_NS, SeriesIndex
+
+WINDOW_DAYS = 28
+
+
+@dataclass(frozen=True)
+class RestoredDemand:
+    """The history with demand estimates on censored days, and what changed (for the run log)."""
+
+    history: pd.DataFrame
+    censored_days: int  # rows flagged and estimated (closed days excluded)
+    added_units: float  # estimated demand above the units those days sold
+
+
+def restore_censored_demand(
+    history: pd.DataFrame, censored_column: str, country: Country,
+    window_days: int = WINDOW_DAYS,
+) -> RestoredDemand:
+    """`history` (`unique_id, ds, y`, grouped by id and sorted by day) without `censored_column`
+    (1 = the day sold out), its `y` on those days replaced by the demand estimate."""
+    flags = history[censored_column].to_numpy()
+    if not np.isin(flags, (0, 1)).all():
+        raise ValueError(f"{censored_column} must be 0 or 1 on every row")
+    closed = closed_mask(history[["unique_id", "ds"]], country)
+    censored = (flags == 1) & ~closed
+    y = history["y"].to_numpy(float)
+    index = SeriesIndex.of(history)
+    restored = _restore(y, index.ds_ns, index.starts, index.ends, censored,
+                        ~censored & ~closed, window_days * DAY_NS)
+    out = history.drop(columns=censored_column).assign(y=restored)
+    return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()))
+
+
+@numba.njit(cache=True)  # type: ignore[misc]
+def _restore(
+    y: np.ndarray, ds_ns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+    censored: np.ndarray, usable: np.ndarray, window_ns: int,
+) -> np.ndarray:
+    """Per series, a sliding window over days: each censored row gets max(y, the mean of the
+    usable rows within window_ns of it), or the series' usable mean when the window has none.
+    Both window edges only move forward, so a series costs one pass."""
+    out = y.copy()
+    for s in range(len(starts)):
+        lo, hi = starts[s], ends[s]
+        series_sum, series_n = 0.0, 0
+        for j in range(lo, hi):
+            if usable[j]:
+                series_sum += y[j]
+                series_n += 1
+        left, right = lo, lo
+        window_sum, window_n = 0.0, 0
+        for i in range(lo, hi):
+            if not censored[i]:
+                continue
+            while right < hi and ds_ns[right] <= ds_ns[i] + window_ns:
+                if usable[right]:
+                    window_sum += y[right]
+                    window_n += 1
+                right += 1
+            while ds_ns[left] < ds_ns[i] - window_ns:
+                if usable[left]:
+                    window_sum -= y[left]
+                    window_n -= 1
+                left += 1
+            if window_n > 0:
+                estimate = window_sum / window_n
+            elif series_n > 0:
+                estimate = series_sum / series_n
+            else:
+                estimate = y[i]
+            out[i] = max(y[i], estimate)
+    return out

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.censoring import restore_censored_demand
+from forecasting.registry import make_model
+
+
+def _series(
+    uid: str, y: list[float], stockout: list[int], start: str = "2025-03-03"
+) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=len(y)),
+                         "y": np.asarray(y, float), "stockout": stockout})
+
+
+def test_a_sold_out_day_gets_the_mean_of_the_open_unflagged_days_around_it() -> None:
+    y = [4.0] * 10 + [0.0, 1.0] + [6.0] * 10
+    flags = [0] * 10 + [1, 1] + [0] * 10
+    out = restore_censored_demand(_series("D01|online|A", y, flags), "stockout", "none")
+
+    restored = out.history["y"].to_numpy()
+    assert restored[10] == pytest.approx(5.0)  # ten days of 4 before, ten of 6 after
+    assert restored[11] == pytest.approx(5.0)
+    assert (restored[:10] == 4.0).all() and (restored[12:] == 6.0).all()
+    assert out.censored_days == 2
+    assert out.added_units == pytest.approx(9.0)
+    assert "stockout" not in out.history.columns
+
+
+def test_a_partial_day_keeps_its_sales_when_they_exceed_the_estimate() -> None:
+    out = restore_censored_demand(_series("A", [2.0, 2.0, 9.0, 2.0], [0, 0, 1, 0]), "stockout",
+                                  "none")
+    assert out.history["y"].tolist() == [2.0, 2.0, 9.0, 2.0]
+    assert out.added_units == 0.0
+
+
+def test_only_days_within_the_window_set_the_level() -> None:
+    y = [100.0] * 5 + [1.0] * 40 + [0.0]
+    out = restore_censored_demand(_series("A", y, [0] * 45 + [1]), "stockout", "none",
+                                  window_days=28)
+    assert out.history["y"].iloc[-1] == pytest.approx(1.0)
+
+
+def test_a_series_sold_out_throughout_its_window_falls_back_to_its_own_mean() -> None:
+    y = [3.0] * 10 + [0.0] * 60
+    out = restore_censored_demand(_series("A", y, [0] * 10 + [1] * 60), "stockout", "none",
+                                  window_days=7)
+    assert out.history["y"].iloc[-1] == pytest.approx(3.0)
+    assert out.history["y"].iloc[10] == pytest.approx(3.0)
+
+
+def test_series_do_not_lend_each_other_their_level() -> None:
+    frame = pd.concat([_series("A", [10.0] * 5, [0] * 5), _series("B", [1.0, 0.0], [0, 1])])
+    out = restore_censored_demand(frame.reset_index(drop=True), "stockout", "none")
+    assert out.history.loc[out.history["unique_id"] == "B", "y"].tolist() == [1.0, 1.0]
+
+
+def test_closed_store_days_are_neither_estimated_nor_counted_in_the_level() -> None:
+    # Poland, March 2025: Sundays 9 and 16 March are non-trading; walk-in sells 0 there
+    days = pd.date_range("2025-03-03", "2025-03-23")
+    open_day = days.dayofweek != 6
+    y = np.where(open_day, 6.0, 0.0)
+    flags = np.zeros(len(days), int)
+    flags[(days >= "2025-03-14") & (days <= "2025-03-17")] = 1  # Fri..Mon, across a Sunday
+    y[flags == 1] = 0.0
+    walk_in = pd.DataFrame({"unique_id": "S001|store|A", "ds": days, "y": y, "stockout": flags})
+
+    out = restore_censored_demand(walk_in, "stockout", "PL")
+    restored = out.history.set_index("ds")["y"]
+    assert restored[pd.Timestamp("2025-03-16")] == 0.0  # closed Sunday stays exactly 0
+    assert restored[pd.Timestamp("2025-03-15")] == pytest.approx(6.0)  # not diluted by Sundays
+    assert out.censored_days == 3
+
+
+def test_a_flag_other_than_0_or_1_is_refused() -> None:
+    with pytest.raises(ValueError, match="stockout must be 0 or 1"):
+        restore_censored_demand(_series("A", [1.0, 2.0], [0, 2]), "stockout", "none")
+
+
+def test_a_forecast_fitted_on_restored_demand_is_not_dragged_down_by_a_stock_out() -> None:
+    """Four sold-out weeks at the end of a steady series: fitted as demand, AutoETS follows the
+    zeros; fitted on the restored history it keeps the level customers showed before."""
+    days = 200
+    rng = np.random.default_rng(3)
+    y = rng.poisson(8.0, days).astype(float)
+    flags = np.zeros(days, int)
+    flags[-28:] = 1
+    y[-28:] = rng.poisson(0.5, 28)
+    frame = _series("D01|online|A", list(y), list(flags), start="2025-01-01")
+    as_recorded = make_model("auto_ets", calibration_days=0).fit(frame.drop(columns="stockout"))
+    restored = restore_censored_demand(frame, "stockout", "none").history
+    unconstrained = make_model("auto_ets", calibration_days=0).fit(restored)
+
+    assert as_recorded.predict(14)["yhat"].mean() < 3.0
+    assert unconstrained.predict(14)["yhat"].mean() == pytest.approx(8.0, rel=0.2)
