@@ -4,9 +4,12 @@ A day that ran out of stock records what the shelf held. Fitted as demand, a sol
 teaches every model that customers lost interest when only supply did, and the forecast, the
 safety stock and the next replenishment all shrink to match: the stock-out repeats itself.
 Before fitting, each flagged day's units are replaced by an estimate of what the series would
-have sold: the mean of its unflagged, open days within `window_days` either side (the level
-around the gap, from both sides where the history has them), never less than the units it did
-sell. A series with no usable day in reach falls back to the mean of all its usable days.
+have sold: its level around the gap (the mean of its unflagged, open days within `window_days`
+either side, each divided by its weekday factor) times the day's weekday factor, never less
+than the units it did sell. Weekday factors are pooled over every series of the same channel
+(one slow mover's weekdays are noise; the chain's are not), so a restored week keeps the weekly
+rhythm the recursive lags of the models learn from. A series with no usable day in reach falls
+back to the level of all its usable days.
 
 Days the store was closed (walk-in series; `closed_days.closed_mask`) are neither estimated nor
 used for the level: their zero is the closed-day rule, not demand.
@@ -21,10 +24,11 @@ import numpy as np
 import pandas as pd
 
 from forecasting.calendar import Country
-from forecasting.closed_days import closed_mask
+from forecasting.closed_days import channel_of, closed_mask
 from forecasting.series_index import DAY_NS, SeriesIndex
 
 WINDOW_DAYS = 28
+MIN_WEEKDAY_FACTOR = 0.05  # keeps a nearly empty weekday from blowing a level up
 
 
 @dataclass(frozen=True)
@@ -48,28 +52,47 @@ def restore_censored_demand(
     closed = closed_mask(history[["unique_id", "ds"]], country)
     censored = (flags == 1) & ~closed
     y = history["y"].to_numpy(float)
+    usable = ~censored & ~closed
+    factor = weekday_factors(history, usable) if censored.any() else np.ones(len(y))
     index = SeriesIndex.of(history)
-    restored = _restore(y, index.ds_ns, index.starts, index.ends, censored,
-                        ~censored & ~closed, window_days * DAY_NS)
+    restored = _restore(y, factor, index.ds_ns, index.starts, index.ends, censored, usable,
+                        window_days * DAY_NS)
     out = history.drop(columns=censored_column).assign(y=restored)
     return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()))
 
 
+def weekday_factors(history: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
+    """Per row, how its weekday sells against its series' mean, pooled over its channel: the
+    channel's units on that weekday over what its series' means predict for those rows (usable
+    rows only; so a busy series missing a weekday does not skew it). Channel from
+    `node|channel|sku` ids; other ids share one pool."""
+    channel = channel_of(history["unique_id"])[usable]
+    weekday = history["ds"].dt.dayofweek.to_numpy()
+    y = pd.Series(history["y"].to_numpy(float)[usable])
+    level = y.groupby(history["unique_id"].to_numpy()[usable]).transform("mean")
+    keys = [channel, weekday[usable]]
+    ratio = y.groupby(keys).sum() / level.groupby(keys).sum()
+    rows = pd.MultiIndex.from_arrays([channel_of(history["unique_id"]), weekday])
+    factor = ratio.reindex(rows).to_numpy(float)
+    return np.clip(np.nan_to_num(factor, nan=1.0), MIN_WEEKDAY_FACTOR, None)
+
+
 @numba.njit(cache=True)  # type: ignore[misc]
 def _restore(
-    y: np.ndarray, ds_ns: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-    censored: np.ndarray, usable: np.ndarray, window_ns: int,
+    y: np.ndarray, factor: np.ndarray, ds_ns: np.ndarray, starts: np.ndarray,
+    ends: np.ndarray, censored: np.ndarray, usable: np.ndarray, window_ns: int,
 ) -> np.ndarray:
-    """Per series, a sliding window over days: each censored row gets max(y, the mean of the
-    usable rows within window_ns of it), or the series' usable mean when the window has none.
-    Both window edges only move forward, so a series costs one pass."""
+    """Per series, a sliding window over days: each censored row i gets max(y, level *
+    factor[i]), the level being the mean of y / factor over the usable rows within window_ns
+    of it (over all the series' usable rows when the window has none). Both window edges only
+    move forward, so a series costs one pass."""
     out = y.copy()
     for s in range(len(starts)):
         lo, hi = starts[s], ends[s]
         series_sum, series_n = 0.0, 0
         for j in range(lo, hi):
             if usable[j]:
-                series_sum += y[j]
+                series_sum += y[j] / factor[j]
                 series_n += 1
         left, right = lo, lo
         window_sum, window_n = 0.0, 0
@@ -78,18 +101,18 @@ def _restore(
                 continue
             while right < hi and ds_ns[right] <= ds_ns[i] + window_ns:
                 if usable[right]:
-                    window_sum += y[right]
+                    window_sum += y[right] / factor[right]
                     window_n += 1
                 right += 1
             while ds_ns[left] < ds_ns[i] - window_ns:
                 if usable[left]:
-                    window_sum -= y[left]
+                    window_sum -= y[left] / factor[left]
                     window_n -= 1
                 left += 1
             if window_n > 0:
-                estimate = window_sum / window_n
+                estimate = window_sum / window_n * factor[i]
             elif series_n > 0:
-                estimate = series_sum / series_n
+                estimate = series_sum / series_n * factor[i]
             else:
                 estimate = y[i]
             out[i] = max(y[i], estimate)
