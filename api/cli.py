@@ -9,6 +9,7 @@ from api.cli_demo import demo_command
 from api.cli_experiment import experiment_app, mlflow_ui
 from api.cli_forecast import batch_app, forecast
 from api.cli_plan import plan_app
+from api.cli_sales import sales_app
 from api.cli_serve import serve
 
 app = typer.Typer(
@@ -27,3 +28,4 @@ app.add_typer(experiment_app, name="experiment")
 app.command("mlflow-ui")(mlflow_ui)
 app.add_typer(plan_app, name="plan")
 app.add_typer(batch_app, name="batch")
+app.add_typer(sales_app, name="sales")

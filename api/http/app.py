@@ -23,7 +23,7 @@ from api.db.engine import make_engine
 from api.http import lane
 from api.http.middleware import LatencyMiddleware
 from api.http.problems import install_problem_handlers
-from api.http.routers import allocations, availability, health, plans, stock
+from api.http.routers import allocations, availability, health, plans, sales, stock
 from api.http.runtime import Runtime
 from api.services.allocations import Decide
 from api.services.lifecycle import expire_due_holds
@@ -82,6 +82,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(allocations.router)
     app.include_router(stock.router)
+    app.include_router(sales.router)
     app.include_router(availability.router)
     app.include_router(plans.router)
     mount_console(app)

@@ -5,10 +5,12 @@ Field names are the external contract the OMS codes against (issue 4); extend, n
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from api.services import sales_feed
 
 Fulfilment = Literal["home_delivery", "parcel_locker", "click_and_collect"]
 Method = Literal["home_delivery", "parcel_locker", "click_and_collect", "ship_from_store"]
@@ -19,6 +21,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_UNITS = 1_000_000_000  # fits a 32-bit INTEGER column with room to spare
 MAX_VERSION = 2**63 - 1  # a BIGINT
+MAX_SALES_ROWS = 10_000  # a POS day of a big store fits; history goes through `omni sales import`
 
 
 def _this_century(value: datetime) -> datetime:
@@ -158,6 +161,40 @@ class Movements(Strict):
 class MovementsResult(BaseModel):
     applied: int
     duplicates: int
+
+
+Day = Annotated[date, Field(description="ISO date, from 2000-01-01 to today in Warsaw")]
+Flag = Annotated[int, Field(ge=0, le=1)]
+
+
+class SaleIn(Strict):
+    """One day of sales of one store × channel × SKU. Online sales count at the store whose
+    catchment the customer lives in; `stockout` 1 says the day sold out (units are then a lower
+    bound on demand). A missing price is the SKU's list price."""
+
+    date: Day
+    node_id: Code
+    channel: Literal["store", "online"]
+    sku: Code
+    units: int = Field(ge=0, le=sales_feed.MAX_UNITS)
+    price_pln: float | None = Field(default=None, ge=0, le=sales_feed.MAX_PRICE_PLN,
+                                    allow_inf_nan=False)
+    promo: Flag = 0
+    stockout: Flag = 0
+
+
+class SalesBatch(Strict):
+    """Daily sales from POS or the e-shop, all or nothing; a day already recorded is replaced
+    (a correction re-sends the day), a day twice in one batch is refused."""
+
+    sales: list[SaleIn] = Field(min_length=1, max_length=MAX_SALES_ROWS)
+
+
+class SalesImportResult(BaseModel):
+    inserted: int = Field(description="rows new to the sales history")
+    replaced: int = Field(description="rows that replaced a day already recorded")
+    first_date: date
+    last_date: date
 
 
 class StoreAvailability(BaseModel):
