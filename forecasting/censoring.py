@@ -49,32 +49,38 @@ def restore_censored_demand(
     flags = history[censored_column].to_numpy()
     if not np.isin(flags, (0, 1)).all():
         raise ValueError(f"{censored_column} must be 0 or 1 on every row")
+    if not flags.any():
+        return RestoredDemand(history.drop(columns=censored_column), 0, 0.0)
     closed = closed_mask(history[["unique_id", "ds"]], country)
     censored = (flags == 1) & ~closed
     y = history["y"].to_numpy(float)
     usable = ~censored & ~closed
-    factor = weekday_factors(history, usable) if censored.any() else np.ones(len(y))
     index = SeriesIndex.of(history)
+    factor = weekday_factors(history, usable, index)
     restored = _restore(y, factor, index.ds_ns, index.starts, index.ends, censored, usable,
                         window_days * DAY_NS)
     out = history.drop(columns=censored_column).assign(y=restored)
     return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()))
 
 
-def weekday_factors(history: pd.DataFrame, usable: np.ndarray) -> np.ndarray:
+def weekday_factors(history: pd.DataFrame, usable: np.ndarray, index: SeriesIndex) -> np.ndarray:
     """Per row, how its weekday sells against its series' mean, pooled over its channel: the
     channel's units on that weekday over what its series' means predict for those rows (usable
     rows only; so a busy series missing a weekday does not skew it). Channel from
-    `node|channel|sku` ids; other ids share one pool."""
-    channel = channel_of(history["unique_id"])[usable]
-    weekday = history["ds"].dt.dayofweek.to_numpy()
-    y = pd.Series(history["y"].to_numpy(float)[usable])
-    level = y.groupby(history["unique_id"].to_numpy()[usable]).transform("mean")
-    keys = [channel, weekday[usable]]
-    ratio = y.groupby(keys).sum() / level.groupby(keys).sum()
-    rows = pd.MultiIndex.from_arrays([channel_of(history["unique_id"]), weekday])
-    factor = ratio.reindex(rows).to_numpy(float)
-    return np.clip(np.nan_to_num(factor, nan=1.0), MIN_WEEKDAY_FACTOR, None)
+    `node|channel|sku` ids; other ids share one pool. Array sums over the series' row ranges
+    and a bincount per channel x weekday: no groupby over millions of string ids."""
+    y = history["y"].to_numpy(float)
+    sums = np.add.reduceat(np.where(usable, y, 0.0), index.starts)
+    counts = np.add.reduceat(usable.astype(np.int64), index.starts)
+    means = np.divide(sums, counts, out=np.zeros(len(sums)), where=counts > 0)
+    level = np.repeat(means, index.lengths)
+    channel, _ = pd.factorize(channel_of(history["unique_id"]))
+    cell = channel * 7 + history["ds"].dt.dayofweek.to_numpy()
+    cells = (int(channel.max()) + 1) * 7
+    units = np.bincount(cell[usable], weights=y[usable], minlength=cells)
+    expected = np.bincount(cell[usable], weights=level[usable], minlength=cells)
+    ratio = np.divide(units, expected, out=np.ones(cells), where=expected > 0)
+    return np.clip(ratio[cell], MIN_WEEKDAY_FACTOR, None)
 
 
 @numba.njit(cache=True)  # type: ignore[misc]

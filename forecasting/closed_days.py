@@ -41,5 +41,6 @@ def closed_mask(rows: pd.DataFrame, country: Country) -> np.ndarray:
         return explicit_closed & (channel != ONLINE)
     if not walk_in.any():
         return np.zeros(len(rows), dtype=bool)
-    open_flag = calendar_features(pd.DatetimeIndex(rows["ds"]), country)[STORE_OPEN].to_numpy()
-    return walk_in & (open_flag == 0)
+    codes, days = pd.factorize(rows["ds"])  # the calendar of each distinct day, once
+    open_flag = calendar_features(pd.DatetimeIndex(days), country)[STORE_OPEN].to_numpy()
+    return walk_in & (open_flag[codes] == 0)
