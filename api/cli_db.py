@@ -41,28 +41,30 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn the errors a user can act on into one line and exit 1."""
+def user_errors(exit_with: Callable[[str], typer.Exit] = fail) -> Iterator[None]:
+    """Turn the database and settings errors a user can act on into one line (`exit_with`
+    prints it and gives the exit); every command that opens the database shares it."""
     from alembic.util.exc import CommandError
 
     try:
         yield
     except DatabaseError as exc:
-        raise fail(str(exc)) from None
+        raise exit_with(str(exc)) from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
-        raise fail(f"invalid settings: {problems}") from None
+        raise exit_with(f"invalid settings: {problems}") from None
     except SQLAlchemyError as exc:
-        raise fail(first_line(getattr(exc, "orig", None) or exc)) from None
+        raise exit_with(first_line(getattr(exc, "orig", None) or exc)) from None
     except CommandError as exc:  # e.g. the database is at a revision this code does not know
-        raise fail(f"migrations: {first_line(exc)}") from None
+        raise exit_with(f"migrations: {first_line(exc)}") from None
     except KeyboardInterrupt:
-        raise fail("interrupted; nothing was written") from None
+        raise exit_with("interrupted; nothing was written") from None
 
 
-def _engine(settings: Settings) -> Engine:
+def connected_engine(settings: Settings) -> Engine:
+    """The settings' database, its reachability checked (DatabaseError if not)."""
     engine = make_engine(settings.database_url, settings)
     check_connection(engine)
     return engine
@@ -75,9 +77,9 @@ def upgrade_command(
     """Apply the schema migrations to OMNI_DATABASE_URL."""
     from api.db.migrate import current_revision, upgrade
 
-    with _user_errors():
+    with user_errors():
         settings = get_settings()
-        engine = _engine(settings)
+        engine = connected_engine(settings)
         upgrade(engine, revision)
         typer.echo(f"{redact(engine.url)} at revision {current_revision(engine)}")
         engine.dispose()
@@ -88,8 +90,8 @@ def current_command() -> None:
     """Print the database's migration revision and the packaged head."""
     from api.db.migrate import current_revision, head_revision
 
-    with _user_errors():
-        engine = _engine(get_settings())
+    with user_errors():
+        engine = connected_engine(get_settings())
         typer.echo(f"current: {current_revision(engine) or 'empty'}  head: {head_revision()}")
         engine.dispose()
 
@@ -112,9 +114,9 @@ def init_command(
     """
     from api.db.migrate import current_revision, upgrade
 
-    with _user_errors():
+    with user_errors():
         settings = get_settings()
-        engine = _engine(settings)
+        engine = connected_engine(settings)
         upgrade(engine)
         if demo:
             _load_demo(engine, settings, seed, stores, skus, force)

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from api.cli_db import connected_engine, user_errors
 from api.cli_forecast import INPUT_ERROR_EXIT
 
 if TYPE_CHECKING:
@@ -91,38 +92,14 @@ def read_sales_file(path: Path) -> pd.DataFrame:
         raise _input_error(path, f"cannot read it as {suffix[1:]}: {first}") from None
 
 
-@contextmanager
-def _database_errors() -> Iterator[None]:
-    """Turn what a user can act on (bad URL, server down, bad settings) into one line."""
-    from pydantic import ValidationError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from api.db.engine import DatabaseError, first_line
-
-    try:
-        yield
-    except DatabaseError as error:
-        raise _database_error(str(error)) from None
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
-                             for e in error.errors())
-        raise _database_error(f"invalid settings: {problems}") from None
-    except SQLAlchemyError as error:
-        raise _database_error(first_line(getattr(error, "orig", None) or error)) from None
-    except KeyboardInterrupt:
-        raise _database_error("interrupted; nothing was written") from None
-
-
 def _engine_with_schema() -> Engine:
     """The settings' database, refused unless it holds the current schema (the stockout
     column came with revision 0007; an older database would fail half-way)."""
-    from api.db.engine import check_connection, make_engine, redact
+    from api.db.engine import redact
     from api.db.migrate import current_revision, head_revision
     from api.settings import get_settings
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url, settings)
-    check_connection(engine)
+    engine = connected_engine(get_settings())
     revision, head = current_revision(engine), head_revision()
     if revision is None:
         engine.dispose()
@@ -152,7 +129,7 @@ def import_command(
     with console.status(f"reading {file}..."):
         frame = read_sales_file(file)
     names = FileRows(csv=file.suffix.lower() == ".csv")
-    with _database_errors():
+    with user_errors(_database_error):
         engine = _engine_with_schema()
         try:
             with _progress_bar(len(frame), hidden=len(frame) <= CHUNK_ROWS) as advance:
