@@ -260,8 +260,8 @@ def weekly(
     from rich.progress import Progress
     from sqlalchemy import func, select
 
+    from api.db.datasets import current_data_version
     from api.db.engine import DatabaseError, make_engine
-    from api.db.load_chain import loaded_dataset
     from api.db.runs import (
         finish_batch_run,
         start_batch_run,
@@ -292,11 +292,11 @@ def weekly(
                    err=True)
         raise typer.Exit(1)
     day = date.fromisoformat(as_of) if as_of else pd.Timestamp(last_sale).date()
-    dataset = loaded_dataset(engine)
+    data_version = current_data_version(engine)
     params = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
     with engine.begin() as conn:
         run_id = start_batch_run(conn, "forecast_weekly", params, model=label,
-                                 data_version=dataset.data_version if dataset else None)
+                                 data_version=data_version)
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task("forecast batch", total=4)
@@ -310,7 +310,7 @@ def weekly(
             forecast = forecaster.predict(horizon)
             progress.update(task, advance=1, description="log to MLflow")
             record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
-                                       dataset.data_version if dataset else None, model_params,
+                                       data_version, model_params,
                                        restored.censored_days, restored.added_units)
             mlflow_run_id = _log_to_mlflow(record, history, forecast,
                                            getattr(forecaster, "holdout_", None))

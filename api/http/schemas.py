@@ -195,6 +195,8 @@ class SalesImportResult(BaseModel):
     replaced: int = Field(description="rows that replaced a day already recorded")
     first_date: date
     last_date: date
+    data_version: str = Field(description="the data version forecast runs record from now on "
+                              "(a new one per import)")
 
 
 class StoreAvailability(BaseModel):

@@ -26,6 +26,7 @@ from sqlalchemy import Boolean, Connection, Engine, bindparam, func, literal_col
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from api.db.datasets import record_sales_import, rows_digest
 from api.db.tables import Node, Sale, Sku
 from api.services.errors import InvalidCommand, NotFound
 
@@ -78,6 +79,7 @@ class SalesImport:
     replaced: int
     first_date: date
     last_date: date
+    data_version: str  # the database's data version after this import (api.db.datasets)
 
     @property
     def rows(self) -> int:
@@ -102,11 +104,15 @@ def import_sales(
     where = names or BodyPointers()
     rows = checked_rows(sales, today or datetime.now(WARSAW).date(), where)
     report = progress or (lambda _rows: None)
+    days = rows["date"]
+    first, last = min(days), max(days)
     with engine.begin() as conn:
         rows = _with_references_checked(conn, rows, where)
         inserted = _upsert(conn, rows, report)
-    days = rows["date"]
-    return SalesImport(inserted, len(rows) - inserted, min(days), max(days))
+        version = record_sales_import(conn, rows_digest(rows), {
+            "rows": len(rows), "inserted": inserted, "first_date": first.isoformat(),
+            "last_date": last.isoformat()})
+    return SalesImport(inserted, len(rows) - inserted, first, last, version)
 
 
 # --- Checks that need nothing but the rows ---------------------------------------------------

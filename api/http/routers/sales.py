@@ -21,4 +21,5 @@ async def post_sales(body: SalesBatch, runtime: RuntimeDep, _key: FeedKey) -> Sa
                          columns=list(sales_feed.SALES_COLUMNS))
     result = await run_in_threadpool(sales_feed.import_sales, runtime.engine, frame)
     return SalesImportResult(inserted=result.inserted, replaced=result.replaced,
-                             first_date=result.first_date, last_date=result.last_date)
+                             first_date=result.first_date, last_date=result.last_date,
+                             data_version=result.data_version)

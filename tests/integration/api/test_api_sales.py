@@ -47,13 +47,17 @@ def test_posted_days_are_inserted_and_a_resent_day_replaces_them(
     ]}
     first = client.post("/v1/sales", json=batch, headers=OMS)
     assert first.status_code == 200, first.text
-    assert first.json() == {"inserted": 1, "replaced": 1, "first_date": "2026-11-08",
-                            "last_date": "2026-11-09"}
+    body = first.json()
+    version = body.pop("data_version")
+    assert body == {"inserted": 1, "replaced": 1, "first_date": "2026-11-08",
+                    "last_date": "2026-11-09"}
+    assert len(version) == 64 and int(version, 16) >= 0
     assert stored(loaded_engine, "S002", "online", "PHONE", date(2026, 11, 9)) == (2, 1499.0, 0, 0)
     assert stored(loaded_engine, "S001", "store", "JACKET", date(2026, 11, 8)) == (
         3, 299.99, 0, 1)
     again = client.post("/v1/sales", json=batch, headers=PLANNER)
     assert again.json()["inserted"] == 0 and again.json()["replaced"] == 2
+    assert again.json()["data_version"] != version
 
 
 def test_an_unknown_node_is_a_404_pointing_at_its_row(

@@ -184,3 +184,24 @@ def test_imported_days_are_the_history_the_weekly_batch_reads(loaded_engine: Eng
     last = history[history["ds"] == pd.Timestamp("2026-11-09")].set_index("unique_id")
     assert last.loc["S001|store|A", "y"] == 4 and last.loc["S001|online|B", "y"] == 1
     assert last.loc["S001|store|A", "stockout"] == 1 and last.loc["S001|online|B", "stockout"] == 0
+
+
+def test_every_import_gives_the_data_a_new_version_and_a_refused_one_does_not(
+    loaded_engine: Engine,
+) -> None:
+    """Forecast runs record `current_data_version`: the loaded chain's until sales are
+    imported, then one per import (the same file twice is two imports), never a refused one's."""
+    from api.db.datasets import current_data_version
+    from api.db.load_chain import loaded_dataset
+
+    chain = loaded_dataset(loaded_engine)
+    assert chain is not None and current_data_version(loaded_engine) == chain.data_version
+    first = import_sales(loaded_engine, NOVEMBER_9, today=TODAY)
+    assert current_data_version(loaded_engine) == first.data_version != chain.data_version
+    with pytest.raises(InvalidCommand):
+        import_sales(loaded_engine, day_rows(("2026-11-09", "S001", "store", "A", -1)),
+                     today=TODAY)
+    assert current_data_version(loaded_engine) == first.data_version
+    again = import_sales(loaded_engine, NOVEMBER_9, today=TODAY)
+    assert len({chain.data_version, first.data_version, again.data_version}) == 3
+    assert current_data_version(loaded_engine) == again.data_version

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -138,9 +139,10 @@ def test_forecast_with_a_registered_champion_runs_its_model_and_names_the_versio
 def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_stock_out(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The busiest online series' last week sold nothing because it sold out (`stockout` = 1).
-    Seasonal naive repeats the last week: fitted on the recorded zeros it would forecast 0; the
-    batch fits the estimated demand of those days instead and says how many it estimated."""
+    """The busiest online series' last week sold nothing because it sold out, as the POS file
+    imported through `omni sales import` says (`stockout` = 1). Seasonal naive repeats the last
+    week: fitted on the recorded zeros it would forecast 0; the batch fits the estimated demand
+    of those days instead, says how many it estimated, and records the imported data's version."""
     database, runner = _tiny_chain(tmp_path, monkeypatch)
     with sqlite3.connect(database) as conn:
         last = conn.execute("select max(date) from sales").fetchone()[0]
@@ -151,12 +153,11 @@ def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_sto
             "select sum(units) / 28.0 from sales where node_id = ? and channel = 'online' and "
             "sku = ? and date > date(?, '-35 days') and date <= date(?, '-7 days')",
             (node, sku, last, last)).fetchone()[0]
-        for k in range(7):
-            conn.execute(
-                "insert into sales (node_id, channel, sku, date, units, price_pln, promo, "
-                "stockout) values (?, 'online', ?, date(?, ?), 0, 1.0, 0, 1) on conflict "
-                "(node_id, channel, sku, date) do update set units = 0, stockout = 1",
-                (node, sku, last, f"-{k} days"))
+    days = pd.date_range(end=last, periods=7).strftime("%Y-%m-%d")
+    pd.DataFrame({"date": days, "node_id": node, "channel": "online", "sku": sku, "units": 0,
+                  "stockout": 1}).to_csv(tmp_path / "pos.csv", index=False)
+    imported = runner.invoke(app, ["sales", "import", str(tmp_path / "pos.csv")])
+    assert imported.exit_code == 0, imported.output
 
     result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
 
@@ -167,6 +168,12 @@ def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_sto
                             (f"{node}|online|{sku}",)).fetchone()[0]
         recorded = json.loads(conn.execute("select params from batch_runs where kind = "
                                            "'forecast_weekly'").fetchone()[0])
+        run_version = conn.execute("select data_version from batch_runs where kind = "
+                                   "'forecast_weekly'").fetchone()[0]
+        versions = dict(conn.execute("select name, data_version from datasets").fetchall())
+    # the run records the data as imported, not the demo chain it started from
+    assert run_version == versions["sales_feed"] != versions["demo"]
+    assert run_version[:12] in imported.stdout
     assert before > 0.1  # the zeros it replaced would have made the forecast 0
     assert mean == pytest.approx(before, rel=0.35)
     assert recorded["censored_days"] == 7 and recorded["censored_added_units"] > 0
