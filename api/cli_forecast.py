@@ -100,28 +100,6 @@ def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
             os.remove(temporary)
 
 
-def uncensored_history(
-    frame: pd.DataFrame, column: str, country: str, source: str
-) -> pd.DataFrame:
-    """The validated history without `column` (1 = the day sold out), its sold-out days' y
-    replaced by estimated demand (`forecasting.censoring`): the column is not an exogenous
-    regressor, so the future file need not carry it."""
-    from forecasting.censoring import restore_censored_demand
-    from forecasting.validation import validate_history
-
-    if column not in frame.columns or column in ("unique_id", "ds", "y"):
-        raise ForecastInputError(f"--censored-column names {column!r}, which is not an "
-                                 "exogenous column of the history", source, column)
-    clean = validate_history(frame, source)
-    flags = pd.to_numeric(frame[column], errors="coerce")
-    bad = ~flags.isin((0, 1)).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 1
-        raise ForecastInputError(f"must be 0 or 1 (1 = the day sold out), got "
-                                 f"{frame[column].iloc[row - 1]!r}", source, column, row)
-    return restore_censored_demand(clean, column, country).history  # type: ignore[arg-type]
-
-
 @contextlib.contextmanager
 def _engine(engine: EngineOption) -> Iterator[None]:
     """A local Dask cluster of processes for `dask`; `ray` only if the package is installed."""
@@ -151,15 +129,13 @@ def run_forecast(
         raise UnknownModelError(
             f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
     history_frame = read_frame(history, str(history))
-    if censored_column is not None:
-        history_frame = uncensored_history(history_frame, censored_column, country, str(history))
     future_frame = read_frame(future, str(future)) if future is not None else None
     with _engine(engine):
         engine_name = "dask" if engine is EngineOption.dask else "local"
         forecaster = make_model(model, country=country, engine=engine_name,  # type: ignore[arg-type]
                                 **params)
         try:
-            forecaster.fit(history_frame)
+            forecaster.fit(history_frame, censored_column)
         except ForecastInputError as error:
             raise ForecastInputError(error.problem, str(history), error.column,
                                      error.row) from None
@@ -271,7 +247,6 @@ def weekly(
     from api.db.tables import Sale
     from api.settings import get_settings
     from experiments.batch_logging import WeeklyBatchRecord
-    from forecasting.censoring import restore_censored_demand
 
     name, model_params, version = resolve_model_option(model)
     if name not in MODEL_NAMES:
@@ -301,17 +276,20 @@ def weekly(
         with Progress(transient=True) as progress:
             task = progress.add_task("forecast batch", total=4)
             with engine.connect() as conn:
-                restored = restore_censored_demand(sales_history(conn, day), "stockout", "PL")
-            history = restored.history
+                recorded = sales_history(conn, day)
             progress.update(task, advance=1, description=f"fit {label} on "
-                            f"{history['unique_id'].nunique()} series")
-            forecaster = make_model(name, country="PL", **model_params).fit(history)
+                            f"{recorded['unique_id'].nunique()} series")
+            forecaster = make_model(name, country="PL", **model_params).fit(
+                recorded, censored_column="stockout")
+            history = forecaster.history_
+            censored_days = forecaster.censored_days_
+            added_units = forecaster.censored_added_units_
             progress.update(task, advance=1, description="predict")
             forecast = forecaster.predict(horizon)
             progress.update(task, advance=1, description="log to MLflow")
             record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
                                        data_version, model_params,
-                                       restored.censored_days, restored.added_units)
+                                       censored_days, added_units)
             mlflow_run_id = _log_to_mlflow(record, history, forecast,
                                            getattr(forecaster, "holdout_", None))
             with engine.begin() as conn:
@@ -324,8 +302,8 @@ def weekly(
                 shock = float(forecaster.dispersion_.level_shock)
                 finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
                                  params={**params, "level_shock": shock,
-                                         "censored_days": restored.censored_days,
-                                         "censored_added_units": restored.added_units})
+                                         "censored_days": censored_days,
+                                         "censored_added_units": added_units})
             progress.update(task, advance=1)
     except Exception:
         with engine.begin() as conn:
@@ -334,8 +312,8 @@ def weekly(
     finally:
         engine.dispose()
     typer.echo(f"run {run_id}: {rows} forecast rows for {forecast['unique_id'].nunique()} "
-               f"series, {horizon} days after {day} (model {label}; {restored.censored_days} "
-               f"sold-out days fitted as estimated demand, +{restored.added_units:,.0f} units"
+               f"series, {horizon} days after {day} (model {label}; {censored_days} "
+               f"sold-out days fitted as estimated demand, +{added_units:,.0f} units"
                + (f", MLflow run {mlflow_run_id})" if mlflow_run_id else ")"))
 
 

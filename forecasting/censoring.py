@@ -26,6 +26,7 @@ import pandas as pd
 from forecasting.calendar import Country
 from forecasting.closed_days import channel_of, closed_mask
 from forecasting.series_index import DAY_NS, SeriesIndex
+from forecasting.validation import check_flags
 
 WINDOW_DAYS = 28
 MIN_WEEKDAY_FACTOR = 0.05  # keeps a nearly empty weekday from blowing a level up
@@ -46,9 +47,7 @@ def restore_censored_demand(
 ) -> RestoredDemand:
     """`history` (`unique_id, ds, y`, grouped by id and sorted by day) without `censored_column`
     (1 = the day sold out), its `y` on those days replaced by the demand estimate."""
-    flags = history[censored_column].to_numpy()
-    if not np.isin(flags, (0, 1)).all():
-        raise ValueError(f"{censored_column} must be 0 or 1 on every row")
+    flags = check_flags(history[censored_column], censored_column)
     if not flags.any():
         return RestoredDemand(history.drop(columns=censored_column), 0, 0.0)
     closed = closed_mask(history[["unique_id", "ds"]], country)

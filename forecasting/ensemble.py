@@ -17,7 +17,6 @@ import pandas as pd
 from forecasting.calendar import Country
 from forecasting.estimator import Forecaster
 from forecasting.quantiles import Dispersion, fit_dispersion
-from forecasting.validation import exog_columns, validate_history
 
 MEAN = "mean"
 
@@ -47,10 +46,9 @@ class EnsembleForecaster(Forecaster):
         self.weights = None if weights is None else [float(w) for w in weights]
         self.choose_per_series = choose_per_series
 
-    def fit(self, history: pd.DataFrame) -> EnsembleForecaster:
-        clean = validate_history(history)
-        self.exog_ = exog_columns(clean)
-        self.history_ = clean
+    def fit(self, history: pd.DataFrame, censored_column: str | None = None
+            ) -> EnsembleForecaster:
+        clean = self._learnable(history, censored_column)
         holdouts = []
         for member in self.members:
             member.exog_ = self.exog_

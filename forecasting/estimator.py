@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from forecasting.calendar import Country
+from forecasting.censoring import restore_censored_demand
 from forecasting.closed_days import closed_mask
 from forecasting.quantiles import (
     QUANTILE_COLUMNS,
@@ -59,15 +60,29 @@ class Forecaster(ABC):
         series of `history`, with the exogenous columns when the history has any)."""
 
     # --- the shared flow --------------------------------------------------------------------
-    def fit(self, history: pd.DataFrame) -> Forecaster:
-        clean = validate_history(history)
-        self.exog_ = exog_columns(clean)
-        self.history_ = clean
+    def fit(self, history: pd.DataFrame, censored_column: str | None = None) -> Forecaster:
+        """Learn from `history`; `censored_column` names a 0/1 column (1 = the day sold out)
+        whose days are fitted as estimated demand (`forecasting.censoring`), not as recorded."""
+        clean = self._learnable(history, censored_column)
         self.holdout_ = self._holdout(clean)
         self.dispersion_ = (fit_dispersion(self.holdout_) if not self.holdout_.empty
                             else Dispersion.poisson())
         self.state_ = self._fit_point(clean)
         return self
+
+    def _learnable(self, history: pd.DataFrame, censored_column: str | None) -> pd.DataFrame:
+        """The validated history, sold-out days restored; sets `exog_`, `history_` and what the
+        restore changed (`censored_days_`, `censored_added_units_`, for the run log)."""
+        clean = validate_history(history, censored_column=censored_column)
+        self.censored_days_, self.censored_added_units_ = 0, 0.0
+        if censored_column is not None:
+            restored = restore_censored_demand(clean, censored_column, self.country)
+            clean = restored.history
+            self.censored_days_ = restored.censored_days
+            self.censored_added_units_ = restored.added_units
+        self.exog_ = exog_columns(clean)
+        self.history_ = clean
+        return clean
 
     def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         validate_horizon(horizon)

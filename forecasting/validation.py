@@ -100,13 +100,24 @@ def _check_numeric(df: pd.DataFrame, column: str, source: str, allow_nan: bool) 
     return values.astype(float)
 
 
-def validate_history(history: pd.DataFrame, source: str = "history") -> pd.DataFrame:
+def validate_history(
+    history: pd.DataFrame, source: str = "history", censored_column: str | None = None,
+) -> pd.DataFrame:
     """Check and normalise a long history frame; returns a clean copy sorted by id and day.
 
     Required: `unique_id`, `ds` (dates), `y` (numeric, no gaps in value). Every other column is an
-    exogenous regressor and must be numeric.
+    exogenous regressor and must be numeric, except `censored_column`, a 0/1 flag (1 = the day
+    sold out), which must be present.
     """
     _require_columns(history, (*KEY_COLUMNS, TARGET), source)
+    if censored_column is not None:
+        if censored_column in (*KEY_COLUMNS, TARGET):
+            raise ForecastInputError(f"{censored_column!r} is a key or the target, not a 0/1 "
+                                     "sold-out flag", source, censored_column)
+        if censored_column not in history.columns:
+            raise ForecastInputError(
+                f"the sold-out flag column {censored_column!r} is missing (columns present: "
+                f"{', '.join(map(str, history.columns))})", source, censored_column)
     if history.empty:
         raise ForecastInputError("no rows", source)
     clean, order = _check_keys(history, source)
@@ -114,11 +125,27 @@ def validate_history(history: pd.DataFrame, source: str = "history") -> pd.DataF
     if (clean["y"] < 0).any():
         raise ForecastInputError("negative demand", source, TARGET, _first_row(clean["y"] < 0))
     for column in exog_columns(history):
-        clean[column] = _check_numeric(history, column, source, allow_nan=False).to_numpy()
+        clean[column] = (check_flags(history[column], column, source)
+                         if column == censored_column
+                         else _check_numeric(history, column, source, allow_nan=False).to_numpy())
     if not (order[1:] > order[:-1]).all():  # already sorted (the usual case): no 10^8-row copy
         clean = clean.take(order)
         clean.index = pd.RangeIndex(len(clean))
     return clean
+
+
+def check_flags(values: pd.Series, column: str, source: str = "history") -> np.ndarray:
+    """`values` as int8 when every one is 0 or 1 (a sold-out flag); else the first bad row is
+    named. Both the history check and `censoring.restore_censored_demand` use it."""
+    flags = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    bad = ~np.isin(flags, (0.0, 1.0))
+    if bad.any():
+        row = _first_row(bad)
+        value = values.iloc[row - 1]
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise ForecastInputError(f"must be 0 or 1 (1 = the day sold out), got {shown!r}",
+                                 source, column, row)
+    return flags.astype(np.int8)
 
 
 def exog_columns(frame: pd.DataFrame) -> list[str]:

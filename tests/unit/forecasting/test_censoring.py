@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from forecasting.censoring import restore_censored_demand
+from forecasting.ensemble import EnsembleForecaster
 from forecasting.registry import make_model
+from forecasting.validation import ForecastInputError
 
 
 def _series(
@@ -90,24 +92,48 @@ def test_closed_store_days_are_neither_estimated_nor_counted_in_the_level() -> N
     assert out.censored_days == 3
 
 
-def test_a_flag_other_than_0_or_1_is_refused() -> None:
-    with pytest.raises(ValueError, match="stockout must be 0 or 1"):
+def test_a_flag_other_than_0_or_1_is_refused_naming_the_row() -> None:
+    with pytest.raises(ForecastInputError, match=r"'stockout', row 2: must be 0 or 1"):
         restore_censored_demand(_series("A", [1.0, 2.0], [0, 2]), "stockout", "none")
+
+
+def _sold_out_at_the_end(
+    uid: str = "D01|online|A", days: int = 200, sold_out: int = 28
+) -> pd.DataFrame:
+    """A steady series (Poisson 8 a day) whose last `sold_out` days sold out (Poisson 0.5)."""
+    rng = np.random.default_rng(3)
+    y = rng.poisson(8.0, days).astype(float)
+    flags = np.zeros(days, int)
+    flags[-sold_out:] = 1
+    y[-sold_out:] = rng.poisson(0.5, sold_out)
+    return _series(uid, list(y), list(flags), start="2025-01-01")
 
 
 def test_a_forecast_fitted_on_restored_demand_is_not_dragged_down_by_a_stock_out() -> None:
     """Four sold-out weeks at the end of a steady series: fitted as demand, AutoETS follows the
-    zeros; fitted on the restored history it keeps the level customers showed before."""
-    days = 200
-    rng = np.random.default_rng(3)
-    y = rng.poisson(8.0, days).astype(float)
-    flags = np.zeros(days, int)
-    flags[-28:] = 1
-    y[-28:] = rng.poisson(0.5, 28)
-    frame = _series("D01|online|A", list(y), list(flags), start="2025-01-01")
+    zeros; told which days sold out, it keeps the level customers showed before."""
+    frame = _sold_out_at_the_end()
     as_recorded = make_model("auto_ets", calibration_days=0).fit(frame.drop(columns="stockout"))
-    restored = restore_censored_demand(frame, "stockout", "none").history
-    unconstrained = make_model("auto_ets", calibration_days=0).fit(restored)
+    unconstrained = make_model("auto_ets", calibration_days=0).fit(frame, "stockout")
 
     assert as_recorded.predict(14)["yhat"].mean() < 3.0
     assert unconstrained.predict(14)["yhat"].mean() == pytest.approx(8.0, rel=0.2)
+    assert unconstrained.censored_days_ == 28
+    assert unconstrained.exog_ == []  # the flag is not a regressor: no future frame needed
+
+
+def test_an_ensemble_fits_every_member_and_its_holdout_on_the_restored_history() -> None:
+    """The ensemble's own fit (it calibrates on its members' holdouts) restores too: the sold-out
+    month neither drags the mean down nor, through the holdout, widens the quantiles."""
+    frame = pd.concat([_sold_out_at_the_end(sold_out=14),
+                       _sold_out_at_the_end("D01|online|B", sold_out=14)], ignore_index=True)
+    members = [make_model("auto_ets"), make_model("seasonal_naive")]
+    fitted = EnsembleForecaster(members, calibration_days=14).fit(frame, "stockout")
+    as_recorded = EnsembleForecaster([make_model("auto_ets"), make_model("seasonal_naive")],
+                                     calibration_days=14).fit(frame.drop(columns="stockout"))
+
+    forecast = fitted.predict(14)
+    assert fitted.censored_days_ == 28 and fitted.censored_added_units_ > 28 * 6
+    assert forecast["yhat"].mean() == pytest.approx(8.0, rel=0.2)
+    assert as_recorded.predict(14)["yhat"].mean() < 3.0
+    assert fitted.holdout_["y"].min() >= 1.0  # calibrated on restored days, not on the zeros

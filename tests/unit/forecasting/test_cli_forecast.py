@@ -132,9 +132,11 @@ def test_sold_out_days_named_by_censored_column_are_fitted_as_estimated_demand(
 
 
 @pytest.mark.parametrize(("column", "value", "message"), [
-    ("absent", None, "--censored-column names 'absent'"),
-    ("sold_out", 2, "column 'sold_out', row 3: must be 0 or 1"),
-    ("sold_out", "yes", "column 'sold_out', row 3: not a number"),
+    ("absent", None, "the sold-out flag column 'absent' is missing"),
+    ("y", None, "'y' is a key or the target, not a 0/1 sold-out flag"),
+    ("sold_out", 2, "column 'sold_out', row 3: must be 0 or 1 (1 = the day sold out), got 2"),
+    ("sold_out", "yes", "column 'sold_out', row 3: must be 0 or 1 (1 = the day sold out), "
+                        "got 'yes'"),
 ])
 def test_a_bad_censored_column_is_refused_naming_it_and_nothing_is_written(
     files: Path, column: str, value: object, message: str
