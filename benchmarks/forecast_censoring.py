@@ -92,10 +92,14 @@ def score_window(
     censored, days = inject_stock_outs(train)
     restored = restore_censored_demand(censored, FLAG, "US")
     hidden = float(train["y"].sum() - censored["y"].sum())
-    print(f"window to {origin.date()}: {censored.loc[censored[FLAG] == 1, 'unique_id'].nunique()}"
+    flagged = censored[FLAG].to_numpy() == 1
+    truth = train["y"].to_numpy(float)[flagged]
+    error = np.abs(restored.history["y"].to_numpy(float)[flagged] - truth).mean()
+    print(f"window to {origin.date()}: {censored.loc[flagged, 'unique_id'].nunique()}"
           f" of {train['unique_id'].nunique()} series, {days} sold-out days hiding "
           f"{hidden:,.0f} units of demand; restored estimate of them: "
-          f"{restored.added_units:,.0f} units", flush=True)
+          f"{restored.added_units:,.0f} units; mean absolute error per sold-out day "
+          f"{error:.3f} units (the recorded zeros: {truth.mean():.3f})", flush=True)
     histories = {"clean": train, "as recorded": censored.drop(columns=FLAG),
                  "restored": restored.history}
     rows: list[dict[str, object]] = []

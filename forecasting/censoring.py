@@ -4,12 +4,14 @@ A day that ran out of stock records what the shelf held. Fitted as demand, a sol
 teaches every model that customers lost interest when only supply did, and the forecast, the
 safety stock and the next replenishment all shrink to match: the stock-out repeats itself.
 Before fitting, each flagged day's units are replaced by an estimate of what the series would
-have sold: its level around the gap (the mean of its unflagged, open days within `window_days`
-either side, each divided by its weekday factor) times the day's weekday factor, never less
-than the units it did sell. Weekday factors are pooled over every series of the same channel
-(one slow mover's weekdays are noise; the chain's are not), so a restored week keeps the weekly
-rhythm the recursive lags of the models learn from. A series with no usable day in reach falls
-back to the level of all its usable days.
+have sold: its level around the gap (the mean of the `neighbour_days` unflagged, open days of
+the series nearest to it, either side, each divided by its weekday factor) times the day's
+weekday factor, never less than the units it did sell. Nearest days rather than a fixed
+window: a month sold out up to the forecast origin would otherwise leave its last days a level
+from the one or two days before the spell. Weekday factors are pooled over every series of
+the same channel (one slow mover's weekdays are noise; the chain's are not), so a restored week
+keeps the weekly rhythm the recursive lags of the models learn from. A series with no usable
+day keeps what it sold.
 
 Days the store was closed (walk-in series; `closed_days.closed_mask`) are neither estimated nor
 used for the level: their zero is the closed-day rule, not demand.
@@ -25,10 +27,10 @@ import pandas as pd
 
 from forecasting.calendar import Country
 from forecasting.closed_days import channel_of, closed_mask
-from forecasting.series_index import DAY_NS, SeriesIndex
+from forecasting.series_index import SeriesIndex
 from forecasting.validation import check_flags
 
-WINDOW_DAYS = 28
+NEIGHBOUR_DAYS = 28  # usable days that set a sold-out day's level: four weeks of evidence
 MIN_WEEKDAY_FACTOR = 0.05  # keeps a nearly empty weekday from blowing a level up
 
 
@@ -43,7 +45,7 @@ class RestoredDemand:
 
 def restore_censored_demand(
     history: pd.DataFrame, censored_column: str, country: Country,
-    window_days: int = WINDOW_DAYS,
+    neighbour_days: int = NEIGHBOUR_DAYS,
 ) -> RestoredDemand:
     """`history` (`unique_id, ds, y`, grouped by id and sorted by day) without `censored_column`
     (1 = the day sold out), its `y` on those days replaced by the demand estimate."""
@@ -57,7 +59,7 @@ def restore_censored_demand(
     index = SeriesIndex.of(history)
     factor = weekday_factors(history, usable, index)
     restored = _restore(y, factor, index.ds_ns, index.starts, index.ends, censored, usable,
-                        window_days * DAY_NS)
+                        neighbour_days)
     out = history.drop(columns=censored_column).assign(y=restored)
     return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()))
 
@@ -85,40 +87,42 @@ def weekday_factors(history: pd.DataFrame, usable: np.ndarray, index: SeriesInde
 @numba.njit(cache=True)  # type: ignore[misc]
 def _restore(
     y: np.ndarray, factor: np.ndarray, ds_ns: np.ndarray, starts: np.ndarray,
-    ends: np.ndarray, censored: np.ndarray, usable: np.ndarray, window_ns: int,
+    ends: np.ndarray, censored: np.ndarray, usable: np.ndarray, neighbours: int,
 ) -> np.ndarray:
-    """Per series, a sliding window over days: each censored row i gets max(y, level *
-    factor[i]), the level being the mean of y / factor over the usable rows within window_ns
-    of it (over all the series' usable rows when the window has none). Both window edges only
-    move forward, so a series costs one pass."""
+    """Per series, each censored row i gets max(y, level * factor[i]), the level being the mean
+    of y / factor over the `neighbours` usable rows of the series nearest to i in time (taken
+    outwards from i, the nearer side first; fewer when the series has fewer). The nearest usable
+    row on each side is looked up, not searched, so a long spell costs no more per day."""
     out = y.copy()
+    before = np.empty(len(y), np.int64)  # last usable row at or before each row, else -1
+    after = np.empty(len(y), np.int64)  # first usable row at or after each row, else len(y)
     for s in range(len(starts)):
         lo, hi = starts[s], ends[s]
-        series_sum, series_n = 0.0, 0
+        last = -1
         for j in range(lo, hi):
             if usable[j]:
-                series_sum += y[j] / factor[j]
-                series_n += 1
-        left, right = lo, lo
-        window_sum, window_n = 0.0, 0
+                last = j
+            before[j] = last
+        nxt = len(y)
+        for j in range(hi - 1, lo - 1, -1):
+            if usable[j]:
+                nxt = j
+            after[j] = nxt
         for i in range(lo, hi):
             if not censored[i]:
                 continue
-            while right < hi and ds_ns[right] <= ds_ns[i] + window_ns:
-                if usable[right]:
-                    window_sum += y[right] / factor[right]
-                    window_n += 1
-                right += 1
-            while ds_ns[left] < ds_ns[i] - window_ns:
-                if usable[left]:
-                    window_sum -= y[left] / factor[left]
-                    window_n -= 1
-                left += 1
-            if window_n > 0:
-                estimate = window_sum / window_n * factor[i]
-            elif series_n > 0:
-                estimate = series_sum / series_n * factor[i]
-            else:
-                estimate = y[i]
-            out[i] = max(y[i], estimate)
+            left = before[i - 1] if i > lo else -1
+            right = after[i + 1] if i + 1 < hi else len(y)
+            total, n = 0.0, 0
+            while n < neighbours and (left >= lo or right < hi):
+                nearer_left = left >= lo and ds_ns[i] - ds_ns[left] <= ds_ns[right] - ds_ns[i]
+                if right >= hi or nearer_left:
+                    total += y[left] / factor[left]
+                    left = before[left - 1] if left > lo else -1
+                else:
+                    total += y[right] / factor[right]
+                    right = after[right + 1] if right + 1 < hi else len(y)
+                n += 1
+            if n > 0:
+                out[i] = max(y[i], total / n * factor[i])
     return out

@@ -38,19 +38,44 @@ def test_a_partial_day_keeps_its_sales_when_they_exceed_the_estimate() -> None:
     assert out.added_units == 0.0
 
 
-def test_only_days_within_the_window_set_the_level() -> None:
+def test_only_the_nearest_usable_days_set_the_level() -> None:
     y = [100.0] * 14 + [1.0] * 42 + [0.0]
     out = restore_censored_demand(_series("A", y, [0] * 56 + [1]), "stockout", "none",
-                                  window_days=28)
+                                  neighbour_days=28)
     assert out.history["y"].iloc[-1] == pytest.approx(1.0, rel=0.05)
 
 
-def test_a_series_sold_out_throughout_its_window_falls_back_to_its_own_mean() -> None:
+def test_the_nearest_days_are_taken_from_both_sides_the_nearer_first() -> None:
+    """Two weeks of 2, three sold-out days, two weeks of 8 (every weekday has the same mix, so
+    the weekday factors are 1). With two neighbours the first sold-out day takes the two days
+    before the gap, the last the two after it, the middle one the nearest day of each side."""
+    y = [2.0] * 14 + [0.0] * 3 + [8.0] * 14
+    flags = [0] * 14 + [1] * 3 + [0] * 14
+    out = restore_censored_demand(_series("A", y, flags), "stockout", "none", neighbour_days=2)
+    assert out.history["y"].iloc[14:17].tolist() == pytest.approx([2.0, 5.0, 8.0])
+
+
+def test_a_month_sold_out_up_to_the_origin_keeps_the_level_of_the_month_before() -> None:
+    """The last days of a spell that reaches the forecast origin are as far from usable days as
+    can be: their level still comes from four weeks of evidence, not from the day or two just
+    before the spell (a fixed +-28-day window left the last day only the day before it)."""
+    y = [8.0] * 58 + [2.0, 2.0] + [0.0] * 28
+    out = restore_censored_demand(_series("A", y, [0] * 60 + [1] * 28), "stockout", "none")
+    month_before = (26 * 8.0 + 2 * 2.0) / 28
+    assert out.history["y"].iloc[-28:].tolist() == pytest.approx([month_before] * 28, rel=0.1)
+
+
+def test_a_series_sold_out_for_long_takes_the_level_of_its_last_usable_days() -> None:
     y = [3.0] * 10 + [0.0] * 60
     out = restore_censored_demand(_series("A", y, [0] * 10 + [1] * 60), "stockout", "none",
-                                  window_days=7)
+                                  neighbour_days=7)
     assert out.history["y"].iloc[-1] == pytest.approx(3.0)
     assert out.history["y"].iloc[10] == pytest.approx(3.0)
+
+
+def test_a_series_with_no_usable_day_keeps_what_it_sold() -> None:
+    out = restore_censored_demand(_series("A", [0.0, 2.0, 1.0], [1, 1, 1]), "stockout", "none")
+    assert out.history["y"].tolist() == [0.0, 2.0, 1.0]
 
 
 def test_series_do_not_lend_each_other_their_level() -> None:
