@@ -6,7 +6,9 @@ network; the demand shapes are constants in ``data.calibration``.
 
 `sales` and `future_sales` omit zero rows (a store x channel x SKU x day with no unit sold),
 which keeps the default chain under ~1.5 M rows. Online demand is attributed to the store whose
-catchment the customer lives in.
+catchment the customer lives in. The walk-in history has stock-out spells (data.stockouts):
+those days carry `stockout` = 1 and a row even when they sold nothing. `future_sales` is the
+demand the simulations replay, never censored (`stockout` = 0).
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ HISTORY_START = date(2023, 10, 1)
 DEFAULT_HISTORY_DAYS = (DEMO_AS_OF - HISTORY_START).days + 1
 DEFAULT_FUTURE_DAYS = 56
 DEFAULT_SKUS = 20
-SALES_COLUMNS = ["date", "node_id", "channel", "sku", "units", "price_pln", "promo"]
+SALES_COLUMNS = ["date", "node_id", "channel", "sku", "units", "price_pln", "promo", "stockout"]
 
 # Independent random streams, so that adding a store does not reshuffle the catalogue.
-# (data.sales uses stream 4 for demand.)
+# (data.sales uses stream 4 for demand, data.stockouts 5 for stock-out spells.)
 _STREAM_NODES, _STREAM_CATALOGUE, _STREAM_LOCKERS, _STREAM_STOCK = range(4)
 
 
@@ -76,9 +78,11 @@ def generate_chain(
     history_days: int = DEFAULT_HISTORY_DAYS,
     future_days: int = DEFAULT_FUTURE_DAYS,
     progress: bool = False,
+    stockouts: bool = True,
 ) -> DemoChain:
     """Generate the demo chain. History covers the `history_days` days ending on `as_of`
-    (inclusive); `future_sales` the `future_days` days after it.
+    (inclusive); `future_sales` the `future_days` days after it. `stockouts=False` leaves out
+    the walk-in stock-out spells: every other row stays the same.
 
     The default (100 stores x 20 SKUs, 2023-10-01 .. 2026-11-08) takes ~1-2 s and ~0.8 M sales
     rows. For large catalogues stream the sales with `data.sales.iter_sales_blocks` instead.
@@ -91,7 +95,7 @@ def generate_chain(
     node_frame = build_nodes(_rng(seed, _STREAM_NODES), n_stores)
     stores = node_frame[node_frame["kind"] == "store"].reset_index(drop=True)
     sku_frame = catalogue(_rng(seed, _STREAM_CATALOGUE), n_skus, history_start, as_of)
-    sales, rate = _all_sales(seed, stores, sku_frame, days, history_days, progress)
+    sales, rate = _all_sales(seed, stores, sku_frame, days, history_days, progress, stockouts)
     history_end = pd.Timestamp(as_of)
     in_history = sales["date"] <= history_end
     return DemoChain(
@@ -113,13 +117,15 @@ def _rng(seed: int, stream: int) -> np.random.Generator:
 
 
 def _all_sales(seed: int, stores: pd.DataFrame, skus: pd.DataFrame, days: pd.DatetimeIndex,
-               n_history: int, progress: bool) -> tuple[pd.DataFrame, np.ndarray]:
+               n_history: int, progress: bool,
+               stockouts: bool) -> tuple[pd.DataFrame, np.ndarray]:
     """Every block's rows in canonical order, and the store x SKU daily rate for stock."""
     n_blocks = -(-len(skus) // max(1, CELLS_PER_BLOCK // (len(days) * len(stores))))
     blocks = []
     rate = np.zeros((len(stores), len(skus)))
     with _ProgressBar(progress, n_blocks) as advance:
-        for block in iter_sales_blocks(seed, stores, skus, days, n_history, advance):
+        for block in iter_sales_blocks(seed, stores, skus, days, n_history, advance,
+                                       stockout_spells=stockouts):
             blocks.append(block)
             rate[:, block.first_sku:block.first_sku + block.rate.shape[1]] = block.rate
     return sales_frame(blocks), rate

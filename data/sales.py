@@ -2,7 +2,9 @@
 
 A block holds as many SKUs as fit ``demand.CELLS_PER_BLOCK`` day x store cells, so memory stays
 flat whatever the catalogue size; each block has its own random stream (seed, block number),
-so a block's rows do not depend on how the others were drawn. Zero rows are omitted.
+so a block's rows do not depend on how the others were drawn. Zero rows are omitted, except
+walk-in days inside a stock-out spell (data.stockouts): those are kept with `stockout` = 1,
+whatever they sold, so the history says the shelf was empty rather than that nobody came.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data import demand
+from data import demand, stockouts
 
 STREAM_DEMAND = 4
 RATE_WINDOW_DAYS = 28
 SHIP_FROM_STORE_SHARE = 0.3  # share of catchment online demand a store's stock also serves
+WALK_IN = demand.CHANNELS.index("store")
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,12 @@ class SalesBlock:
 
     first_sku: int  # catalogue position of the block's first SKU
     rate: np.ndarray  # [stores, block SKUs] expected units per day over the last 4 weeks
-    codes: dict[str, np.ndarray]  # day, store, channel, sku (positions); units, price, promo
+    codes: dict[str, np.ndarray]  # day/store/channel/sku positions; units, price, promo, stockout
     labels: SalesLabels
 
     def rows(self) -> pd.DataFrame:
-        """SALES columns, zero rows omitted, sorted by date, store, channel, SKU."""
+        """SALES columns, zero rows omitted (unless sold out), sorted by date, store, channel,
+        SKU."""
         return sales_frame([self])
 
 
@@ -51,8 +55,11 @@ def iter_sales_blocks(
     days: pd.DatetimeIndex,
     n_history: int,
     on_block: Callable[[], None] | None = None,
+    stockout_spells: bool = True,
 ) -> Iterator[SalesBlock]:
-    """Simulate every SKU block over `days` (history then future) for `stores`.
+    """Simulate every SKU block over `days` (history then future) for `stores`; with
+    `stockout_spells`, walk-in history has stock-out spells (data.stockouts), drawn from a
+    stream of their own, so switching them off gives the same rows minus the spells.
 
     Use it directly to stream a large chain (120 stores x 5,000 SKUs x 3 years is ~10^9 cells)
     into a database block by block (`block.rows()`) instead of holding one frame.
@@ -66,6 +73,7 @@ def iter_sales_blocks(
     recent = slice(max(0, n_history - RATE_WINDOW_DAYS), n_history)
     for number, block in enumerate(demand.sku_blocks(skus, days, block_size)):
         rng = np.random.default_rng([seed, STREAM_DEMAND, number])
+        spell_rng = np.random.default_rng([seed, stockouts.STREAM_STOCKOUTS, number])
         price, promo, price_factor = demand.prices(rng, block, days)
         per_sku = block.popularity[None, :] * price_factor * demand.life(block, len(days))
         cats = block.category
@@ -80,10 +88,16 @@ def iter_sales_blocks(
         parts: list[tuple[np.ndarray, ...]] = []
         for channel, mean in enumerate(means):
             units = demand.negative_binomial(rng, mean)
-            d, s, k = np.nonzero(units)
+            sold_out = np.zeros(units.shape, dtype=bool)
+            if stockout_spells and channel == WALK_IN:
+                spells = stockouts.spell_days(spell_rng, n_history, *units.shape)
+                units = stockouts.sold_units(spell_rng, units, spells)
+                sold_out = spells & (mean > 0)  # a closed or out-of-life day sells out nothing
+            d, s, k = np.nonzero((units != 0) | sold_out)
             parts.append((d.astype(np.int32), s.astype(np.int32), np.full(len(d), channel,
                           np.int8), (k + block.first).astype(np.int32), units[d, s, k],
-                          price[d, k], promo[d, k].astype(np.int8)))
+                          price[d, k], promo[d, k].astype(np.int8),
+                          sold_out[d, s, k].astype(np.int8)))
         codes = dict(zip(_CODE_NAMES, (np.concatenate(c) for c in zip(*parts, strict=True)),
                          strict=True))
         # Stock is sized on demand without the SKU's life, so new SKUs can be stocked ahead.
@@ -96,7 +110,7 @@ def iter_sales_blocks(
             on_block()
 
 
-_CODE_NAMES = ("day", "store", "channel", "sku", "units", "price_pln", "promo")
+_CODE_NAMES = ("day", "store", "channel", "sku", "units", "price_pln", "promo", "stockout")
 
 
 def sales_frame(blocks: list[SalesBlock]) -> pd.DataFrame:
@@ -115,4 +129,5 @@ def sales_frame(blocks: list[SalesBlock]) -> pd.DataFrame:
         "units": codes["units"][order].astype(np.int64),
         "price_pln": codes["price_pln"][order],
         "promo": codes["promo"][order],
+        "stockout": codes["stockout"][order],
     })

@@ -1,6 +1,9 @@
 """The datasets a forecast comparison runs on, as long frames `unique_id, ds, y [, exog]`.
 
-- `demo`: the demo chain's store x channel x SKU daily series (a small chain; zero days filled);
+- `demo`: the demo chain's store x channel x SKU daily series (a small chain; zero days filled),
+  as recorded: sold-out walk-in days keep the units they sold and their `stockout` flag is
+  dropped (not known ahead, so no regressor; the comparison scores forecasts of recorded sales,
+  as on M5, whose stock-outs are not flagged at all);
 - `m5`: the 204 real M5 item-store series in `../shared/data/m5` (horizon 28), with the
   official level-12 weights for the weighted RMSSE;
 - `rossmann`: store-level daily sales of the Rossmann stores with `promo` and `open` as known

@@ -7,6 +7,8 @@ Sales are sorted in primary-key order first so the index grows at its right edge
 Also computed here: demand_rates, the walk-in units per open day over the last N open days of
 history (N = settings.demand_rate_window_days, 28), which the allocator uses as the opportunity
 cost of taking a store's units until a forecast replaces it (source 'recent_sales').
+
+A sales frame without `stockout` loads as never sold out (0), as the sales feed takes it.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ LOAD_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("transfer_rates", ("lane", "fixed_cost_pln", "cost_per_unit_pln", "cost_per_km_pln",
                         "lead_time_hours")),
     ("stock", ("node_id", "sku", "on_hand")),
-    ("sales", ("node_id", "channel", "sku", "date", "units", "price_pln", "promo")),
+    ("sales", ("node_id", "channel", "sku", "date", "units", "price_pln", "promo", "stockout")),
     ("demand_rates", ("node_id", "sku", "walkin_units_per_day", "source")),
 )
 
@@ -93,7 +95,11 @@ def demand_rates_from_sales(
 ) -> pd.DataFrame:
     """Mean walk-in units per open day per store × SKU over the last `window_days` days on which
     stores were open, up to `as_of`. Closed days (holidays, non-trading Sundays) are left out of
-    both the sum and the count, so a Sunday ban does not dilute the rate."""
+    both the sum and the count, so a Sunday ban does not dilute the rate; so are the store ×
+    SKU's sold-out days (`stockout` = 1, when the column is there): they sold what the shelf
+    held, not what customers wanted, and counted in they would lower the rate of exactly the
+    stores that ran short. Their units are a lower bound all the same, so the rate is never
+    below the window's recorded units per open day."""
     open_days: list[date] = []
     day = as_of
     while len(open_days) < window_days:
@@ -102,12 +108,20 @@ def demand_rates_from_sales(
         day = date.fromordinal(day.toordinal() - 1)
     walkin = sales[sales["channel"] == "store"]
     in_window = walkin[pd.to_datetime(walkin["date"]).isin(pd.to_datetime(open_days))]
-    units = in_window.groupby(["node_id", "sku"], observed=True)["units"].sum()
+    sold_out = (in_window["stockout"].to_numpy() == 1 if "stockout" in in_window
+                else np.zeros(len(in_window), dtype=bool))
+    sums = in_window.assign(
+        usable=np.where(sold_out, 0, in_window["units"]), sold_out=sold_out.astype(int)
+    ).groupby(["node_id", "sku"], observed=True)[["units", "usable", "sold_out"]].sum()
+    usable_days = window_days - sums["sold_out"].to_numpy()
+    around = np.divide(sums["usable"].to_numpy(dtype=float), usable_days,
+                       out=np.zeros(len(sums)), where=usable_days > 0)
+    recorded = sums["units"].to_numpy(dtype=float) / window_days
     return pd.DataFrame(
         {
-            "node_id": units.index.get_level_values("node_id"),
-            "sku": units.index.get_level_values("sku"),
-            "walkin_units_per_day": units.to_numpy(dtype=float) / float(window_days),
+            "node_id": sums.index.get_level_values("node_id"),
+            "sku": sums.index.get_level_values("sku"),
+            "walkin_units_per_day": np.maximum(around, recorded),
             "source": "recent_sales",
         }
     )
@@ -126,7 +140,8 @@ def table_frames(chain: ChainFrames, window_days: int = 28) -> dict[str, pd.Data
         "parcel_rates": parcel_rates,
         "transfer_rates": chain.transfer_rates,
         "stock": chain.stock,
-        "sales": chain.sales.sort_values(["node_id", "channel", "sku", "date"], kind="stable"),
+        "sales": _with_stockout(chain.sales).sort_values(["node_id", "channel", "sku", "date"],
+                                                         kind="stable"),
         "demand_rates": demand_rates_from_sales(chain.sales, chain.as_of, window_days),
     }
     frames = {}
@@ -138,6 +153,10 @@ def table_frames(chain: ChainFrames, window_days: int = 28) -> dict[str, pd.Data
         flags = [c for c in columns if pd.api.types.is_bool_dtype(frame[c])]
         frames[table] = frame.astype(dict.fromkeys(flags, "int8")) if flags else frame
     return frames
+
+
+def _with_stockout(sales: pd.DataFrame) -> pd.DataFrame:
+    return sales if "stockout" in sales.columns else sales.assign(stockout=0)
 
 
 def loaded_dataset(engine: Engine, name: str = DEMO_DATASET) -> DatasetInfo | None:

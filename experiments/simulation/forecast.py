@@ -8,7 +8,8 @@ cheap local models, used in tests, are simply refitted). The
 forecast issued on day i uses demand up to day i - 1 only, so nothing decided on day d reads a
 day after d - 1. Demand seen so far is the chain's demand (`future_sales`), not the sales a
 policy managed to make: the POS and the e-shop log what customers asked for, and the forecast
-stays identical for every policy.
+stays identical for every policy. The history's sold-out days (`stockout` = 1) are fitted as
+estimated demand, as the weekly batch fits them (forecasting.censoring).
 
 Arrays are indexed by season day (0 = the day after as-of) and reach `EXTRA_DAYS` past the
 season, so a review near the end still sees its whole protection period.
@@ -29,6 +30,7 @@ import pandas as pd
 import forecasting
 from data.demo_chain import DemoChain, chain_fingerprint
 from experiments.simulation.season import Season
+from forecasting.censoring import restore_censored_demand
 from forecasting.registry import PRODUCTION_MODEL, make_model
 
 EXTRA_DAYS = 21  # forecast days past the season's end (longest store cycle + DC protection)
@@ -78,7 +80,7 @@ def forecast_season(chain: DemoChain, season: Season, model: str = PRODUCTION_MO
     if cache_dir is not None:
         spec = {"chain": chain_fingerprint(chain), "days": len(season.days), "model": model,
                 "refresh": refresh_days, "params": params, "stores": season.stores,
-                "skus": season.skus, "code": _forecasting_code(), "v": 1}
+                "skus": season.skus, "code": _forecasting_code(), "v": 2}
         key = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
         cached = _read(cache_dir / f"{key[:24]}.npz", model)
         if cached is not None:
@@ -121,8 +123,8 @@ def _forecasting_code() -> str:
 
 def _dense_demand(chain: DemoChain, season: Season) -> tuple[np.ndarray, pd.Timestamp,
                                                                np.ndarray]:
-    """[series, day] units from the first history day to the season's end; series ids
-    `store|channel|sku` ordered channel, store, sku."""
+    """[series, day] units from the first history day to the season's end, sold-out history
+    days restored; series ids `store|channel|sku` ordered channel, store, sku."""
     rows = pd.concat([chain.sales, chain.future_sales], ignore_index=True)
     first_day = pd.Timestamp(rows["date"].min())
     last = pd.Timestamp(season.days[-1])
@@ -136,8 +138,34 @@ def _dense_demand(chain: DemoChain, season: Season) -> tuple[np.ndarray, pd.Time
     ok = (c >= 0) & (s >= 0) & (k >= 0)
     cube = np.zeros((2, len(stores), len(skus), n_days))
     np.add.at(cube, (c[ok], s[ok], k[ok], d[ok]), rows["units"].to_numpy(float)[ok])
+    sold_out = np.zeros(cube.shape, dtype=bool)
+    if "stockout" in rows.columns:
+        flagged = ok & (rows["stockout"].to_numpy() == 1)
+        sold_out[c[flagged], s[flagged], k[flagged], d[flagged]] = True
     ids = np.array([f"{st}|{ch}|{sk}" for ch in CHANNELS for st in stores for sk in skus])
-    return cube.reshape(len(ids), n_days), first_day, ids
+    n_history = (pd.Timestamp(chain.as_of) - first_day).days + 1
+    demand = _restore_sold_out(cube.reshape(len(ids), n_days),
+                               sold_out.reshape(len(ids), n_days), ids, first_day, n_history)
+    return demand, first_day, ids
+
+
+def _restore_sold_out(demand: np.ndarray, sold_out: np.ndarray, ids: np.ndarray,
+                      first_day: pd.Timestamp, n_history: int) -> np.ndarray:
+    """`demand` with its flagged days among the first `n_history` replaced by estimated
+    demand, over the history only (each series from its first sale, as the weekly batch reads
+    it), so no estimate looks past as-of."""
+    if not sold_out[:, :n_history].any():
+        return demand
+    seen = np.cumsum(demand[:, :n_history], axis=1) > 0
+    series, day = np.nonzero(seen)
+    history = pd.DataFrame({"unique_id": ids[series],
+                            "ds": first_day + pd.to_timedelta(day, unit="D"),
+                            "y": demand[series, day],
+                            "stockout": sold_out[series, day].astype(np.int8)})
+    restored = restore_censored_demand(history, "stockout", "PL").history
+    out = demand.copy()
+    out[series, day] = restored["y"].to_numpy(float)
+    return out
 
 
 def _history(demand: np.ndarray, ids: np.ndarray, first_day: pd.Timestamp, end: int,

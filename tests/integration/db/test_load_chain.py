@@ -125,3 +125,54 @@ def test_order_tables_left_empty_by_a_load_stay_unanalyzed_and_are_read_by_key(
     assert reltuples["orders"] == -1 and reltuples["order_lines"] == -1  # never analyzed
     assert reltuples["stock"] > 0
     assert "Index" in plan and "Seq Scan" not in plan
+
+
+def _sold_out_rows(engine: Engine) -> set[tuple[str, str, str, date, int]]:
+    query = select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units).where(
+        Sale.stockout == 1)
+    with engine.connect() as conn:
+        return {(r.node_id, r.channel, r.sku, pd.Timestamp(r.date).date(), r.units)
+                for r in conn.execute(query)}
+
+
+def test_the_load_writes_the_sold_out_flag_of_each_day(db_engine: Engine) -> None:
+    from data.demo_chain import generate_chain
+
+    chain = generate_chain(seed=2, n_stores=6, n_skus=4, history_days=365, future_days=0)
+    load_chain(db_engine, chain, data_version="generated", params={})
+    flagged = chain.sales[chain.sales["stockout"] == 1]
+    assert (flagged["units"] == 0).any()  # the days that sold nothing are loaded too
+    assert _sold_out_rows(db_engine) == {
+        (r.node_id, r.channel, r.sku, r.date.date(), r.units) for r in flagged.itertuples()}
+    assert _count(db_engine, Sale) == len(chain.sales)
+
+
+def test_a_sales_frame_without_the_flag_loads_as_never_sold_out(
+    loaded_engine: Engine, chain: Any
+) -> None:
+    assert "stockout" not in chain.sales.columns
+    assert _count(loaded_engine, Sale) == len(chain.sales)
+    assert _sold_out_rows(loaded_engine) == set()
+
+
+def test_sold_out_days_do_not_lower_the_walkin_rate(chain: Any) -> None:
+    """S001 sells 2 x A on every open day; its last five sold out early (1 unit) or sold
+    nothing: they say nothing about demand, so the rate stays 2 a day."""
+    sales = chain.sales.assign(stockout=0)
+    last = sales[(sales["node_id"] == "S001") & (sales["sku"] == "A")].nlargest(5, "date").index
+    sales.loc[last, ["units", "stockout"]] = [[1, 1], [0, 1], [0, 1], [0, 1], [0, 1]]
+    rates = demand_rates_from_sales(sales, chain.as_of, window_days=28).set_index(
+        ["node_id", "sku"])["walkin_units_per_day"]
+    assert rates[("S001", "A")] == 2.0
+    assert rates[("S002", "C")] == 1.0
+
+
+def test_the_walkin_rate_is_never_below_the_recorded_units_per_open_day(chain: Any) -> None:
+    """S002 sells 1 x C on every open day; its last three sold out after selling 10 each (a
+    rush): the days around say 1 a day, but 55 units in 28 open days were sold for sure."""
+    sales = chain.sales.assign(stockout=0)
+    last = sales[(sales["node_id"] == "S002") & (sales["sku"] == "C")].nlargest(3, "date").index
+    sales.loc[last, ["units", "stockout"]] = 10, 1
+    rates = demand_rates_from_sales(sales, chain.as_of, window_days=28).set_index(
+        ["node_id", "sku"])["walkin_units_per_day"]
+    assert rates[("S002", "C")] == pytest.approx(55 / 28)

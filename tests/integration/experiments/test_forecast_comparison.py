@@ -70,3 +70,9 @@ def test_champion_as_a_model_name_resolves_to_the_registered_version(
 
     assert resolve_model("champion", uri=store_uri) == (
         comparison.champion, {}, comparison.champion_version)
+
+
+def test_the_demo_dataset_keeps_the_sold_out_flag_out_of_its_regressors() -> None:
+    """The flag is not known ahead: as a column it would be fitted as an exogenous regressor."""
+    data = load_dataset("demo", small=True)
+    assert list(data.history.columns) == ["unique_id", "ds", "y"]

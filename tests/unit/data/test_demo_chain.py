@@ -13,7 +13,7 @@ from forecasting.calendar import black_friday, is_store_open
 
 SMALL = {"seed": 7, "n_stores": 12, "n_skus": 6, "history_days": 420, "future_days": 28}
 # sha256 of the small chain; changes only when the generator's output changes on purpose.
-SMALL_FINGERPRINT = "82a7468655a9b6cd5b602de1149db72d8ca6fa3951112e0b5723d8dcad5078a0"
+SMALL_FINGERPRINT = "460e7053346acaa5ed6981829b91e2d9d28a68fa585274fa84fbd2688762010c"
 
 CONTRACT_COLUMNS = {
     "nodes": ["node_id", "kind", "name", "city", "lat", "lon", "format", "opens_at_hour",
@@ -26,8 +26,9 @@ CONTRACT_COLUMNS = {
     "transfer_rates": ["lane", "fixed_cost_pln", "cost_per_unit_pln", "cost_per_km_pln",
                        "lead_time_hours"],
     "lockers": ["locker_id", "city", "lat", "lon"],
-    "sales": ["date", "node_id", "channel", "sku", "units", "price_pln", "promo"],
-    "future_sales": ["date", "node_id", "channel", "sku", "units", "price_pln", "promo"],
+    "sales": ["date", "node_id", "channel", "sku", "units", "price_pln", "promo", "stockout"],
+    "future_sales": ["date", "node_id", "channel", "sku", "units", "price_pln", "promo",
+                     "stockout"],
 }
 
 
@@ -164,7 +165,7 @@ def test_future_sales_are_after_as_of_and_history_is_not(small: DemoChain) -> No
     assert (small.sales["date"] <= as_of).all()
     assert (small.future_sales["date"] > as_of).all()
     assert small.future_sales["date"].max() == as_of + pd.Timedelta(days=SMALL["future_days"])
-    assert (small.sales["units"] > 0).all()
+    assert ((small.sales["units"] > 0) | (small.sales["stockout"] == 1)).all()
 
 
 def test_stock_covers_every_node_and_sku_and_is_never_negative(small: DemoChain) -> None:
