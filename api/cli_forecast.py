@@ -290,8 +290,9 @@ def weekly(
             record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
                                        data_version, model_params,
                                        censored_days, added_units)
+            sold_out = recorded.loc[recorded["stockout"] == 1, ["unique_id", "ds", "y"]]
             mlflow_run_id = _log_to_mlflow(record, history, forecast,
-                                           getattr(forecaster, "holdout_", None))
+                                           getattr(forecaster, "holdout_", None), sold_out)
             with engine.begin() as conn:
                 spread = forecaster.variance_to_mean(forecast)
                 rows = write_forecasts(conn, run_id, forecast.assign(dispersion=spread))
@@ -318,13 +319,13 @@ def weekly(
 
 
 def _log_to_mlflow(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
-                   holdout: pd.DataFrame | None) -> str | None:
+                   holdout: pd.DataFrame | None, sold_out: pd.DataFrame) -> str | None:
     """The batch's MLflow run id, or None with a warning: a logging failure must not cost the
     forecast."""
     from experiments.batch_logging import log_weekly_batch
 
     try:
-        return log_weekly_batch(record, history, forecast, holdout)
+        return log_weekly_batch(record, history, forecast, holdout, sold_out=sold_out)
     except Exception as error:  # any tracking-store failure; the forecast still gets written
         typer.echo(f"warning: MLflow logging failed, forecasts kept: {error}", err=True)
         return None

@@ -21,6 +21,7 @@ from forecasting.backtest import score
 
 WEEKLY_BATCH_EXPERIMENT = "weekly-batch"
 PLOTTED_SERIES = 4
+PLOTTED_SOLD_OUT_SERIES = 2
 PLOTTED_HISTORY_DAYS = 120
 
 
@@ -60,9 +61,27 @@ def busiest_series(history: pd.DataFrame, count: int = PLOTTED_SERIES) -> list[s
     return [str(uid) for uid in totals.index[:count]]
 
 
+def most_sold_out_series(sold_out: pd.DataFrame, history: pd.DataFrame,
+                         count: int = PLOTTED_SOLD_OUT_SERIES,
+                         days: int = PLOTTED_HISTORY_DAYS) -> list[str]:
+    """The `count` series with the most sold-out days in the plotted window (ties: the one
+    that sold more): where the estimated demand matters most to the forecast a planner reads."""
+    if sold_out.empty:
+        return []
+    recent = sold_out.loc[sold_out["ds"] > history["ds"].max() - pd.Timedelta(days=days)]
+    counts = recent.groupby("unique_id").size().rename("days")
+    units = history.loc[history["unique_id"].isin(counts.index)].groupby("unique_id")["y"].sum()
+    ranked = pd.concat([counts, units.rename("units")], axis=1).sort_values(
+        ["days", "units"], ascending=False, kind="stable")
+    return [str(uid) for uid in ranked.index[:count]]
+
+
 def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
-                     holdout: pd.DataFrame | None, uri: str | None = None) -> str:
-    """One run in the `weekly-batch` experiment; returns its MLflow run id."""
+                     holdout: pd.DataFrame | None, uri: str | None = None,
+                     sold_out: pd.DataFrame | None = None) -> str:
+    """One run in the `weekly-batch` experiment; returns its MLflow run id. `sold_out`
+    (`unique_id, ds, y` as recorded on the days flagged sold out) is marked on the plots, and
+    the series most often sold out get plots of their own."""
     import mlflow
 
     experiment = experiment_id(WEEKLY_BATCH_EXPERIMENT, uri)
@@ -81,13 +100,17 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         metrics["forecast_units_total"] = float(forecast["yhat"].sum())
         metrics["censored_added_units"] = record.censored_added_units
         mlflow.log_metrics(metrics)
+        plotted = [("forecast", busiest_series(history))]
+        if sold_out is not None:
+            plotted.append(("sold_out", most_sold_out_series(sold_out, history)))
         with tempfile.TemporaryDirectory() as folder:
-            for rank, uid in enumerate(busiest_series(history), start=1):
-                path = Path(folder) / f"forecast_{rank}_{_file_safe(uid)}.png"
-                forecast_vs_history(history, forecast, [uid], path,
-                                    f"{record.model} as of {record.as_of}",
-                                    PLOTTED_HISTORY_DAYS)
-                mlflow.log_artifact(str(path), artifact_path="plots")
+            for kind, series in plotted:
+                for rank, uid in enumerate(series, start=1):
+                    path = Path(folder) / f"{kind}_{rank}_{_file_safe(uid)}.png"
+                    forecast_vs_history(history, forecast, [uid], path,
+                                        f"{record.model} as of {record.as_of}",
+                                        PLOTTED_HISTORY_DAYS, sold_out)
+                    mlflow.log_artifact(str(path), artifact_path="plots")
         return str(run.info.run_id)
 
 

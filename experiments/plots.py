@@ -38,8 +38,13 @@ def forecast_vs_actual(forecasts: pd.DataFrame, history: pd.DataFrame, series: l
 
 
 def forecast_vs_history(history: pd.DataFrame, forecast: pd.DataFrame, series: list[str],
-                        path: Path, title: str, history_days: int = 120) -> Path:
-    """Last `history_days` of sales, then the forecast mean with its q80 and q95 bands."""
+                        path: Path, title: str, history_days: int = 120,
+                        sold_out: pd.DataFrame | None = None) -> Path:
+    """Last `history_days` of sales, then the forecast mean with its q80 and q95 bands.
+
+    `sold_out` (`unique_id, ds, y`: what sold-out days recorded) marks those days: the line
+    there is the estimated demand the model learnt from, a cross what the shelf actually sold,
+    so a planner sees where the history was filled in and by how much."""
     plt = _pyplot()
     fig, axes = _series_grid(plt, len(series))
     for ax, uid in zip(axes[:, 0], series, strict=True):
@@ -47,6 +52,8 @@ def forecast_vs_history(history: pd.DataFrame, forecast: pd.DataFrame, series: l
         past = past.loc[past["ds"] > past["ds"].max() - pd.Timedelta(days=history_days)]
         ahead = forecast.loc[forecast["unique_id"] == uid].sort_values("ds")
         ax.plot(past["ds"], past["y"], color="0.4", lw=0.8, label="sales")
+        if sold_out is not None:
+            _mark_sold_out(ax, past, sold_out.loc[sold_out["unique_id"] == uid])
         ax.plot(ahead["ds"], ahead["yhat"], color="tab:blue", lw=1.2, label="forecast")
         if "q95" in ahead.columns:
             ax.fill_between(ahead["ds"], 0, ahead["q95"], color="tab:blue", alpha=0.12,
@@ -56,6 +63,17 @@ def forecast_vs_history(history: pd.DataFrame, forecast: pd.DataFrame, series: l
                             label="q80")
         _label_series(ax, uid)
     return _save_grid(plt, fig, axes, title, path, dpi=80)
+
+
+def _mark_sold_out(ax, past: pd.DataFrame, recorded: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    """Dots at the estimated demand of the plotted sold-out days, crosses at what they sold."""
+    days = past[["ds", "y"]].merge(recorded[["ds", "y"]], on="ds", suffixes=("", "_sold"))
+    if days.empty:
+        return
+    ax.scatter(days["ds"], days["y"], s=9, color="tab:orange", zorder=3,
+               label="sold out: estimated demand")
+    ax.scatter(days["ds"], days["y_sold"], s=12, marker="x", color="tab:red", lw=0.8, zorder=3,
+               label="sold out: units sold")
 
 
 def _series_grid(plt, n: int):  # type: ignore[no-untyped-def]
@@ -69,11 +87,12 @@ def _label_series(ax, uid: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _save_grid(plt, fig, axes, title: str, path: Path, dpi: int) -> Path:  # type: ignore[no-untyped-def]
-    """Legend on the first panel, the title, then the PNG; the figure is closed."""
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+    """Legend beside the first panel (short panels have no room for it inside), the title,
+    then the PNG; the figure is closed."""
+    axes[0, 0].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -74,7 +74,16 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     assert params["series"] == str(len(per_series)) and params["version"] == "none"
     assert {"holdout_rmsse", "holdout_mase", "holdout_bias"} <= set(metrics)
     plots = [a.path for a in tracking.list_artifacts(runs[0][3], "plots")]
-    assert len(plots) == min(4, len(per_series)) and all(p.endswith(".png") for p in plots)
+    busiest = [p for p in plots if p.startswith("plots/forecast_")]
+    sold_out = [p for p in plots if p.startswith("plots/sold_out_")]
+    with sqlite3.connect(database) as conn:
+        recently_sold_out = conn.execute(
+            "select count(distinct node_id || channel || sku) from sales where stockout = 1 "
+            "and date > date((select max(date) from sales), '-120 days')").fetchone()[0]
+    assert recently_sold_out > 0  # the demo chain's walk-in spells
+    assert len(busiest) == min(4, len(per_series))
+    assert len(sold_out) == min(2, recently_sold_out)
+    assert len(plots) == len(busiest) + len(sold_out) and all(p.endswith(".png") for p in plots)
 
     def broken_store(*args: object, **kwargs: object) -> str:
         raise ConnectionError("tracking store unreachable")
