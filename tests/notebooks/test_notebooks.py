@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("name", ["01_compare_forecasting_models.ipynb",
-                                  "02_compare_allocation_policies.ipynb"])
+                                  "02_compare_allocation_policies.ipynb",
+                                  "03_sold_out_days.ipynb"])
 def test_the_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
     import nbformat
     from nbclient import NotebookClient
