@@ -52,19 +52,23 @@ def restore_censored_demand(
     flags = check_flags(history[censored_column], censored_column)
     if not flags.any():
         return RestoredDemand(history.drop(columns=censored_column), 0, 0.0)
-    closed = closed_mask(history[["unique_id", "ds"]], country)
+    channel = channel_of(history["unique_id"])
+    closed = closed_mask(history[["unique_id", "ds"]], country, channel)
     censored = (flags == 1) & ~closed
     y = history["y"].to_numpy(float)
     usable = ~censored & ~closed
     index = SeriesIndex.of(history)
-    factor = weekday_factors(history, usable, index)
+    factor = weekday_factors(history, usable, index, channel)
     restored = _restore(y, factor, index.ds_ns, index.starts, index.ends, censored, usable,
                         neighbour_days)
     out = history.drop(columns=censored_column).assign(y=restored)
     return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()))
 
 
-def weekday_factors(history: pd.DataFrame, usable: np.ndarray, index: SeriesIndex) -> np.ndarray:
+def weekday_factors(
+    history: pd.DataFrame, usable: np.ndarray, index: SeriesIndex,
+    channel: np.ndarray | None = None,
+) -> np.ndarray:
     """Per row, how its weekday sells against its series' mean, pooled over its channel: the
     channel's units on that weekday over what its series' means predict for those rows (usable
     rows only; so a busy series missing a weekday does not skew it). Channel from
@@ -75,9 +79,11 @@ def weekday_factors(history: pd.DataFrame, usable: np.ndarray, index: SeriesInde
     counts = np.add.reduceat(usable.astype(np.int64), index.starts)
     means = np.divide(sums, counts, out=np.zeros(len(sums)), where=counts > 0)
     level = np.repeat(means, index.lengths)
-    channel, _ = pd.factorize(channel_of(history["unique_id"]))
-    cell = channel * 7 + history["ds"].dt.dayofweek.to_numpy()
-    cells = (int(channel.max()) + 1) * 7
+    if channel is None:
+        channel = channel_of(history["unique_id"])
+    pool, _ = pd.factorize(channel)
+    cell = pool * 7 + history["ds"].dt.dayofweek.to_numpy()
+    cells = (int(pool.max()) + 1) * 7
     units = np.bincount(cell[usable], weights=y[usable], minlength=cells)
     expected = np.bincount(cell[usable], weights=level[usable], minlength=cells)
     ratio = np.divide(units, expected, out=np.ones(cells), where=expected > 0)

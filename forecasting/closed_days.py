@@ -32,9 +32,13 @@ def channel_of(unique_ids: pd.Series | np.ndarray | list[str]) -> np.ndarray:
     return channel[codes] if len(codes) else channel[:0]
 
 
-def closed_mask(rows: pd.DataFrame, country: Country) -> np.ndarray:
-    """True for rows (`unique_id, ds` [+ store_open]) whose forecast must be exactly 0."""
-    channel = channel_of(rows["unique_id"])
+def closed_mask(
+    rows: pd.DataFrame, country: Country, channel: np.ndarray | None = None
+) -> np.ndarray:
+    """True for rows (`unique_id, ds` [+ store_open]) whose forecast must be exactly 0.
+    `channel` is `channel_of(rows["unique_id"])` when the caller already has it."""
+    if channel is None:
+        channel = channel_of(rows["unique_id"])
     walk_in = channel == WALK_IN
     if STORE_OPEN in rows.columns:
         explicit_closed = rows[STORE_OPEN].to_numpy() == 0
