@@ -145,8 +145,8 @@ def import_command(
 
 def _summary(result: SalesImport, where: str) -> str:
     return (f"imported {result.rows:,} rows ({result.inserted:,} new, {result.replaced:,} "
-            f"replaced) for {result.first_date}..{result.last_date} into {where}; data version "
-            f"{result.data_version[:12]}")
+            f"replaced; {result.sold_out:,} sold out) for {result.first_date}..{result.last_date}"
+            f" into {where}; data version {result.data_version[:12]}")
 
 
 @contextmanager

@@ -197,6 +197,8 @@ class SalesImportResult(BaseModel):
     last_date: date
     data_version: str = Field(description="the data version forecast runs record from now on "
                               "(a new one per import)")
+    sold_out: int = Field(description="rows flagged stockout = 1: the weekly batch fits them "
+                          "as estimated demand, not as recorded")
 
 
 class StoreAvailability(BaseModel):

@@ -80,6 +80,7 @@ class SalesImport:
     first_date: date
     last_date: date
     data_version: str  # the database's data version after this import (api.db.datasets)
+    sold_out: int = 0  # rows flagged stockout = 1: the batch fits them as estimated demand
 
     @property
     def rows(self) -> int:
@@ -109,10 +110,11 @@ def import_sales(
     with engine.begin() as conn:
         rows = _with_references_checked(conn, rows, where)
         inserted = _upsert(conn, rows, report)
+        sold_out = int((rows["stockout"] == 1).sum())
         version = record_sales_import(conn, rows_digest(rows), {
             "rows": len(rows), "inserted": inserted, "first_date": first.isoformat(),
-            "last_date": last.isoformat()})
-    return SalesImport(inserted, len(rows) - inserted, first, last, version)
+            "last_date": last.isoformat(), "sold_out": sold_out})
+    return SalesImport(inserted, len(rows) - inserted, first, last, version, sold_out)
 
 
 # --- Checks that need nothing but the rows ---------------------------------------------------

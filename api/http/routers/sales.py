@@ -22,4 +22,4 @@ async def post_sales(body: SalesBatch, runtime: RuntimeDep, _key: FeedKey) -> Sa
     result = await run_in_threadpool(sales_feed.import_sales, runtime.engine, frame)
     return SalesImportResult(inserted=result.inserted, replaced=result.replaced,
                              first_date=result.first_date, last_date=result.last_date,
-                             data_version=result.data_version)
+                             data_version=result.data_version, sold_out=result.sold_out)

@@ -50,7 +50,7 @@ def test_posted_days_are_inserted_and_a_resent_day_replaces_them(
     body = first.json()
     version = body.pop("data_version")
     assert body == {"inserted": 1, "replaced": 1, "first_date": "2026-11-08",
-                    "last_date": "2026-11-09"}
+                    "last_date": "2026-11-09", "sold_out": 1}
     assert len(version) == 64 and int(version, 16) >= 0
     assert stored(loaded_engine, "S002", "online", "PHONE", date(2026, 11, 9)) == (2, 1499.0, 0, 0)
     assert stored(loaded_engine, "S001", "store", "JACKET", date(2026, 11, 8)) == (

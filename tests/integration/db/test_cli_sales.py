@@ -62,13 +62,14 @@ def test_a_csv_imports_and_a_reimport_replaces_every_row(
     path = write(tmp_path / "pos.csv", HEADER + GOOD_ROWS)
     code, out, err = omni(["sales", "import", str(path)], db_url)
     assert code == 0, err
-    assert out.startswith("imported 3 rows (1 new, 2 replaced) for 2026-11-07..2026-11-08 into ")
+    assert out.startswith("imported 3 rows (1 new, 2 replaced; 1 sold out) for "
+                          "2026-11-07..2026-11-08 into ")
     assert count(loaded_engine) == before + 1
     assert sale(loaded_engine, "S001", "online", "B", date(2026, 11, 7)) == (3, 1499.0, 0, 1)
     assert sale(loaded_engine, "S001", "online", "B", date(2026, 11, 8)) == (2, 1399.0, 1, 0)
     assert sale(loaded_engine, "S002", "store", "A", date(2026, 11, 8)) == (1, 299.99, 0, 0)
     code, out, _ = omni(["sales", "import", str(path)], db_url)
-    assert code == 0 and "imported 3 rows (0 new, 3 replaced)" in out
+    assert code == 0 and "imported 3 rows (0 new, 3 replaced; 1 sold out)" in out
 
 
 def test_a_parquet_file_imports_with_its_own_types(
@@ -83,7 +84,7 @@ def test_a_parquet_file_imports_with_its_own_types(
     frame.to_parquet(path)
     code, out, err = omni(["sales", "import", str(path)], db_url)
     assert code == 0, err
-    assert "imported 2 rows (2 new, 0 replaced) for 2026-11-09..2026-11-09" in out
+    assert "imported 2 rows (2 new, 0 replaced; 1 sold out) for 2026-11-09..2026-11-09" in out
     assert sale(loaded_engine, "S001", "store", "A", date(2026, 11, 9)) == (4, 299.99, 0, 1)
 
 
