@@ -7,8 +7,9 @@ network; the demand shapes are constants in ``data.calibration``.
 `sales` and `future_sales` omit zero rows (a store x channel x SKU x day with no unit sold),
 which keeps the default chain under ~1.5 M rows. Online demand is attributed to the store whose
 catchment the customer lives in. The walk-in history has stock-out spells (data.stockouts):
-those days carry `stockout` = 1 and a row even when they sold nothing. `future_sales` is the
-demand the simulations replay, never censored (`stockout` = 0).
+those days carry `stockout` = 1 and a row even when they sold nothing; a spell still running
+on `as_of` leaves that store x SKU at 0 in `stock`. `future_sales` is the demand the
+simulations replay, never censored (`stockout` = 0).
 """
 
 from __future__ import annotations
@@ -95,13 +96,15 @@ def generate_chain(
     node_frame = build_nodes(_rng(seed, _STREAM_NODES), n_stores)
     stores = node_frame[node_frame["kind"] == "store"].reset_index(drop=True)
     sku_frame = catalogue(_rng(seed, _STREAM_CATALOGUE), n_skus, history_start, as_of)
-    sales, rate = _all_sales(seed, stores, sku_frame, days, history_days, progress, stockouts)
+    sales, rate, sold_out = _all_sales(seed, stores, sku_frame, days, history_days, progress,
+                                       stockouts)
     history_end = pd.Timestamp(as_of)
     in_history = sales["date"] <= history_end
     return DemoChain(
         nodes=node_frame,
         skus=sku_frame,
-        stock=stock_on_hand(_rng(seed, _STREAM_STOCK), node_frame, sku_frame, rate, as_of),
+        stock=stock_on_hand(_rng(seed, _STREAM_STOCK), node_frame, sku_frame, rate, as_of,
+                            sold_out),
         postcode_areas=postcode_areas(),
         parcel_rates=parcel_rates(),
         transfer_rates=transfer_rates(),
@@ -118,17 +121,21 @@ def _rng(seed: int, stream: int) -> np.random.Generator:
 
 def _all_sales(seed: int, stores: pd.DataFrame, skus: pd.DataFrame, days: pd.DatetimeIndex,
                n_history: int, progress: bool,
-               stockouts: bool) -> tuple[pd.DataFrame, np.ndarray]:
-    """Every block's rows in canonical order, and the store x SKU daily rate for stock."""
+               stockouts: bool) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Every block's rows in canonical order, and for stock the store x SKU daily rate and
+    the shelves sold out on the last history day."""
     n_blocks = -(-len(skus) // max(1, CELLS_PER_BLOCK // (len(days) * len(stores))))
     blocks = []
     rate = np.zeros((len(stores), len(skus)))
+    sold_out = np.zeros((len(stores), len(skus)), dtype=bool)
     with _ProgressBar(progress, n_blocks) as advance:
         for block in iter_sales_blocks(seed, stores, skus, days, n_history, advance,
                                        stockout_spells=stockouts):
             blocks.append(block)
-            rate[:, block.first_sku:block.first_sku + block.rate.shape[1]] = block.rate
-    return sales_frame(blocks), rate
+            columns = slice(block.first_sku, block.first_sku + block.rate.shape[1])
+            rate[:, columns] = block.rate
+            sold_out[:, columns] = block.sold_out_last_day
+    return sales_frame(blocks), rate, sold_out
 
 
 class _ProgressBar:

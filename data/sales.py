@@ -25,11 +25,15 @@ WALK_IN = demand.CHANNELS.index("store")
 
 @dataclass(frozen=True)
 class SalesBlock:
-    """The sales of one block of SKUs as compact code arrays, and the daily rate that sizes
-    their stock. `rows()` turns the codes into SALES rows."""
+    """The sales of one block of SKUs as compact code arrays, and what sizes their stock: the
+    daily rate and the shelves a stock-out spell left empty at the end of the history.
+    `rows()` turns the codes into SALES rows."""
 
     first_sku: int  # catalogue position of the block's first SKU
     rate: np.ndarray  # [stores, block SKUs] expected units per day over the last 4 weeks
+    # [stores, block SKUs] bool: the SKU, in its life, sits in a walk-in stock-out spell on the
+    # last history day, open or closed: its shelf is empty at the as-of date
+    sold_out_last_day: np.ndarray
     codes: dict[str, np.ndarray]  # day/store/channel/sku positions; units, price, promo, stockout
     labels: SalesLabels
 
@@ -59,7 +63,9 @@ def iter_sales_blocks(
 ) -> Iterator[SalesBlock]:
     """Simulate every SKU block over `days` (history then future) for `stores`; with
     `stockout_spells`, walk-in history has stock-out spells (data.stockouts), drawn from a
-    stream of their own, so switching them off gives the same rows minus the spells.
+    stream of their own, so switching them off gives the same rows minus the spells. A spell
+    running into the last history day empties that shelf for the stock snapshot too
+    (`SalesBlock.sold_out_last_day`).
 
     Use it directly to stream a large chain (120 stores x 5,000 SKUs x 3 years is ~10^9 cells)
     into a database block by block (`block.rows()`) instead of holding one frame.
@@ -86,6 +92,7 @@ def iter_sales_blocks(
                                                                                        None],
         )
         parts: list[tuple[np.ndarray, ...]] = []
+        sold_out_last_day = np.zeros((len(stores), len(cats)), dtype=bool)
         for channel, mean in enumerate(means):
             units = demand.negative_binomial(rng, mean)
             sold_out = np.zeros(units.shape, dtype=bool)
@@ -93,6 +100,8 @@ def iter_sales_blocks(
                 spells = stockouts.spell_days(spell_rng, n_history, *units.shape)
                 units = stockouts.sold_units(spell_rng, units, spells)
                 sold_out = spells & (mean > 0)  # a closed or out-of-life day sells out nothing
+                if n_history > 0:  # the as-of day may be closed: its flags cannot say it
+                    sold_out_last_day = spells[n_history - 1] & (per_sku[n_history - 1] > 0)
             d, s, k = np.nonzero((units != 0) | sold_out)
             parts.append((d.astype(np.int32), s.astype(np.int32), np.full(len(d), channel,
                           np.int8), (k + block.first).astype(np.int32), units[d, s, k],
@@ -105,7 +114,7 @@ def iter_sales_blocks(
         rate = (size[:, None] * (factors.walk_in[recent][:, cats] * base).mean(axis=0)
                 + SHIP_FROM_STORE_SHARE * catchment[:, None]
                 * (factors.online[recent][:, cats] * base).mean(axis=0))
-        yield SalesBlock(block.first, rate, codes, labels)
+        yield SalesBlock(block.first, rate, sold_out_last_day, codes, labels)
         if on_block is not None:
             on_block()
 

@@ -13,13 +13,17 @@ STOCKOUT_SHARE = 0.04
 
 
 def stock_on_hand(rng: np.random.Generator, nodes: pd.DataFrame, skus: pd.DataFrame,
-                  rate: np.ndarray, as_of: date) -> pd.DataFrame:
+                  rate: np.ndarray, as_of: date,
+                  sold_out: np.ndarray | None = None) -> pd.DataFrame:
     """On hand at `as_of`, one row per node x SKU (DCs first).
 
     A store holds its replenishment cycle plus a few days of safety cover, with noise and a
     few stock-outs; a DC holds three weeks of its stores' demand. Discontinued SKUs are mostly
     gone from stores (a few leftovers); SKUs launching in the next 4 weeks sit in the DCs only.
-    `rate` is the expected daily demand per store x SKU.
+    `rate` is the expected daily demand per store x SKU. `sold_out` (bool, same shape) marks
+    the shelves the history leaves empty at `as_of` (a stock-out spell running into it): they
+    hold 0, so the OMS cannot ship what the history says is gone. It is applied after every
+    draw, so all other rows are the same with or without it.
     """
     stores = nodes[nodes["kind"] == "store"].reset_index(drop=True)
     dcs = nodes[nodes["kind"] == "dc"].reset_index(drop=True)
@@ -34,6 +38,8 @@ def stock_on_hand(rng: np.random.Generator, nodes: pd.DataFrame, skus: pd.DataFr
     leftovers = rng.integers(0, 3, rate.shape) * (rng.random(rate.shape) < 0.2)
     store_units = np.where(active[None, :], store_units,
                            np.where(launched[None, :], leftovers, 0))
+    if sold_out is not None:
+        store_units[sold_out] = 0
 
     home = stores["home_dc"].to_numpy()
     dc_units = np.zeros((len(dcs), len(skus)))
