@@ -41,6 +41,7 @@ class RestoredDemand:
     history: pd.DataFrame
     censored_days: int  # rows flagged and estimated (closed days excluded)
     added_units: float  # estimated demand above the units those days sold
+    estimated: np.ndarray  # per row of `history`: True where y is the estimate, not a record
 
 
 def restore_censored_demand(
@@ -51,7 +52,8 @@ def restore_censored_demand(
     (1 = the day sold out), its `y` on those days replaced by the demand estimate."""
     flags = check_flags(history[censored_column], censored_column)
     if not flags.any():
-        return RestoredDemand(history.drop(columns=censored_column), 0, 0.0)
+        return RestoredDemand(history.drop(columns=censored_column), 0, 0.0,
+                              np.zeros(len(history), bool))
     channel = channel_of(history["unique_id"])
     closed = closed_mask(history[["unique_id", "ds"]], country, channel)
     censored = (flags == 1) & ~closed
@@ -62,7 +64,7 @@ def restore_censored_demand(
     restored = _restore(y, factor, index.ds_ns, index.starts, index.ends, censored, usable,
                         neighbour_days)
     out = history.drop(columns=censored_column).assign(y=restored)
-    return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()))
+    return RestoredDemand(out, int(censored.sum()), float((restored - y).sum()), censored)
 
 
 def weekday_factors(

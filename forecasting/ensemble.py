@@ -53,7 +53,7 @@ class EnsembleForecaster(Forecaster):
         for member in self.members:
             member.exog_ = self.exog_
             member.calibration_days = self.calibration_days
-            holdouts.append(member._holdout(clean))
+            holdouts.append(self._observed(member._holdout(clean)))
         self.choice_ = self._choose(holdouts)
         self.holdout_ = self._combine(holdouts, self.choice_)
         self.dispersion_ = (fit_dispersion(self.holdout_) if not self.holdout_.empty

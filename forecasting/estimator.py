@@ -5,6 +5,8 @@
 only supply a point forecast (`_fit_point`, `_predict_point`); the shared flow adds the
 closed-day rule and the quantiles, whose dispersion is fitted on a holdout of the last
 `calibration_days` days (the point model refitted without them), so intervals are out-of-sample.
+`fit(history, censored_column)` fits sold-out days as estimated demand (`forecasting.censoring`);
+the holdout then leaves those days out, as they are not observations.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ _MIN_TRAIN_DAYS = 56  # a series needs this much history before the holdout to b
 
 
 class Forecaster(ABC):
-    """Base of all models. Learned state ends in `_` (history_, exog_, dispersion_, holdout_)."""
+    """Base of all models. Learned state ends in `_` (history_, exog_, dispersion_, holdout_,
+    estimated_days_)."""
 
     name = "forecaster"
 
@@ -64,7 +67,7 @@ class Forecaster(ABC):
         """Learn from `history`; `censored_column` names a 0/1 column (1 = the day sold out)
         whose days are fitted as estimated demand (`forecasting.censoring`), not as recorded."""
         clean = self._learnable(history, censored_column)
-        self.holdout_ = self._holdout(clean)
+        self.holdout_ = self._observed(self._holdout(clean))
         self.dispersion_ = (fit_dispersion(self.holdout_) if not self.holdout_.empty
                             else Dispersion.poisson())
         self.state_ = self._fit_point(clean)
@@ -75,14 +78,25 @@ class Forecaster(ABC):
         restore changed (`censored_days_`, `censored_added_units_`, for the run log)."""
         clean = validate_history(history, censored_column=censored_column)
         self.censored_days_, self.censored_added_units_ = 0, 0.0
+        self.estimated_days_ = clean.iloc[:0][["unique_id", "ds"]]
         if censored_column is not None:
             restored = restore_censored_demand(clean, censored_column, self.country)
             clean = restored.history
             self.censored_days_ = restored.censored_days
             self.censored_added_units_ = restored.added_units
+            self.estimated_days_ = clean.loc[restored.estimated, ["unique_id", "ds"]]
         self.exog_ = exog_columns(clean)
         self.history_ = clean
         return clean
+
+    def _observed(self, holdout: pd.DataFrame) -> pd.DataFrame:
+        """`holdout` without the days whose y is an estimate (`estimated_days_`): the spread
+        of demand is learnt from what customers did, not from the restore's smooth level."""
+        if self.estimated_days_.empty or holdout.empty:
+            return holdout
+        marked = holdout[["unique_id", "ds"]].merge(
+            self.estimated_days_.assign(estimated=True), on=["unique_id", "ds"], how="left")
+        return holdout.loc[marked["estimated"].isna().to_numpy()].reset_index(drop=True)
 
     def predict(self, horizon: int, future: pd.DataFrame | None = None) -> pd.DataFrame:
         validate_horizon(horizon)

@@ -147,9 +147,9 @@ def test_a_forecast_fitted_on_restored_demand_is_not_dragged_down_by_a_stock_out
     assert unconstrained.exog_ == []  # the flag is not a regressor: no future frame needed
 
 
-def test_an_ensemble_fits_every_member_and_its_holdout_on_the_restored_history() -> None:
+def test_an_ensemble_fits_every_member_on_the_restored_history() -> None:
     """The ensemble's own fit (it calibrates on its members' holdouts) restores too: the sold-out
-    month neither drags the mean down nor, through the holdout, widens the quantiles."""
+    fortnight neither drags the mean down nor enters the holdout the quantiles learn from."""
     frame = pd.concat([_sold_out_at_the_end(sold_out=14),
                        _sold_out_at_the_end("D01|online|B", sold_out=14)], ignore_index=True)
     members = [make_model("auto_ets"), make_model("seasonal_naive")]
@@ -161,4 +161,22 @@ def test_an_ensemble_fits_every_member_and_its_holdout_on_the_restored_history()
     assert fitted.censored_days_ == 28 and fitted.censored_added_units_ > 28 * 6
     assert forecast["yhat"].mean() == pytest.approx(8.0, rel=0.2)
     assert as_recorded.predict(14)["yhat"].mean() < 3.0
-    assert fitted.holdout_["y"].min() >= 1.0  # calibrated on restored days, not on the zeros
+    assert fitted.holdout_.empty  # its 14 days are estimates: no spread to learn from them
+    assert len(as_recorded.holdout_) == 28
+
+
+def test_the_holdout_leaves_out_estimated_days_and_keeps_the_observed_ones() -> None:
+    """Two series, one with four sold-out days inside the 14-day calibration holdout: the
+    holdout keeps its 10 observed days and all 14 of the other series; the estimated days'
+    smooth level would understate the spread of demand the quantiles are built on."""
+    steady = _sold_out_at_the_end("D01|online|B", sold_out=1).assign(stockout=0)
+    gap = _sold_out_at_the_end("D01|online|A", sold_out=10)
+    gap.loc[gap.index[-10:-4], "stockout"] = 0  # flagged on its last 4 days only
+    frame = pd.concat([gap, steady], ignore_index=True)
+    model = make_model("auto_ets", calibration_days=14).fit(frame, "stockout")
+
+    assert model.censored_days_ == 4
+    kept = model.holdout_.groupby("unique_id")["ds"].apply(set)
+    flagged = set(gap.loc[gap["stockout"] == 1, "ds"])
+    assert len(kept["D01|online|A"]) == 10 and not kept["D01|online|A"] & flagged
+    assert len(kept["D01|online|B"]) == 14
