@@ -150,13 +150,20 @@ def _load_demo(
 
 
 def demo_data_version(params: dict[str, Any]) -> str:
-    """A short hash of the generator's parameters and source code: the same version means the
-    same data (the generator is deterministic), so a re-run can skip the load."""
+    """A short hash of the generator's parameters and of the code that makes the loaded data:
+    the same version means the same data (the generator is deterministic), so a re-run can skip
+    the load."""
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    data_dir = Path(__file__).resolve().parents[1] / "data"
-    for source in sorted(data_dir.glob("*.py")):
+    for source in demo_sources():
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def demo_sources() -> list[Path]:
+    """The generator (`data/*.py`) and the loader, which derives tables of its own (demand
+    rates) and picks the columns written: a change to either changes what the database holds."""
+    root = Path(__file__).resolve().parents[1]
+    return [*sorted((root / "data").glob("*.py")), root / "api" / "db" / "load_chain.py"]
 
 
 @contextmanager

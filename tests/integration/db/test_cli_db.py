@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import api.cli_db
 from api.cli import app
-from api.cli_db import demo_data_version
+from api.cli_db import demo_data_version, demo_sources
 from api.db.engine import make_engine
 from api.db.migrate import current_revision, head_revision
 from api.db.tables import Sale, Stock
@@ -68,6 +68,14 @@ def test_a_non_numeric_store_count_is_a_usage_error(sqlite_url: str) -> None:
     code, _, err = _run(["db", "init", "--demo", "--stores", "many"], sqlite_url)
     assert code == 2
     assert "--stores" in err and "Traceback" not in err
+
+
+def test_the_demo_data_version_covers_the_generator_and_the_loader() -> None:
+    """An upgrade that changes only how the chain is loaded (say, a new column written) must
+    reload an existing database rather than skip it as already loaded."""
+    names = {f"{p.parent.name}/{p.name}" for p in demo_sources()}
+    assert {"data/demo_chain.py", "data/sales.py", "data/stockouts.py", "db/load_chain.py"} <= names
+    assert all(p.is_file() for p in demo_sources())
 
 
 def test_the_demo_data_version_names_the_parameters() -> None:
