@@ -69,23 +69,26 @@ class ActionResult:
 
 
 def sales_history(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
-    """`unique_id, ds, y` for every store x channel x SKU, zero-filled over the last `days`."""
+    """`unique_id, ds, y, stockout` for every store x channel x SKU, zero-filled over the last
+    `days` (a day without a row sold nothing and did not sell out)."""
     start = as_of - timedelta(days=days - 1)
     rows = conn.execute(
-        select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units)
+        select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units, Sale.stockout)
         .where(Sale.date.between(start, as_of))
     ).all()
     if not rows:
         raise ActionError("no sales history to forecast from")
-    sold = pd.DataFrame(rows, columns=["node_id", "channel", "sku", "ds", "y"])
+    sold = pd.DataFrame(rows, columns=["node_id", "channel", "sku", "ds", "y", "stockout"])
     sold["unique_id"] = sold["node_id"] + "|" + sold["channel"] + "|" + sold["sku"]
     ids = sold["unique_id"].unique()
     grid = pd.MultiIndex.from_product(
         [ids, pd.date_range(start, as_of, freq="D")], names=["unique_id", "ds"]
     ).to_frame(index=False)
     sold["ds"] = pd.to_datetime(sold["ds"])
-    history = grid.merge(sold[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left")
+    history = grid.merge(sold[["unique_id", "ds", "y", "stockout"]], on=["unique_id", "ds"],
+                         how="left")
     history["y"] = history["y"].fillna(0).astype(float)
+    history["stockout"] = history["stockout"].fillna(0).astype("int8")
     return history
 
 
@@ -126,12 +129,14 @@ def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -
 
 def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> dict[str, Any]:
     """Forecast every series `BATCH_HORIZON_DAYS` ahead with its quantiles, written under
-    `run_id`; returns the run's parameters."""
+    `run_id`; returns the run's parameters. Sold-out days are fitted as estimated demand, as
+    `omni batch weekly` fits them."""
     from forecasting.registry import make_model  # heavy (lightgbm): only when asked
 
     with engine.connect() as conn:
         history = sales_history(conn, as_of, BATCH_HISTORY_DAYS)
-    forecast = make_model(model, country="PL").fit(history).predict(BATCH_HORIZON_DAYS)
+    fitted = make_model(model, country="PL").fit(history, censored_column="stockout")
+    forecast = fitted.predict(BATCH_HORIZON_DAYS)
     parts = forecast["unique_id"].str.split("|", expand=True)
     rows = pd.DataFrame({
         "run_id": run_id, "unique_id": forecast["unique_id"],
@@ -143,7 +148,9 @@ def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> di
     with engine.begin() as conn:
         conn.execute(insert(Forecast), _records(rows))
     return {"as_of": as_of.isoformat(), "horizon_days": BATCH_HORIZON_DAYS,
-            "series": int(rows["unique_id"].nunique()), "rows": len(rows), "source": "console"}
+            "series": int(rows["unique_id"].nunique()), "rows": len(rows), "source": "console",
+            "censored_days": fitted.censored_days_,
+            "censored_added_units": fitted.censored_added_units_}
 
 
 # --- Rebalancing before a peak ---------------------------------------------------------------

@@ -41,6 +41,7 @@ class SeriesChart:
     band_q95: str
     band_q99: str
     closed_days: tuple[Band, ...]
+    sold_out: tuple[Band, ...]  # marks under the axis: the forecast fitted estimates there
     peaks: tuple[Band, ...]
     today_x: float
     x_ticks: tuple[Tick, ...]
@@ -59,7 +60,9 @@ def _nice_max(value: float) -> float:
 
 def series_chart(data: SeriesData) -> SeriesChart:
     """History as a line, the forecast median with its q50-q95 and q95-q99 bands, closed days
-    and peak windows shaded behind."""
+    and peak windows shaded behind, sold-out days marked: there the line shows what the shelf
+    held, while the forecast learnt an estimate of demand, so a forecast above recent sales
+    can be read at a glance."""
     days = (data.end - data.start).days + 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     day_w = plot_w / days
@@ -109,6 +112,8 @@ def series_chart(data: SeriesData) -> SeriesChart:
         band_q95=points(median + q95[::-1]) if fc else "",
         band_q99=points(q95 + q99[::-1]) if fc else "",
         closed_days=closed,
+        sold_out=tuple(Band(round(x(d) - day_w / 2, 1), round(day_w, 2), d.isoformat())
+                       for d in data.sold_out if data.start <= d <= data.end),
         peaks=peaks,
         today_x=round(x(as_of) + day_w / 2, 1),
         x_ticks=tuple(Tick(x(d), d.strftime("%d %b")) for d in all_days if d.day in (1, 15)),

@@ -217,6 +217,7 @@ class SeriesData:
     run_id: str | None
     start: date
     end: date
+    sold_out: tuple[date, ...] = ()  # history days recorded as sold out (fitted as estimates)
 
     @property
     def peaks(self) -> tuple[PeakWindow, ...]:
@@ -250,17 +251,18 @@ def busiest_series(conn: Connection, channel: str, days: int = 28) -> tuple[str,
 def series(
     conn: Connection, node_id: str, channel: str, sku: str, history_days: int = 91
 ) -> SeriesData:
-    """Daily units over the last `history_days` and the latest forecast with its quantiles."""
+    """Daily units over the last `history_days`, the days among them that sold out, and the
+    latest forecast with its quantiles."""
     as_of = as_of_day(conn)
     start = as_of - timedelta(days=history_days - 1)
-    sold = dict(
-        conn.execute(
-            select(Sale.date, Sale.units).where(
-                Sale.node_id == node_id, Sale.channel == channel, Sale.sku == sku,
-                Sale.date.between(start, as_of),
-            )
-        ).all()
-    )
+    recorded = conn.execute(
+        select(Sale.date, Sale.units, Sale.stockout).where(
+            Sale.node_id == node_id, Sale.channel == channel, Sale.sku == sku,
+            Sale.date.between(start, as_of),
+        )
+    ).all()
+    sold = {r.date: r.units for r in recorded}
+    sold_out = tuple(sorted(r.date for r in recorded if r.stockout == 1))
     history = tuple(
         (d, int(sold.get(d, 0))) for d in (start + timedelta(days=k) for k in range(history_days))
     )
@@ -277,7 +279,7 @@ def series(
             )
         )
     end = points[-1].ds if points else as_of + timedelta(days=28)
-    return SeriesData(node_id, channel, sku, history, points, run, start, end)
+    return SeriesData(node_id, channel, sku, history, points, run, start, end, sold_out)
 
 
 # --- Reservations: kept for walk-in vs promisable online -------------------------------------

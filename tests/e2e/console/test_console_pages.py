@@ -153,6 +153,49 @@ def test_a_batch_whose_process_died_is_shown_failed_not_running(
     assert "abandoned: no heartbeat since" in page and 'class="pill running"' not in page
 
 
+def _sold_out_series(engine: Engine) -> tuple[str, str, int]:
+    """The walk-in store x SKU with the most sold-out days in the chart's last 91 days."""
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "SELECT node_id, sku, COUNT(*) AS n FROM sales WHERE stockout = 1 AND channel = "
+            "'store' AND date > date((SELECT MAX(date) FROM sales), '-91 days') "
+            "GROUP BY node_id, sku ORDER BY n DESC, node_id, sku LIMIT 1")).one()
+    return str(row.node_id), str(row.sku), int(row.n)
+
+
+def test_the_chart_marks_the_days_a_shelf_sold_out(
+    client: TestClient, database: tuple[str, Engine]
+) -> None:
+    """The line shows what the shelf held; the marks say where the forecast learnt an estimate
+    of demand instead, so a forecast above recent sales is explained on the page."""
+    node, sku, flagged = _sold_out_series(database[1])
+    page = client.get(f"/console/series?node={node}&channel=store&sku={sku}").text
+    assert page.count('<rect class="soldout"') == flagged > 0
+    assert f"sold out ({flagged} days; fitted as estimated demand)" in page
+    online = client.get(f"/console/series?node={node}&channel=online&sku={sku}").text
+    assert '<rect class="soldout"' not in online  # the demo's online sales never sell out
+
+
+def test_the_console_batch_fits_sold_out_days_as_estimated_demand(
+    database: tuple[str, Engine]
+) -> None:
+    """The console's batch button runs the same rule as `omni batch weekly`: the sold-out days
+    of its year of history are estimated, and the run says how many."""
+    from api.console.actions import BATCH_HISTORY_DAYS, run_weekly_batch
+    from api.console.queries import as_of_day
+
+    engine = database[1]
+    with engine.begin() as conn:
+        as_of = as_of_day(conn)
+        run_id = start_batch_run(conn, "forecast", {"source": "console"}, model="seasonal_naive")
+        flagged = conn.execute(text(
+            "SELECT COUNT(*) FROM sales WHERE stockout = 1 AND date > :start"),
+            {"start": (as_of - timedelta(days=BATCH_HISTORY_DAYS)).isoformat()}).scalar_one()
+    params = run_weekly_batch(engine, run_id, as_of, "seasonal_naive")
+    assert params["censored_days"] == flagged > 0
+    assert params["censored_added_units"] > 0
+
+
 def test_histogram_percentiles_interpolate_inside_the_bucket() -> None:
     buckets = [(0.001, 0.0), (0.002, 50.0), (0.005, 90.0), (0.01, 100.0), (float("inf"), 100.0)]
     assert histogram_quantile(0.5, buckets) == pytest.approx(0.002)
