@@ -16,7 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import pandas as pd
 import typer
 
@@ -188,38 +187,6 @@ batch_app = typer.Typer(help="Scheduled batch jobs.", no_args_is_help=True)
 WEEKLY_HORIZON_DAYS = 56
 
 
-def sales_history(conn: Any, as_of: Any) -> pd.DataFrame:
-    """Daily units per `node|channel|sku` through `as_of`, and whether the day sold out
-    (`stockout`, 0/1); days without a sales row are 0 units, not sold out (from each series'
-    first row on)."""
-    from sqlalchemy import select
-
-    from api.db.tables import Sale
-
-    query = select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units,
-                   Sale.stockout).where(Sale.date <= as_of)
-    rows = pd.DataFrame(conn.execute(query).all(),
-                        columns=["node_id", "channel", "sku", "date", "units", "stockout"])
-    if rows.empty:
-        return pd.DataFrame(columns=["unique_id", "ds", "y", "stockout"])
-    rows["unique_id"] = rows["node_id"] + "|" + rows["channel"] + "|" + rows["sku"]
-    rows["ds"] = pd.to_datetime(rows["date"])
-    sparse = rows.groupby(["unique_id", "ds"], as_index=False).agg(
-        units=("units", "sum"), stockout=("stockout", "max"))
-    end = pd.Timestamp(as_of)
-    first = sparse.groupby("unique_id")["ds"].min()
-    lengths = ((end - first).dt.days + 1).to_numpy()
-    ids = first.index.repeat(lengths)
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    offsets = np.arange(int(lengths.sum())) - starts
-    grid = pd.DataFrame({"unique_id": ids, "ds": first.repeat(lengths).to_numpy()
-                         + pd.to_timedelta(offsets, unit="D")})
-    dense = grid.merge(sparse, on=["unique_id", "ds"], how="left")
-    return pd.DataFrame({"unique_id": dense["unique_id"], "ds": dense["ds"],
-                         "y": dense["units"].fillna(0.0).to_numpy(float),
-                         "stockout": dense["stockout"].fillna(0).to_numpy(np.int8)})
-
-
 @batch_app.command("weekly")
 def weekly(
     as_of: Annotated[str | None, typer.Option(
@@ -238,6 +205,7 @@ def weekly(
 
     from api.db.datasets import current_data_version
     from api.db.engine import DatabaseError, make_engine
+    from api.db.history import sales_history
     from api.db.runs import (
         finish_batch_run,
         start_batch_run,

@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from api.console.queries import as_of_day, latest_forecast_run
+from api.db.history import sales_history
 from api.db.runs import (
     finish_batch_run,
     keep_alive,
@@ -34,7 +35,6 @@ from api.db.tables import (
     Forecast,
     Node,
     SafetyStockPlan,
-    Sale,
     Sku,
     Stock,
     Transfer,
@@ -66,30 +66,6 @@ class ActionResult:
 
 
 # --- The weekly forecast batch ---------------------------------------------------------------
-
-
-def sales_history(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
-    """`unique_id, ds, y, stockout` for every store x channel x SKU, zero-filled over the last
-    `days` (a day without a row sold nothing and did not sell out)."""
-    start = as_of - timedelta(days=days - 1)
-    rows = conn.execute(
-        select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units, Sale.stockout)
-        .where(Sale.date.between(start, as_of))
-    ).all()
-    if not rows:
-        raise ActionError("no sales history to forecast from")
-    sold = pd.DataFrame(rows, columns=["node_id", "channel", "sku", "ds", "y", "stockout"])
-    sold["unique_id"] = sold["node_id"] + "|" + sold["channel"] + "|" + sold["sku"]
-    ids = sold["unique_id"].unique()
-    grid = pd.MultiIndex.from_product(
-        [ids, pd.date_range(start, as_of, freq="D")], names=["unique_id", "ds"]
-    ).to_frame(index=False)
-    sold["ds"] = pd.to_datetime(sold["ds"])
-    history = grid.merge(sold[["unique_id", "ds", "y", "stockout"]], on=["unique_id", "ds"],
-                         how="left")
-    history["y"] = history["y"].fillna(0).astype(float)
-    history["stockout"] = history["stockout"].fillna(0).astype("int8")
-    return history
 
 
 def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult:
@@ -135,6 +111,8 @@ def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> di
 
     with engine.connect() as conn:
         history = sales_history(conn, as_of, BATCH_HISTORY_DAYS)
+    if history.empty:
+        raise ActionError("no sales history to forecast from")
     fitted = make_model(model, country="PL").fit(history, censored_column="stockout")
     forecast = fitted.predict(BATCH_HORIZON_DAYS)
     parts = forecast["unique_id"].str.split("|", expand=True)

@@ -13,6 +13,7 @@ Where to look:
   `demand_rates_from_sales(sales, as_of, window_days)`.
 - `runs`: `start_batch_run`, `finish_batch_run`, `latest_run_id`, `write_forecasts`,
   `read_forecasts`, `use_forecast_for_demand_rates`.
+- `history.sales_history(conn, as_of, days=None)`: the dense daily history forecasts learn from.
 - `bulk.write_frame(conn, table, frame)`: COPY / executemany inside the caller's transaction.
 - `tables`: the SQLAlchemy models (rows stay in api/; the core never sees them).
 """

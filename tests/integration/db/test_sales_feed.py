@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, select
 
-from api.cli_forecast import sales_history
+from api.db.history import sales_history
 from api.db.tables import Sale
 from api.services import sales_feed
 from api.services.errors import InvalidCommand, NotFound
@@ -184,6 +184,31 @@ def test_imported_days_are_the_history_the_weekly_batch_reads(loaded_engine: Eng
     last = history[history["ds"] == pd.Timestamp("2026-11-09")].set_index("unique_id")
     assert last.loc["S001|store|A", "y"] == 4 and last.loc["S001|online|B", "y"] == 1
     assert last.loc["S001|store|A", "stockout"] == 1 and last.loc["S001|online|B", "stockout"] == 0
+
+
+def test_a_history_window_starts_each_series_at_its_first_recorded_day(
+    loaded_engine: Engine,
+) -> None:
+    """The console's batch reads the last year only: a series launched inside the window starts
+    at its first recorded day, not at the window's start (days before a launch are not zero
+    demand), and the rows it has equal the full history's."""
+    import_sales(loaded_engine, NOVEMBER_9, today=TODAY)
+    start = pd.Timestamp("2026-09-01")  # 70 days through 2026-11-09
+    with loaded_engine.connect() as conn:
+        everything = sales_history(conn, date(2026, 11, 9))
+        window = sales_history(conn, date(2026, 11, 9), days=70)
+        in_window = {f"{r.node_id}|{r.channel}|{r.sku}" for r in conn.execute(
+            select(Sale.node_id, Sale.channel, Sale.sku).where(Sale.date >= start.date()))}
+    launched = everything.groupby("unique_id")["ds"].min()
+    expected = launched[launched.index.isin(in_window)].clip(lower=start)
+    first = window.groupby("unique_id")["ds"].min()
+    assert (launched > start).any()  # the tiny chain has series launched inside the window
+    assert first.sort_index().to_dict() == expected.sort_index().to_dict()
+    inside = everything[everything["ds"] >= start].merge(window, on=["unique_id", "ds"],
+                                                         suffixes=("", "_w"))
+    assert len(inside) == len(window)
+    assert (inside["y"] == inside["y_w"]).all()
+    assert (inside["stockout"] == inside["stockout_w"]).all()
 
 
 def test_every_import_gives_the_data_a_new_version_and_a_refused_one_does_not(

@@ -1,0 +1,48 @@
+"""The sales history forecasts learn from, read from the `sales` table as a dense daily frame.
+
+One reader for every forecast batch (`omni batch weekly`, the planner console's button), so
+both learn from the same days: each series from its own first recorded day (days before a
+launch are not zero demand), a day without a row sold nothing and did not sell out, and the
+`stockout` flag rides along for `Forecaster.fit(..., censored_column="stockout")`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from api.db.tables import Sale
+
+HISTORY_COLUMNS = ["unique_id", "ds", "y", "stockout"]
+
+
+def sales_history(conn: Connection, as_of: date, days: int | None = None) -> pd.DataFrame:
+    """`unique_id` (`node|channel|sku`), `ds`, `y`, `stockout` (0/1) through `as_of`, only the
+    last `days` of it when given; empty (with those columns) when nothing was sold."""
+    query = select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units,
+                   Sale.stockout).where(Sale.date <= as_of)
+    if days is not None:
+        query = query.where(Sale.date > as_of - timedelta(days=days))
+    rows = pd.DataFrame(conn.execute(query).all(),
+                        columns=["node_id", "channel", "sku", "date", "units", "stockout"])
+    if rows.empty:
+        return pd.DataFrame(columns=HISTORY_COLUMNS)
+    rows["unique_id"] = rows["node_id"] + "|" + rows["channel"] + "|" + rows["sku"]
+    rows["ds"] = pd.to_datetime(rows["date"])
+    sparse = rows.groupby(["unique_id", "ds"], as_index=False).agg(
+        units=("units", "sum"), stockout=("stockout", "max"))
+    end = pd.Timestamp(as_of)
+    first = sparse.groupby("unique_id")["ds"].min()
+    lengths = ((end - first).dt.days + 1).to_numpy()
+    ids = first.index.repeat(lengths)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    offsets = np.arange(int(lengths.sum())) - starts
+    grid = pd.DataFrame({"unique_id": ids, "ds": first.repeat(lengths).to_numpy()
+                         + pd.to_timedelta(offsets, unit="D")})
+    dense = grid.merge(sparse, on=["unique_id", "ds"], how="left")
+    return pd.DataFrame({"unique_id": dense["unique_id"], "ds": dense["ds"],
+                         "y": dense["units"].fillna(0.0).to_numpy(float),
+                         "stockout": dense["stockout"].fillna(0).to_numpy(np.int8)})
