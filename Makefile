@@ -13,7 +13,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,distributed]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,distributed,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -101,14 +101,18 @@ def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
 
 @contextlib.contextmanager
 def _engine(engine: EngineOption) -> Iterator[None]:
-    """A local Dask cluster of processes for `dask`; `ray` only if the package is installed."""
+    """A local Dask cluster of processes for `dask`; a local Ray runtime for `ray` (the
+    `ray` extra must be installed). The models find the runtime and leave it to this block."""
     if engine is EngineOption.ray:
         if importlib.util.find_spec("ray") is None:
             raise ForecastInputError(
-                "the ray engine needs the `ray` package, which is not installed here; "
-                "use --engine local or --engine dask", "engine")
-        raise ForecastInputError("the ray engine is not supported yet; use --engine dask",
-                                 "engine")
+                "the ray engine needs the `ray` package, which is not installed here: install "
+                "the project's `ray` extra, or use --engine local or --engine dask", "engine")
+        from forecasting.distributed import ray_runtime
+
+        with ray_runtime():
+            yield
+        return
     if engine is EngineOption.dask:
         from distributed import Client, LocalCluster
 
@@ -129,10 +133,9 @@ def run_forecast(
             f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
     history_frame = read_frame(history, str(history))
     future_frame = read_frame(future, str(future)) if future is not None else None
+    forecaster = make_model(model, country=country, engine=engine.value,  # type: ignore[arg-type]
+                            **params)
     with _engine(engine):
-        engine_name = "dask" if engine is EngineOption.dask else "local"
-        forecaster = make_model(model, country=country, engine=engine_name,  # type: ignore[arg-type]
-                                **params)
         try:
             forecaster.fit(history_frame, censored_column)
         except ForecastInputError as error:
@@ -163,7 +166,8 @@ def forecast(
         "--model", help=f"One of: {', '.join(MODEL_NAMES)}, or {CHAMPION} (the registered "
         "champion)")] = PRODUCTION_MODEL,
     engine: Annotated[EngineOption, typer.Option(
-        "--engine", help="local, dask (a local Dask cluster), ray (if installed)")
+        "--engine", help="local, dask (a local Dask cluster), ray (a local Ray runtime; the "
+        "`ray` extra)")
     ] = EngineOption.local,
     censored_column: Annotated[str | None, typer.Option(
         "--censored-column", help="A 0/1 column of the history: 1 = the day sold out, so its y "

@@ -22,7 +22,7 @@ from mlforecast.target_transforms import GlobalSklearnTransformer
 from sklearn.preprocessing import FunctionTransformer
 
 from forecasting.calendar import Country
-from forecasting.distributed import dask_client
+from forecasting.distributed import dask_client, map_series_on_ray
 from forecasting.estimator import Forecaster
 from forecasting.features import CHANNEL_CODE, add_calendar, add_channel_code, learns_yearly
 from forecasting.registry import Engine
@@ -177,6 +177,8 @@ class LGBMForecaster(Forecaster):
         x_df = self._calendar(grid, fitted.yearly)
         if self.engine == "dask":
             out = _predict_on_dask(mlf, horizon, new_df, x_df)
+        elif self.engine == "ray":
+            out = map_series_on_ray(_predict_series, new_df, mlf, horizon, x_df)
         else:
             out = mlf.predict(h=horizon, new_df=new_df, X_df=x_df)
         return out.rename(columns={"lgbm": "yhat"})[["unique_id", "ds", "yhat"]]

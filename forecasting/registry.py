@@ -13,7 +13,7 @@ from forecasting.calendar import Country
 if TYPE_CHECKING:
     from forecasting.estimator import Forecaster
 
-Engine = Literal["local", "dask"]
+Engine = Literal["local", "dask", "ray"]
 PRODUCTION_MODEL = "lgbm"
 STATISTICAL_MODELS: tuple[str, ...] = (
     "seasonal_naive", "auto_ets", "theta", "croston", "tsb", "adida", "imapa")

@@ -2,7 +2,8 @@
 
 They ignore exogenous columns (the closed-day rule still applies to their output). Fitting is
 lazy: statsforecast fits and forecasts in one pass, so `_fit_point` keeps the history and
-`_predict_point` runs `StatsForecast.forecast`, locally or on a Dask cluster through Fugue.
+`_predict_point` runs `StatsForecast.forecast`, locally, on a Dask cluster through Fugue, or
+in Ray tasks over chunks of series.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from statsforecast.models import (
 )
 
 from forecasting.calendar import Country
-from forecasting.distributed import dask_client
+from forecasting.distributed import dask_client, map_series_on_ray
 from forecasting.estimator import Forecaster
 from forecasting.registry import Engine
 
@@ -71,12 +72,20 @@ class StatisticalForecaster(Forecaster):
         frame: pd.DataFrame = state
         if self.engine == "dask":
             out = _forecast_on_dask(sf, frame, horizon)
+        elif self.engine == "ray":
+            out = map_series_on_ray(_forecast_chunk, frame, sf, horizon)
         else:
             out = sf.forecast(h=horizon, df=frame)
         model_column = [c for c in out.columns if c not in ("unique_id", "ds")][0]
         out = out.rename(columns={model_column: "yhat"})
         out["ds"] = pd.to_datetime(out["ds"])
         return out[["unique_id", "ds", "yhat"]]
+
+
+def _forecast_chunk(chunk: pd.DataFrame, sf: StatsForecast, horizon: int) -> pd.DataFrame:
+    """One Ray task's series, forecast locally (each series is fitted alone)."""
+    out: pd.DataFrame = sf.forecast(h=horizon, df=chunk.reset_index(drop=True))
+    return out
 
 
 def _forecast_on_dask(sf: StatsForecast, frame: pd.DataFrame, horizon: int) -> pd.DataFrame:

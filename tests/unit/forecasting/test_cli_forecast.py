@@ -60,6 +60,20 @@ def test_exogenous_history_with_its_future_file_is_forecast(files: Path) -> None
     assert len(pd.read_csv(files / "o.csv")) == 4 * 5
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["dask", "ray"])
+def test_a_distributed_engine_writes_the_local_engines_forecast(files: Path, engine: str) -> None:
+    code, output = _run("--history", files / "h.csv", "--horizon", "7", "--out",
+                        files / "local.csv", *FAST)
+    assert code == 0, output
+    code, output = _run("--history", files / "h.csv", "--horizon", "7", "--out",
+                        files / f"{engine}.csv", *FAST, "--engine", engine)
+
+    assert code == 0, output
+    pd.testing.assert_frame_equal(pd.read_csv(files / f"{engine}.csv"),
+                                  pd.read_csv(files / "local.csv"))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -70,7 +84,8 @@ def test_exogenous_history_with_its_future_file_is_forecast(files: Path) -> None
         (["--horizon", "3", "--history-file-swap", "bad_y"], "column 'y', row 2"),
         (["--horizon", "3", "--history-file-swap", "dup"], "duplicate unique_id+ds"),
         (["--horizon", "9", "--future-file", "fx"], "gap: no row"),
-        (["--horizon", "3", "--engine", "ray"], "ray"),
+        (["--horizon", "3", "--engine", "ray", "--model", "combo"],
+         "combo runs on the local engine only"),
     ],
 )
 def test_bad_input_exits_non_zero_names_the_problem_and_writes_nothing(
