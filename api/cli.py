@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from api.cli_accuracy import accuracy
 from api.cli_db import db_app
 from api.cli_demo import demo_command
 from api.cli_experiment import experiment_app, mlflow_ui
@@ -28,4 +29,5 @@ app.add_typer(experiment_app, name="experiment")
 app.command("mlflow-ui")(mlflow_ui)
 app.add_typer(plan_app, name="plan")
 app.add_typer(batch_app, name="batch")
+batch_app.command("accuracy")(accuracy)
 app.add_typer(sales_app, name="sales")

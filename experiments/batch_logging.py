@@ -114,5 +114,24 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         return str(run.info.run_id)
 
 
+def log_realised_accuracy(mlflow_run_id: str, summary: pd.DataFrame, days_after: int,
+                          plot: Path | None = None, uri: str | None = None) -> None:
+    """Add a weekly run's realised accuracy to its own MLflow run: `realised.<segment>.<metric>`
+    at step `days_after` (days since the as-of scored so far), so scoring again as sales arrive
+    draws each metric's curve beside the run's holdout metrics; the plot goes under `realised/`."""
+    import mlflow
+
+    from experiments.tracking import configure
+
+    configure(uri)
+    metrics = {f"realised.{segment}.{name}": float(value)
+               for segment, row in summary.iterrows() for name, value in row.items()
+               if value is not None and math.isfinite(float(value))}
+    with mlflow.start_run(run_id=mlflow_run_id):
+        mlflow.log_metrics(metrics, step=days_after)
+        if plot is not None:
+            mlflow.log_artifact(str(plot), artifact_path="realised")
+
+
 def _file_safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -120,6 +120,25 @@ def policy_comparison(results: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def realised_daily_totals(daily: pd.DataFrame, path: Path, title: str) -> Path:
+    """One panel per channel: the chain's units sold each scored day against the forecast's
+    (`daily`: ds, channel, actual_units, forecast_units), so a planner sees where it drifted."""
+    plt = _pyplot()
+    channels = [c for c in ("store", "online") if c in set(daily["channel"])]
+    fig, axes = plt.subplots(len(channels), 1, figsize=(7.5, 2.2 * len(channels)),
+                             squeeze=False)
+    for ax, channel in zip(axes[:, 0], channels, strict=True):
+        rows = daily.loc[daily["channel"] == channel].sort_values("ds")
+        ax.plot(rows["ds"], rows["actual_units"], color="black", lw=1.0, marker=".",
+                label="sold")
+        ax.plot(rows["ds"], rows["forecast_units"], color="tab:blue", lw=1.2, label="forecast")
+        ax.set_title("walk-in (open days, sold-out days left out)" if channel == "store"
+                     else "online (sold-out days left out)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_ylim(bottom=0)
+    return _save_grid(plt, fig, axes, title, path, dpi=80)
+
+
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
     """A GitHub-style markdown table (no tabulate dependency)."""
     def cell(v: object) -> str:

@@ -16,22 +16,11 @@ from api.cli import app
 from forecasting.calendar import is_store_open
 
 
-def _tiny_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, CliRunner]:
-    """A 2-store, 2-SKU demo chain in a fresh SQLite file, MLflow beside it."""
-    database = tmp_path / "omni.db"
-    monkeypatch.setenv("OMNI_DATABASE_URL", f"sqlite:///{database}")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}")
-    runner = CliRunner()
-    loaded = runner.invoke(app, ["db", "init", "--demo", "--stores", "2", "--skus", "2"])
-    assert loaded.exit_code == 0, loaded.output
-    return database, runner
-
-
 @pytest.mark.slow
 def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_chain: tuple[Path, CliRunner], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database, runner = _tiny_chain(tmp_path, monkeypatch)
+    database, runner = tiny_chain
 
     result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
 
@@ -146,14 +135,14 @@ def test_forecast_with_a_registered_champion_runs_its_model_and_names_the_versio
 
 @pytest.mark.slow
 def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_stock_out(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_chain: tuple[Path, CliRunner]
 ) -> None:
     """The busiest online series' last week sold nothing because it sold out, as the POS file
     imported through `omni sales import` says (`stockout` = 1). Seasonal naive repeats the last
     week: fitted on the recorded zeros it would forecast 0; the batch fits the estimated demand
     of those days instead (and of the demo chain's own walk-in spells), says how many it
     estimated, and records the imported data's version."""
-    database, runner = _tiny_chain(tmp_path, monkeypatch)
+    database, runner = tiny_chain
     with sqlite3.connect(database) as conn:
         last = conn.execute("select max(date) from sales").fetchone()[0]
         node, sku = conn.execute(

@@ -1,0 +1,142 @@
+"""`omni batch accuracy`: how the weekly forecast a planner used did on the days sold since.
+
+It scores a stored run (the newest succeeded `omni batch weekly` run by default) on the sales
+recorded after its as-of day (`api.services.forecast_accuracy`), prints the accuracy per
+channel and the series the forecast missed most, draws the chain's daily units sold against the
+forecast, and adds the figures to the run's own MLflow run. Run it again as sales arrive: each
+call scores every day known so far. An unknown run or one that did not succeed is refused with
+exit code 2; a database problem exits with 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.cli_db import connected_engine, user_errors
+from api.cli_forecast import INPUT_ERROR_EXIT
+
+if TYPE_CHECKING:
+    from api.services.forecast_accuracy import ScoredRun
+
+console = Console()
+SUMMARY_COLUMNS = (("series", "series", "{:,.0f}"), ("days", "days", "{:,.0f}"),
+                   ("actual_units", "sold", "{:,.0f}"), ("forecast_units", "forecast", "{:,.0f}"),
+                   ("bias_pct", "bias %", "{:+.1f}"), ("wape", "WAPE", "{:.3f}"),
+                   ("mae", "MAE/day", "{:.2f}"))
+SEGMENT_NAMES = {"all": "all", "store": "walk-in", "online": "online"}
+
+
+def accuracy(
+    run: Annotated[str | None, typer.Option(
+        "--run", help="A weekly forecast run id (default: the newest succeeded one)")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Series the forecast missed most, "
+                                     "listed")] = 10,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Also write the per-series accuracy here (.csv or .parquet)")] = None,
+    reports_dir: Annotated[Path, typer.Option(
+        "--reports-dir", help="Where the run's plot goes (<dir>/<run id>/accuracy.png)")
+    ] = Path("reports"),
+) -> None:
+    """Score a weekly forecast run on the sales recorded after its as-of day."""
+    from api.services.errors import Conflict, NotFound
+    from api.services.forecast_accuracy import score_forecast_run
+    from api.settings import get_settings
+
+    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+        typer.echo(f"error: {out}: unsupported output type {out.suffix!r}: use .csv or "
+                   ".parquet", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT)
+    with user_errors():
+        engine = connected_engine(get_settings())
+        try:
+            with engine.connect() as conn:
+                scored = score_forecast_run(conn, run)
+        except (NotFound, Conflict) as error:
+            message = (f"--run: {error}" if run is not None else "no weekly forecast run has "
+                       "succeeded yet: run `omni batch weekly` first")
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(INPUT_ERROR_EXIT) from None
+        finally:
+            engine.dispose()
+    heading = (f"run {scored.run_id} (model {scored.model}, as of {scored.as_of}, "
+               f"{scored.horizon_days} days)")
+    if scored.accuracy is None or scored.accuracy.scored_days == 0:
+        typer.echo(f"{heading}: no sales recorded after {scored.as_of} yet; nothing to score "
+                   "(load them with `omni sales import`)")
+        return
+    _print(scored, heading, top)
+    if out is not None:
+        from api.cli_forecast import write_frame_atomically
+
+        write_frame_atomically(scored.accuracy.by_series.reset_index(), out)
+        typer.echo(f"wrote the accuracy of {len(scored.accuracy.by_series):,} series to {out}")
+    plot = _plot(scored, reports_dir)
+    typer.echo(f"plot: {plot}")
+    _log_to_mlflow(scored, plot)
+
+
+def _print(scored: ScoredRun, heading: str, top: int) -> None:
+    result = scored.accuracy
+    assert result is not None and scored.through is not None
+    known = (scored.through - scored.as_of).days
+    console.print(f"Realised accuracy of {heading}: {known} of {scored.horizon_days} days "
+                  f"known, scored {result.first_day} .. {result.last_day}")
+    table = Table()
+    segments = [str(segment) for segment, row in result.summary.iterrows() if row["days"] > 0]
+    table.add_column("")
+    for segment in segments:
+        table.add_column(SEGMENT_NAMES.get(segment, segment), justify="right")
+    for column, label, fmt in SUMMARY_COLUMNS:
+        table.add_row(label, *(fmt.format(result.summary.loc[s, column]) for s in segments))
+    for column in [c for c in result.summary.columns if c.startswith("coverage_")]:
+        shares = result.summary[column].astype(float)
+        table.add_row(f"share sold ≤ {column.removeprefix('coverage_')}",
+                      *(f"{shares[s]:.3f}" for s in segments))
+    console.print(table)
+    console.print(f"left out: {result.excluded['sold_out_days']:,} sold-out days (sales are a "
+                  f"lower bound on demand there), {result.excluded['closed_days']:,} walk-in "
+                  "days the store was closed. A calibrated q90 covers 0.90 of the days.")
+    if top == 0:
+        return
+    console.print(f"The {top} series the forecast missed most (units over the scored days):")
+    worst = Table()
+    for label in ("series", "days", "sold", "forecast", "error", "abs error"):
+        worst.add_column(label, justify="left" if label == "series" else "right")
+    for uid, row in result.by_series.head(top).iterrows():
+        worst.add_row(str(uid), f"{row['days']:.0f}", f"{row['actual_units']:,.0f}",
+                      f"{row['forecast_units']:,.1f}", f"{row['error']:+,.1f}",
+                      f"{row['abs_error']:,.1f}")
+    console.print(worst)
+
+
+def _plot(scored: ScoredRun, reports_dir: Path) -> Path:
+    from experiments.plots import realised_daily_totals
+
+    assert scored.accuracy is not None
+    folder = reports_dir / scored.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return realised_daily_totals(
+        scored.accuracy.daily, folder / "accuracy.png",
+        f"units sold vs forecast, chain total ({scored.model}, as of {scored.as_of})")
+
+
+def _log_to_mlflow(scored: ScoredRun, plot: Path) -> None:
+    """Onto the batch's own MLflow run; a logging failure is a warning, never lost figures:
+    they were printed above."""
+    if scored.mlflow_run_id is None or scored.accuracy is None or scored.through is None:
+        return
+    from experiments.batch_logging import log_realised_accuracy
+
+    try:
+        log_realised_accuracy(scored.mlflow_run_id, scored.accuracy.summary,
+                              (scored.through - scored.as_of).days, plot)
+    except Exception as error:  # MLflow is a side channel here
+        typer.echo(f"warning: not logged to MLflow run {scored.mlflow_run_id}: {error}",
+                   err=True)
+        return
+    typer.echo(f"logged to MLflow run {scored.mlflow_run_id} (metrics realised.*)")

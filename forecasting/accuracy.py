@@ -1,0 +1,111 @@
+"""How a stored forecast did once its days were sold: realised accuracy, by channel and series.
+
+A backtest scores a model on the past it was fitted around; planners also need the forecast
+they actually used, scored on what happened next (a drift of the chain the backtest could not
+see shows here first). Only days that tell the truth about demand are scored:
+- days after the forecast's origin through the last day with recorded sales (`through`); a
+  series without a sales row on such a day sold nothing;
+- not a sold-out day (`stockout = 1`): it sold what the shelf held, a lower bound on demand,
+  and would charge the forecast with the stock-out;
+- not a day the store was closed, for walk-in series (0 forecast, 0 sold: a free hit that
+  would flatter every metric).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from forecasting.calendar import Country
+from forecasting.closed_days import ONLINE, WALK_IN, channel_of, closed_mask
+from forecasting.quantiles import QUANTILE_COLUMNS
+
+ALL = "all"
+SEGMENTS = (ALL, WALK_IN, ONLINE)
+
+
+@dataclass(frozen=True)
+class RealisedAccuracy:
+    """`summary`: one row per segment (all, store, online) with the series and days scored,
+    actual and forecast units, bias % (forecast over actual, minus 1), WAPE (absolute errors
+    over actual units), MAE per day and the coverage of each quantile (share of days sold at or
+    below it: a calibrated q90 covers 0.90). `by_series`: per series, the days scored, actual
+    and forecast units, error (forecast - actual) and absolute error, largest first.
+    `daily`: per day and channel, actual and forecast units of the scored rows (for a plot).
+    `excluded`: days left out as sold out / walk-in closed."""
+
+    summary: pd.DataFrame
+    by_series: pd.DataFrame
+    daily: pd.DataFrame
+    first_day: date | None
+    last_day: date | None
+    excluded: dict[str, int]
+
+    @property
+    def scored_days(self) -> int:
+        return int(self.summary["days"].get(ALL, 0))
+
+
+def realised_accuracy(
+    forecast: pd.DataFrame, sales: pd.DataFrame, through: date, country: Country = "PL",
+) -> RealisedAccuracy:
+    """Score `forecast` (`unique_id, ds, yhat` [+ q50...q99]) on `sales` (`unique_id, ds, y`
+    [+ `stockout` 0/1]) over the forecast's days up to `through` (the last day whose sales are
+    all recorded). Days of `sales` outside the forecast are ignored."""
+    rows = forecast.loc[pd.to_datetime(forecast["ds"]) <= pd.Timestamp(through)].copy()
+    rows["ds"] = pd.to_datetime(rows["ds"])
+    observed = sales.assign(ds=pd.to_datetime(sales["ds"]))
+    if "stockout" not in observed.columns:
+        observed = observed.assign(stockout=0)
+    observed = observed.groupby(["unique_id", "ds"], as_index=False).agg(
+        y=("y", "sum"), stockout=("stockout", "max"))
+    rows = rows.merge(observed, on=["unique_id", "ds"], how="left")
+    rows["y"] = rows["y"].fillna(0.0).astype(float)
+    sold_out = rows["stockout"].fillna(0).to_numpy() == 1
+    channel = channel_of(rows["unique_id"])
+    closed = closed_mask(rows[["unique_id", "ds"]], country, channel)
+    excluded = {"sold_out_days": int((sold_out & ~closed).sum()), "closed_days": int(closed.sum())}
+    keep = ~(sold_out | closed)
+    scored = rows.loc[keep].assign(channel=channel[keep])
+    quantiles = [c for c in QUANTILE_COLUMNS if c in scored.columns]
+    summary = pd.DataFrame(
+        [_segment_row(scored if name == ALL else scored.loc[scored["channel"] == name],
+                      quantiles) for name in SEGMENTS],
+        index=pd.Index(SEGMENTS, name="segment"))
+    first = scored["ds"].min() if len(scored) else None
+    last = scored["ds"].max() if len(scored) else None
+    daily = scored.groupby(["ds", "channel"], as_index=False).agg(
+        actual_units=("y", "sum"), forecast_units=("yhat", "sum"))
+    return RealisedAccuracy(summary, _by_series(scored), daily,
+                            None if first is None else first.date(),
+                            None if last is None else last.date(), excluded)
+
+
+def _segment_row(rows: pd.DataFrame, quantiles: list[str]) -> dict[str, float]:
+    actual, predicted = rows["y"].to_numpy(float), rows["yhat"].to_numpy(float)
+    errors = np.abs(predicted - actual)
+    total = float(actual.sum())
+    row: dict[str, float] = {
+        "series": float(rows["unique_id"].nunique()),
+        "days": float(len(rows)),
+        "actual_units": total,
+        "forecast_units": float(predicted.sum()),
+        "bias_pct": 100 * (float(predicted.sum()) / total - 1) if total > 0 else np.nan,
+        "wape": float(errors.sum()) / total if total > 0 else np.nan,
+        "mae": float(errors.mean()) if len(rows) else np.nan,
+    }
+    for column in quantiles:
+        bound = rows[column].to_numpy(float)
+        row[f"coverage_{column}"] = float(np.mean(actual <= bound)) if len(rows) else np.nan
+    return row
+
+
+def _by_series(scored: pd.DataFrame) -> pd.DataFrame:
+    per = scored.assign(abs_error=(scored["yhat"] - scored["y"]).abs()).groupby("unique_id").agg(
+        days=("ds", "size"), actual_units=("y", "sum"), forecast_units=("yhat", "sum"),
+        abs_error=("abs_error", "sum"))
+    per.insert(3, "error", per["forecast_units"] - per["actual_units"])
+    return per.sort_values(["abs_error", "actual_units"], ascending=False)

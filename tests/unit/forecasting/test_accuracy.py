@@ -1,0 +1,70 @@
+"""Realised accuracy: which days are scored (sold-out and closed walk-in days are not; a day
+without a sales row sold nothing; nothing after `through`) and the figures on them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from forecasting.accuracy import realised_accuracy
+
+STORE, ONLINE = "S1|store|A", "S1|online|A"
+DAYS = pd.date_range("2025-03-01", "2025-03-07")  # Sunday 2 March: Polish stores closed
+
+
+def _forecast() -> pd.DataFrame:
+    store = pd.DataFrame({"unique_id": STORE, "ds": DAYS, "yhat": 2.0, "q50": 2.0, "q90": 4.0})
+    store.loc[store["ds"] == "2025-03-02", ["yhat", "q50", "q90"]] = 0.0
+    online = pd.DataFrame({"unique_id": ONLINE, "ds": DAYS, "yhat": 1.0, "q50": 1.0,
+                           "q90": 2.0})
+    return pd.concat([store, online], ignore_index=True)
+
+
+def _sales() -> pd.DataFrame:
+    rows = [(STORE, "2025-02-28", 50, 0),  # before the forecast: ignored
+            (STORE, "2025-03-01", 3, 0), (STORE, "2025-03-03", 0, 1), (STORE, "2025-03-04", 2, 0),
+            (STORE, "2025-03-07", 9, 0),  # after `through`: not scored
+            (ONLINE, "2025-03-01", 1, 0), (ONLINE, "2025-03-02", 4, 0),
+            (ONLINE, "2025-03-03", 0, 0), (ONLINE, "2025-03-05", 1, 0)]
+    return pd.DataFrame(rows, columns=["unique_id", "ds", "y", "stockout"])
+
+
+def test_scores_only_days_that_tell_the_truth_about_demand() -> None:
+    result = realised_accuracy(_forecast(), _sales(), through=date(2025, 3, 5), country="PL")
+
+    summary = result.summary
+    # walk-in: 1, 4 and 5 March (2nd closed, 3rd sold out); online: 1..5 March
+    assert summary.loc["store", "days"] == 3 and summary.loc["online", "days"] == 5
+    assert result.excluded == {"sold_out_days": 1, "closed_days": 1}
+    assert (result.first_day, result.last_day) == (date(2025, 3, 1), date(2025, 3, 5))
+    assert summary.loc["store", "actual_units"] == 5 and summary.loc["store", "forecast_units"] == 6
+    assert summary.loc["store", "wape"] == pytest.approx(3 / 5)
+    assert summary.loc["store", "bias_pct"] == pytest.approx(20.0)
+    # a day without a sales row (4 March online, 5 March walk-in) sold nothing
+    assert summary.loc["online", "actual_units"] == 6
+    assert summary.loc["online", "wape"] == pytest.approx(5 / 6)
+    assert summary.loc["all", "bias_pct"] == pytest.approx(0.0)
+    assert summary.loc["all", "wape"] == pytest.approx(8 / 11)
+    assert summary.loc["all", "coverage_q90"] == pytest.approx(7 / 8)
+    assert summary.loc["all", "coverage_q50"] == pytest.approx(6 / 8)
+    assert "coverage_q99" not in summary.columns  # only the quantiles the forecast has
+
+
+def test_series_are_listed_by_how_much_the_forecast_missed() -> None:
+    result = realised_accuracy(_forecast(), _sales(), through=date(2025, 3, 5), country="PL")
+
+    assert list(result.by_series.index) == [ONLINE, STORE]
+    online = result.by_series.loc[ONLINE]
+    assert (online["days"], online["abs_error"], online["error"]) == (5, 5.0, -1.0)
+    daily = result.daily.set_index(["ds", "channel"])
+    assert daily.loc[(pd.Timestamp("2025-03-02"), "online"), "actual_units"] == 4
+    assert (pd.Timestamp("2025-03-02"), "store") not in daily.index
+
+
+def test_nothing_to_score_before_the_first_day() -> None:
+    result = realised_accuracy(_forecast(), _sales(), through=date(2025, 2, 28), country="PL")
+
+    assert result.scored_days == 0 and result.by_series.empty
+    assert result.first_day is None
