@@ -70,7 +70,9 @@ def realised_accuracy(
     excluded = {"sold_out_days": int((sold_out & ~closed).sum()), "closed_days": int(closed.sum())}
     keep = ~(sold_out | closed)
     scored = rows.loc[keep].assign(channel=channel[keep])
-    quantiles = [c for c in QUANTILE_COLUMNS if c in scored.columns]
+    # a run stores NULL for quantiles its model did not give: no coverage to report for those
+    quantiles = [c for c in QUANTILE_COLUMNS
+                 if c in scored.columns and scored[c].notna().any()]
     summary = pd.DataFrame(
         [_segment_row(scored if name == ALL else scored.loc[scored["channel"] == name],
                       quantiles) for name in SEGMENTS],
@@ -99,7 +101,9 @@ def _segment_row(rows: pd.DataFrame, quantiles: list[str]) -> dict[str, float]:
     }
     for column in quantiles:
         bound = rows[column].to_numpy(float)
-        row[f"coverage_{column}"] = float(np.mean(actual <= bound)) if len(rows) else np.nan
+        known = ~np.isnan(bound)
+        row[f"coverage_{column}"] = (float(np.mean(actual[known] <= bound[known]))
+                                     if known.any() else np.nan)
     return row
 
 

@@ -23,7 +23,7 @@ from api.db.engine import make_engine
 from api.http import lane
 from api.http.middleware import LatencyMiddleware
 from api.http.problems import install_problem_handlers
-from api.http.routers import allocations, availability, health, plans, sales, stock
+from api.http.routers import allocations, availability, forecasts, health, plans, sales, stock
 from api.http.runtime import Runtime
 from api.services.allocations import Decide
 from api.services.lifecycle import expire_due_holds
@@ -85,6 +85,7 @@ def create_app(
     app.include_router(sales.router)
     app.include_router(availability.router)
     app.include_router(plans.router)
+    app.include_router(forecasts.router)
     mount_console(app)
     return app
 

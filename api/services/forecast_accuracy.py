@@ -42,10 +42,10 @@ def score_forecast_run(conn: Connection, run_id: str | None = None) -> ScoredRun
     id or one of another kind of batch; Conflict for a run that did not succeed."""
     key = run_id or latest_run_id(conn, WEEKLY_RUN_KIND)
     if key is None:
-        raise NotFound("forecast run", "latest", "run")
+        raise NotFound("forecast run", "latest")
     run = conn.execute(select(batch_runs).where(batch_runs.c.run_id == key)).mappings().first()
     if run is None or run["kind"] != WEEKLY_RUN_KIND:
-        raise NotFound("forecast run", key, "run")
+        raise NotFound("forecast run", key)
     if run["status"] != "succeeded":
         raise Conflict("run_not_succeeded",
                        f"run {key!r} is {run['status']}, not succeeded: it has no complete "

@@ -52,6 +52,15 @@ def test_scores_only_days_that_tell_the_truth_about_demand() -> None:
     assert "coverage_q99" not in summary.columns  # only the quantiles the forecast has
 
 
+def test_quantiles_a_run_stored_as_null_are_not_reported() -> None:
+    forecast = _forecast().assign(q99=float("nan"))
+
+    result = realised_accuracy(forecast, _sales(), through=date(2025, 3, 5), country="PL")
+
+    assert "coverage_q99" not in result.summary.columns
+    assert result.summary.loc["all", "coverage_q90"] == pytest.approx(7 / 8)
+
+
 def test_series_are_listed_by_how_much_the_forecast_missed() -> None:
     result = realised_accuracy(_forecast(), _sales(), through=date(2025, 3, 5), country="PL")
 
