@@ -1,9 +1,10 @@
 """`omni batch accuracy`: how the weekly forecast a planner used did on the days sold since.
 
-It scores a stored run (the newest succeeded `omni batch weekly` run by default) on the sales
-recorded after its as-of day (`api.services.forecast_accuracy`), prints the accuracy per
-channel and the series the forecast missed most, draws the chain's daily units sold against the
-forecast, and adds the figures to the run's own MLflow run. Run it again as sales arrive: each
+It scores a stored run (by default the newest succeeded one, from `omni batch weekly` or the
+planner console's batch button) on the sales recorded after its as-of day
+(`api.services.forecast_accuracy`), prints the accuracy per channel and the series the forecast
+missed most, draws the chain's daily units sold against the forecast, and adds the figures to
+the run's own MLflow run (console runs have none). Run it again as sales arrive: each
 call scores every day known so far. An unknown run or one that did not succeed is refused with
 exit code 2; a database problem exits with 1.
 """
@@ -33,7 +34,7 @@ SEGMENT_NAMES = {"all": "all", "store": "walk-in", "online": "online"}
 
 def accuracy(
     run: Annotated[str | None, typer.Option(
-        "--run", help="A weekly forecast run id (default: the newest succeeded one)")] = None,
+        "--run", help="A forecast run id (default: the newest succeeded one)")] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Series the forecast missed most, "
                                      "listed")] = 10,
     out: Annotated[Path | None, typer.Option(

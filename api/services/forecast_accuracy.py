@@ -1,9 +1,10 @@
 """Score a stored weekly forecast run on the sales recorded after its as-of day.
 
-The adapter between the database and `forecasting.accuracy`: it finds the run (the newest
-succeeded weekly run by default), reads its forecast rows and the sales of the days since, and
-lets the core score them. Days are scored through the last day with any recorded sales: the
-chain's feed is daily, so a later day with no row anywhere is not known yet.
+The adapter between the database and `forecasting.accuracy`: it finds the run (by default the
+newest succeeded forecast run, `omni batch weekly`'s or the planner console's), reads its
+forecast rows and the sales of the days since, and lets the core score them. Days are scored
+through the last day with any recorded sales: the chain's feed is daily, so a later day with no
+row anywhere is not known yet.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from api.db.history import sales_history
-from api.db.runs import batch_runs, latest_run_id, read_forecasts
+from api.db.runs import batch_runs, read_forecasts
 from api.db.tables import Sale
 from api.services.errors import Conflict, NotFound
 from forecasting.accuracy import RealisedAccuracy, realised_accuracy
 
-WEEKLY_RUN_KIND = "forecast_weekly"
+# `omni batch weekly` records "forecast_weekly", the planner console's batch button "forecast"
+FORECAST_RUN_KINDS = ("forecast_weekly", "forecast")
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,13 @@ class ScoredRun:
 
 
 def score_forecast_run(conn: Connection, run_id: str | None = None) -> ScoredRun:
-    """Score run `run_id` (default: the newest succeeded weekly run). NotFound for an unknown
-    id or one of another kind of batch; Conflict for a run that did not succeed."""
-    key = run_id or latest_run_id(conn, WEEKLY_RUN_KIND)
+    """Score run `run_id` (default: the newest succeeded forecast run). NotFound for an
+    unknown id or one of another kind of batch; Conflict for a run that did not succeed."""
+    key = run_id or _latest_forecast_run(conn)
     if key is None:
         raise NotFound("forecast run", "latest")
     run = conn.execute(select(batch_runs).where(batch_runs.c.run_id == key)).mappings().first()
-    if run is None or run["kind"] != WEEKLY_RUN_KIND:
+    if run is None or run["kind"] not in FORECAST_RUN_KINDS:
         raise NotFound("forecast run", key)
     if run["status"] != "succeeded":
         raise Conflict("run_not_succeeded",
@@ -63,3 +65,12 @@ def score_forecast_run(conn: Connection, run_id: str | None = None) -> ScoredRun
     country = str(params.get("country", "PL"))
     accuracy = realised_accuracy(forecast, sales, through, country)  # type: ignore[arg-type]
     return ScoredRun(key, run["model"], as_of, horizon, run["mlflow_run_id"], through, accuracy)
+
+
+def _latest_forecast_run(conn: Connection) -> str | None:
+    return conn.execute(
+        select(batch_runs.c.run_id)
+        .where(batch_runs.c.kind.in_(FORECAST_RUN_KINDS) & (batch_runs.c.status == "succeeded"))
+        .order_by(batch_runs.c.started_at.desc(), batch_runs.c.run_id.desc())
+        .limit(1)
+    ).scalar()

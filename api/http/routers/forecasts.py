@@ -1,4 +1,4 @@
-"""`/v1/forecast-runs`: how a stored weekly forecast did on the sales recorded since its as-of
+"""`/v1/forecast-runs`: how a stored forecast run did on the sales recorded since its as-of
 day (scope `planner`, or `admin`); the same figures as `omni batch accuracy`, for dashboards."""
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def _score(engine: Engine, run_id: str) -> ScoredRun:
             responses=problems(401, 403, 404, 409, 422, 503))
 async def get_accuracy(
     run_id: Annotated[str, Path(min_length=1, max_length=64,
-                                description="a weekly run id, or `latest`")],
+                                description="a forecast run id, or `latest`")],
     runtime: RuntimeDep,
     _key: PlannerKey,
     top: Annotated[int, Query(ge=0, le=1000, description="worst series listed")] = 20,

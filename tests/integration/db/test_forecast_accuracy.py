@@ -18,21 +18,23 @@ from api.services.sales_feed import import_sales
 AS_OF = date(2026, 11, 8)  # the tiny chain's last day of sales
 
 
-def _run(engine: Engine, status: str = "succeeded") -> str:
+def _run(engine: Engine, status: str = "succeeded", kind: str = "forecast_weekly") -> str:
     ds = pd.date_range("2026-11-09", periods=14)
     forecast = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ds, "yhat": level,
                                         "q90": 2 * level})
                           for uid, level in (("S001|online|B", 2.0), ("S002|online|C", 1.0))])
     with engine.begin() as conn:
-        run_id = start_batch_run(conn, "forecast_weekly", {"as_of": AS_OF.isoformat(),
-                                                           "horizon_days": 14, "country": "PL"})
+        run_id = start_batch_run(conn, kind, {"as_of": AS_OF.isoformat(), "horizon_days": 14})
         write_forecasts(conn, run_id, forecast)
         finish_batch_run(conn, run_id, status)  # type: ignore[arg-type]
     return run_id
 
 
-def test_the_newest_run_is_scored_through_the_last_recorded_sale(loaded_engine: Engine) -> None:
-    run_id = _run(loaded_engine)
+@pytest.mark.parametrize("kind", ["forecast_weekly", "forecast"])  # CLI batch, console button
+def test_the_newest_run_is_scored_through_the_last_recorded_sale(
+    loaded_engine: Engine, kind: str
+) -> None:
+    run_id = _run(loaded_engine, kind=kind)
     sales = pd.DataFrame(
         [("2026-11-09", "S001", "online", "B", 3, 0), ("2026-11-10", "S001", "online", "B", 0, 1),
          ("2026-11-11", "S001", "online", "B", 1, 0), ("2026-11-10", "S002", "online", "C", 2, 0)],
