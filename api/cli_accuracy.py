@@ -64,10 +64,11 @@ def accuracy(
             raise typer.Exit(INPUT_ERROR_EXIT) from None
         finally:
             engine.dispose()
-    heading = (f"run {scored.run_id} (model {scored.model}, as of {scored.as_of}, "
-               f"{scored.horizon_days} days)")
+    run_info = scored.run
+    heading = (f"run {run_info.run_id} (model {run_info.model}, as of {run_info.as_of}, "
+               f"{run_info.horizon_days} days)")
     if scored.accuracy is None or scored.accuracy.scored_days == 0:
-        typer.echo(f"{heading}: no sales recorded after {scored.as_of} yet; nothing to score "
+        typer.echo(f"{heading}: no sales recorded after {run_info.as_of} yet; nothing to score "
                    "(load them with `omni sales import`)")
         return
     _print(scored, heading, top)
@@ -84,8 +85,8 @@ def accuracy(
 def _print(scored: ScoredRun, heading: str, top: int) -> None:
     result = scored.accuracy
     assert result is not None and scored.through is not None
-    known = (scored.through - scored.as_of).days
-    console.print(f"Realised accuracy of {heading}: {known} of {scored.horizon_days} days "
+    console.print(f"Realised accuracy of {heading}: {scored.days_known} of "
+                  f"{scored.run.horizon_days} days "
                   f"known, scored {result.first_day} .. {result.last_day}")
     table = Table()
     segments = [str(segment) for segment, row in result.summary.iterrows() if row["days"] > 0]
@@ -119,25 +120,25 @@ def _plot(scored: ScoredRun, reports_dir: Path) -> Path:
     from experiments.plots import realised_daily_totals
 
     assert scored.accuracy is not None
-    folder = reports_dir / scored.run_id
+    folder = reports_dir / scored.run.run_id
     folder.mkdir(parents=True, exist_ok=True)
     return realised_daily_totals(
         scored.accuracy.daily, folder / "accuracy.png",
-        f"units sold vs forecast, chain total ({scored.model}, as of {scored.as_of})")
+        f"units sold vs forecast, chain total ({scored.run.model}, as of {scored.run.as_of})")
 
 
 def _log_to_mlflow(scored: ScoredRun, plot: Path) -> None:
     """Onto the batch's own MLflow run; a logging failure is a warning, never lost figures:
     they were printed above."""
-    if scored.mlflow_run_id is None or scored.accuracy is None or scored.through is None:
+    mlflow_run_id = scored.run.mlflow_run_id
+    if mlflow_run_id is None or scored.accuracy is None:
         return
     from experiments.batch_logging import log_realised_accuracy
 
     try:
-        log_realised_accuracy(scored.mlflow_run_id, scored.accuracy.summary,
-                              (scored.through - scored.as_of).days, plot)
+        log_realised_accuracy(mlflow_run_id, scored.accuracy.summary, scored.days_known, plot)
     except Exception as error:  # MLflow is a side channel here
-        typer.echo(f"warning: not logged to MLflow run {scored.mlflow_run_id}: {error}",
+        typer.echo(f"warning: not logged to MLflow run {mlflow_run_id}: {error}",
                    err=True)
         return
-    typer.echo(f"logged to MLflow run {scored.mlflow_run_id} (metrics realised.*)")
+    typer.echo(f"logged to MLflow run {mlflow_run_id} (metrics realised.*)")

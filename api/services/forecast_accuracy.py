@@ -11,66 +11,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from api.db.history import sales_history
-from api.db.runs import batch_runs, read_forecasts
+from api.db.runs import read_forecasts
 from api.db.tables import Sale
-from api.services.errors import Conflict, NotFound
+from api.services.forecast_runs import ForecastRun, resolve_forecast_run
 from forecasting.accuracy import RealisedAccuracy, realised_accuracy
-
-# `omni batch weekly` records "forecast_weekly", the planner console's batch button "forecast"
-FORECAST_RUN_KINDS = ("forecast_weekly", "forecast")
 
 
 @dataclass(frozen=True)
 class ScoredRun:
-    """A weekly run and its realised accuracy; `accuracy` is None while no day after `as_of`
-    has recorded sales (`through` is then the last such day, or None without any sales)."""
+    """A forecast run and its realised accuracy; `accuracy` is None while no day after its
+    as-of has recorded sales (`through` is then the last such day, or None without any
+    sales)."""
 
-    run_id: str
-    model: str | None
-    as_of: date
-    horizon_days: int
-    mlflow_run_id: str | None
+    run: ForecastRun
     through: date | None
     accuracy: RealisedAccuracy | None
 
+    @property
+    def days_known(self) -> int:
+        return 0 if self.through is None else max(0, (self.through - self.run.as_of).days)
+
 
 def score_forecast_run(conn: Connection, run_id: str | None = None) -> ScoredRun:
-    """Score run `run_id` (default: the newest succeeded forecast run). NotFound for an
-    unknown id or one of another kind of batch; Conflict for a run that did not succeed."""
-    key = run_id or _latest_forecast_run(conn)
-    if key is None:
-        raise NotFound("forecast run", "latest")
-    run = conn.execute(select(batch_runs).where(batch_runs.c.run_id == key)).mappings().first()
-    if run is None or run["kind"] not in FORECAST_RUN_KINDS:
-        raise NotFound("forecast run", key)
-    if run["status"] != "succeeded":
-        raise Conflict("run_not_succeeded",
-                       f"run {key!r} is {run['status']}, not succeeded: it has no complete "
-                       "forecast to score")
-    params: dict[str, Any] = dict(run["params"] or {})
-    as_of = date.fromisoformat(str(params["as_of"]))
-    horizon = int(params.get("horizon_days", 0))
+    """Score run `run_id` (default: the newest succeeded forecast run); the errors of
+    `resolve_forecast_run` for an unknown or unfinished run."""
+    run = resolve_forecast_run(conn, run_id)
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
-    through = None if last_sale is None else min(last_sale, as_of + timedelta(days=horizon))
-    scored = ScoredRun(key, run["model"], as_of, horizon, run["mlflow_run_id"], through, None)
-    if through is None or through <= as_of:
-        return scored
-    forecast = read_forecasts(conn, key, start=as_of + timedelta(days=1), end=through)
-    sales = sales_history(conn, through, days=(through - as_of).days)
-    country = str(params.get("country", "PL"))
-    accuracy = realised_accuracy(forecast, sales, through, country)  # type: ignore[arg-type]
-    return ScoredRun(key, run["model"], as_of, horizon, run["mlflow_run_id"], through, accuracy)
-
-
-def _latest_forecast_run(conn: Connection) -> str | None:
-    return conn.execute(
-        select(batch_runs.c.run_id)
-        .where(batch_runs.c.kind.in_(FORECAST_RUN_KINDS) & (batch_runs.c.status == "succeeded"))
-        .order_by(batch_runs.c.started_at.desc(), batch_runs.c.run_id.desc())
-        .limit(1)
-    ).scalar()
+    through = (None if last_sale is None
+               else min(last_sale, run.as_of + timedelta(days=run.horizon_days)))
+    if through is None or through <= run.as_of:
+        return ScoredRun(run, through, None)
+    forecast = read_forecasts(conn, run.run_id, start=run.as_of + timedelta(days=1), end=through)
+    sales = sales_history(conn, through, days=(through - run.as_of).days)
+    country = str(run.params.get("country", "PL"))
+    return ScoredRun(run, through,
+                     realised_accuracy(forecast, sales, through, country))  # type: ignore[arg-type]

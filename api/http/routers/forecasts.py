@@ -1,5 +1,6 @@
-"""`/v1/forecast-runs`: how a stored forecast run did on the sales recorded since its as-of
-day (scope `planner`, or `admin`); the same figures as `omni batch accuracy`, for dashboards."""
+"""`/v1/forecast-runs`: a stored forecast run read back (scope `planner`, or `admin`): its
+forecast of a store and/or a SKU for replenishment and other systems, and how it did on the
+sales recorded since its as-of day (the figures of `omni batch accuracy`, for dashboards)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,36 @@ from sqlalchemy import Engine
 from api.http.deps import RuntimeDep, require_scope
 from api.http.openapi import problems
 from api.services.forecast_accuracy import ScoredRun, score_forecast_run
+from api.services.forecast_runs import forecast_slice, resolve_forecast_run
 
 PlannerKey = Annotated[str, Depends(require_scope("planner"))]
 LATEST = "latest"
+RunIdPath = Annotated[str, Path(min_length=1, max_length=64,
+                                description="a forecast run id, or `latest`")]
 
 router = APIRouter(prefix="/v1/forecast-runs", tags=["forecasts"])
+
+
+class ForecastRowOut(BaseModel):
+    node_id: str
+    channel: Literal["store", "online"] = Field(description="store = walk-in")
+    sku: str
+    ds: date
+    yhat: float = Field(description="mean demand of the day")
+    q50: float | None
+    q80: float | None
+    q90: float | None
+    q95: float | None
+    q99: float | None
+    dispersion: float | None = Field(description="variance-to-mean ratio of the day's demand")
+
+
+class RunForecastOut(BaseModel):
+    run_id: str
+    model: str | None
+    as_of: date = Field(description="the last day of history the run forecast from")
+    horizon_days: int
+    rows: list[ForecastRowOut] = Field(description="by series (store, channel, SKU) and day")
 
 
 class SegmentAccuracyOut(BaseModel):
@@ -68,11 +94,10 @@ def _finite(value: object) -> float | None:
 
 
 def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
-    known = 0 if scored.through is None else max(0, (scored.through - scored.as_of).days)
-    result = scored.accuracy
+    run, known, result = scored.run, scored.days_known, scored.accuracy
     if result is None or result.scored_days == 0:
-        return RunAccuracyOut(run_id=scored.run_id, model=scored.model, as_of=scored.as_of,
-                              horizon_days=scored.horizon_days, days_known=known,
+        return RunAccuracyOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
+                              horizon_days=run.horizon_days, days_known=known,
                               first_day=None, last_day=None, excluded=None, segments=[],
                               worst_series=[])
     segments = []
@@ -91,11 +116,42 @@ def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
                                forecast_units=float(row["forecast_units"]),
                                error=float(row["error"]), abs_error=float(row["abs_error"]))
              for uid, row in result.by_series.head(top).iterrows()]
-    return RunAccuracyOut(run_id=scored.run_id, model=scored.model, as_of=scored.as_of,
-                          horizon_days=scored.horizon_days, days_known=known,
+    return RunAccuracyOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
+                          horizon_days=run.horizon_days, days_known=known,
                           first_day=result.first_day, last_day=result.last_day,
                           excluded=ExcludedDaysOut(**result.excluded), segments=segments,
                           worst_series=worst)
+
+
+def _forecast(engine: Engine, run_id: str, node_id: str | None, sku: str | None,
+              channel: str | None, start: date | None, end: date | None) -> RunForecastOut:
+    with engine.connect() as conn:
+        run = resolve_forecast_run(conn, None if run_id == LATEST else run_id)
+        rows = forecast_slice(conn, run, node_id, sku, channel, start, end)
+    fields = list(ForecastRowOut.model_fields)
+    plain = rows.assign(ds=rows["ds"].dt.date)[fields].astype(object)
+    records = plain.where(plain.notna(), None).to_dict("records")
+    return RunForecastOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
+                          horizon_days=run.horizon_days,
+                          rows=[ForecastRowOut.model_validate(r) for r in records])
+
+
+@router.get("/{run_id}/forecasts", response_model=RunForecastOut,
+            responses=problems(401, 403, 404, 409, 422, 503))
+async def get_forecasts(
+    run_id: RunIdPath,
+    runtime: RuntimeDep,
+    _key: PlannerKey,
+    node_id: Annotated[str | None, Query(max_length=32, description="a store")] = None,
+    sku: Annotated[str | None, Query(max_length=32)] = None,
+    channel: Literal["store", "online"] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> RunForecastOut:
+    """The run's daily forecast with quantiles for a store, a SKU or one store's SKU (at least
+    one of `node_id` and `sku`), optionally one channel and the days `start`..`end`."""
+    return await run_in_threadpool(_forecast, runtime.engine, run_id, node_id, sku, channel,
+                                   start, end)
 
 
 def _score(engine: Engine, run_id: str) -> ScoredRun:
@@ -106,8 +162,7 @@ def _score(engine: Engine, run_id: str) -> ScoredRun:
 @router.get("/{run_id}/accuracy", response_model=RunAccuracyOut,
             responses=problems(401, 403, 404, 409, 422, 503))
 async def get_accuracy(
-    run_id: Annotated[str, Path(min_length=1, max_length=64,
-                                description="a forecast run id, or `latest`")],
+    run_id: RunIdPath,
     runtime: RuntimeDep,
     _key: PlannerKey,
     top: Annotated[int, Query(ge=0, le=1000, description="worst series listed")] = 20,

@@ -75,3 +75,41 @@ def test_unknown_and_failed_runs_are_problems(client: TestClient, loaded_engine:
     assert unknown.json()["key"] == "nope"
     assert not_done.status_code == 409 and not_done.json()["type"] == "/problems/run_not_succeeded"
     assert bad_top.status_code == 422 and forbidden.status_code == 403
+
+
+def test_a_runs_forecast_is_read_back_for_a_store_or_a_sku(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    run_id = _run(loaded_engine)
+
+    jacket = client.get("/v1/forecast-runs/latest/forecasts?node_id=S001&sku=JACKET",
+                        headers=PLANNER).json()
+    phone = client.get(f"/v1/forecast-runs/{run_id}/forecasts?sku=PHONE&channel=online"
+                       "&start=2026-11-10&end=2026-11-11", headers=PLANNER).json()
+    none_there = client.get("/v1/forecast-runs/latest/forecasts?node_id=S003",
+                            headers=PLANNER).json()
+
+    assert jacket["run_id"] == run_id and jacket["as_of"] == "2026-11-08"
+    assert [(r["channel"], r["ds"], r["yhat"], r["q90"]) for r in jacket["rows"][:2]] == [
+        ("store", "2026-11-09", 3.0, 5.0), ("store", "2026-11-10", 3.0, 5.0)]
+    assert len(jacket["rows"]) == 7 and jacket["rows"][0]["q50"] is None  # not stored
+    assert [(r["node_id"], r["ds"]) for r in phone["rows"]] == [
+        ("S002", "2026-11-10"), ("S002", "2026-11-11")]
+    assert none_there["rows"] == []
+
+
+def test_a_forecast_read_names_what_is_wrong(client: TestClient, loaded_engine: Engine) -> None:
+    _run(loaded_engine)
+
+    unbounded = client.get("/v1/forecast-runs/latest/forecasts", headers=PLANNER)
+    unknown_store = client.get("/v1/forecast-runs/latest/forecasts?node_id=S999",
+                               headers=PLANNER)
+    bad_channel = client.get("/v1/forecast-runs/latest/forecasts?sku=PHONE&channel=shop",
+                             headers=PLANNER)
+
+    assert unbounded.status_code == 422
+    assert unbounded.json()["errors"][0]["parameter"] == "node_id"
+    assert unknown_store.status_code == 404
+    assert unknown_store.json()["type"] == "/problems/unknown-node"
+    assert bad_channel.status_code == 422 and bad_channel.json()["errors"][0]["parameter"] \
+        == "channel"

@@ -44,7 +44,7 @@ def test_the_newest_run_is_scored_through_the_last_recorded_sale(
     with loaded_engine.connect() as conn:
         scored = score_forecast_run(conn)
 
-    assert scored.run_id == run_id and scored.through == date(2026, 11, 11)
+    assert scored.run.run_id == run_id and scored.through == date(2026, 11, 11)
     result = scored.accuracy
     assert result is not None and result.excluded["sold_out_days"] == 1
     by_series = result.by_series

@@ -1,0 +1,80 @@
+"""Stored forecast runs as the API and the CLI read them back: which run is meant (an id or the
+newest succeeded one), and its forecast rows for a store, a SKU or both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from api.db.runs import batch_runs, read_forecasts
+from api.db.tables import Node, Sku
+from api.services.errors import Conflict, InvalidCommand, NotFound
+
+# `omni batch weekly` records "forecast_weekly", the planner console's batch button "forecast"
+FORECAST_RUN_KINDS = ("forecast_weekly", "forecast")
+CHANNELS = ("store", "online")
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    """A succeeded forecast run: what it forecast from, and where it logged."""
+
+    run_id: str
+    kind: str
+    model: str | None
+    as_of: date
+    horizon_days: int
+    mlflow_run_id: str | None
+    params: dict[str, Any]
+
+
+def resolve_forecast_run(conn: Connection, run_id: str | None = None) -> ForecastRun:
+    """Run `run_id`, or the newest succeeded forecast run when None. NotFound for an unknown id
+    or one of another kind of batch; Conflict for a run that did not succeed."""
+    key = run_id or _latest_forecast_run(conn)
+    if key is None:
+        raise NotFound("forecast run", "latest")
+    run = conn.execute(select(batch_runs).where(batch_runs.c.run_id == key)).mappings().first()
+    if run is None or run["kind"] not in FORECAST_RUN_KINDS:
+        raise NotFound("forecast run", key)
+    if run["status"] != "succeeded":
+        raise Conflict("run_not_succeeded",
+                       f"run {key!r} is {run['status']}, not succeeded: it has no complete "
+                       "forecast")
+    params: dict[str, Any] = dict(run["params"] or {})
+    return ForecastRun(key, run["kind"], run["model"], date.fromisoformat(str(params["as_of"])),
+                       int(params.get("horizon_days", 0)), run["mlflow_run_id"], params)
+
+
+def forecast_slice(
+    conn: Connection, run: ForecastRun, node_id: str | None, sku: str | None,
+    channel: str | None = None, start: date | None = None, end: date | None = None,
+) -> pd.DataFrame:
+    """The run's rows for a store and/or a SKU (one of them at least, so a read stays the
+    size of a store's or a SKU's forecast), optionally one channel and a date range."""
+    if node_id is None and sku is None:
+        raise InvalidCommand("node_id", "give node_id, sku or both: a whole run is read with "
+                             "the CLI or from the database")
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidCommand("channel", f"channel must be one of {', '.join(CHANNELS)}")
+    if node_id is not None and conn.execute(
+            select(Node.node_id).where(Node.node_id == node_id)).first() is None:
+        raise NotFound("node", node_id, "node_id")
+    if sku is not None and conn.execute(select(Sku.sku).where(Sku.sku == sku)).first() is None:
+        raise NotFound("sku", sku, "sku")
+    rows = read_forecasts(conn, run.run_id, None if node_id is None else [node_id],
+                          None if sku is None else [sku], start, end)
+    return rows if channel is None else rows.loc[rows["channel"] == channel]
+
+
+def _latest_forecast_run(conn: Connection) -> str | None:
+    return conn.execute(
+        select(batch_runs.c.run_id)
+        .where(batch_runs.c.kind.in_(FORECAST_RUN_KINDS) & (batch_runs.c.status == "succeeded"))
+        .order_by(batch_runs.c.started_at.desc(), batch_runs.c.run_id.desc())
+        .limit(1)
+    ).scalar()
