@@ -24,6 +24,7 @@ from forecasting.validation import ForecastInputError
 
 if TYPE_CHECKING:
     from experiments.batch_logging import WeeklyBatchRecord
+    from forecasting.accuracy import RealisedAccuracy
 
 INPUT_ERROR_EXIT = 2
 CHAMPION = "champion"
@@ -200,6 +201,10 @@ def weekly(
         "--model", help=f"Forecasting model, or {CHAMPION} (the registered champion)")
     ] = PRODUCTION_MODEL,
     horizon: Annotated[int, typer.Option("--horizon", help="Days ahead")] = WEEKLY_HORIZON_DAYS,
+    backtest_folds: Annotated[int, typer.Option(
+        "--backtest-folds", min=0, help="Also refit on the history before each of the last N "
+        "28-day folds and score the fold as realised accuracy (logged to MLflow as "
+        "backtest.*; each fold costs one more fit)")] = 0,
 ) -> None:
     """Forecast every store x channel x SKU for the next 8 weeks and store the run."""
     from datetime import date, timedelta
@@ -240,13 +245,13 @@ def weekly(
         raise typer.Exit(1)
     day = date.fromisoformat(as_of) if as_of else pd.Timestamp(last_sale).date()
     data_version = current_data_version(engine)
-    params = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
+    params: dict[str, Any] = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
     with engine.begin() as conn:
         run_id = start_batch_run(conn, "forecast_weekly", params, model=label,
                                  data_version=data_version)
     try:
         with Progress(transient=True) as progress:
-            task = progress.add_task("forecast batch", total=4)
+            task = progress.add_task("forecast batch", total=4 + backtest_folds)
             with engine.connect() as conn:
                 recorded = sales_history(conn, day)
             progress.update(task, advance=1, description=f"fit {label} on "
@@ -258,13 +263,16 @@ def weekly(
             added_units = forecaster.censored_added_units_
             progress.update(task, advance=1, description="predict")
             forecast = forecaster.predict(horizon)
-            progress.update(task, advance=1, description="log to MLflow")
+            progress.update(task, advance=1)
+            folds = _backtest_folds(recorded, backtest_folds, name, model_params, progress, task)
+            progress.update(task, description="log to MLflow")
             record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
                                        data_version, model_params,
                                        censored_days, added_units)
             sold_out = recorded.loc[recorded["stockout"] == 1, ["unique_id", "ds", "y"]]
             mlflow_run_id = _log_to_mlflow(record, history, forecast,
-                                           getattr(forecaster, "holdout_", None), sold_out)
+                                           getattr(forecaster, "holdout_", None), sold_out,
+                                           [fold.summary for fold in folds])
             with engine.begin() as conn:
                 spread = forecaster.variance_to_mean(forecast)
                 rows = write_forecasts(conn, run_id, forecast.assign(dispersion=spread))
@@ -276,7 +284,8 @@ def weekly(
                 finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
                                  params={**params, "level_shock": shock,
                                          "censored_days": censored_days,
-                                         "censored_added_units": added_units})
+                                         "censored_added_units": added_units,
+                                         **_fold_means(folds)})
             progress.update(task, advance=1)
     except Exception:
         with engine.begin() as conn:
@@ -288,16 +297,51 @@ def weekly(
                f"series, {horizon} days after {day} (model {label}; {censored_days} "
                f"sold-out days fitted as estimated demand, +{added_units:,.0f} units"
                + (f", MLflow run {mlflow_run_id})" if mlflow_run_id else ")"))
+    for k, fold in enumerate(folds, start=1):
+        row = fold.summary.loc["all"]
+        typer.echo(f"backtest fold {k} ({fold.first_day} .. {fold.last_day}): WAPE "
+                   f"{row['wape']:.3f}, bias {row['bias_pct']:+.1f}%"
+                   + (f", share sold <= q90 {row['coverage_q90']:.3f}"
+                      if "coverage_q90" in row.index else ""))
+
+
+BACKTEST_FOLD_DAYS = 28
+
+
+def _backtest_folds(recorded: pd.DataFrame, count: int, name: str, params: dict[str, Any],
+                    progress: Any, task: Any) -> list[RealisedAccuracy]:
+    """The last `count` 28-day folds of the history, each refitted before its cutoff the way
+    the batch fits (sold-out days as estimated demand) and scored as realised accuracy."""
+    from forecasting.accuracy import recent_folds
+
+    def fit_and_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        progress.update(task, description=f"backtest fold ending {history['ds'].max().date()}")
+        fitted = make_model(name, country="PL", **params).fit(history, censored_column="stockout")
+        progress.update(task, advance=1)
+        return fitted.predict(horizon)
+
+    return recent_folds(fit_and_forecast, recorded, count, BACKTEST_FOLD_DAYS, "PL")
+
+
+def _fold_means(folds: list[RealisedAccuracy]) -> dict[str, float]:
+    """The run's record of its backtest: mean WAPE and bias % of the folds' whole chain."""
+    if not folds:
+        return {}
+    rows = pd.DataFrame([fold.summary.loc["all"] for fold in folds])
+    return {"backtest_folds": len(folds), "backtest_wape": float(rows["wape"].mean()),
+            "backtest_bias_pct": float(rows["bias_pct"].mean())}
 
 
 def _log_to_mlflow(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
-                   holdout: pd.DataFrame | None, sold_out: pd.DataFrame) -> str | None:
+                   holdout: pd.DataFrame | None, sold_out: pd.DataFrame,
+                   backtest: list[pd.DataFrame]) -> str | None:
     """The batch's MLflow run id, or None with a warning: a logging failure must not cost the
     forecast."""
     from experiments.batch_logging import log_weekly_batch
 
     try:
-        return log_weekly_batch(record, history, forecast, holdout, sold_out=sold_out)
+        return log_weekly_batch(record, history, forecast, holdout, sold_out=sold_out,
+                                backtest=backtest)
     except Exception as error:  # any tracking-store failure; the forecast still gets written
         typer.echo(f"warning: MLflow logging failed, forecasts kept: {error}", err=True)
         return None

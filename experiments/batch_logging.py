@@ -78,10 +78,12 @@ def most_sold_out_series(sold_out: pd.DataFrame, history: pd.DataFrame,
 
 def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
                      holdout: pd.DataFrame | None, uri: str | None = None,
-                     sold_out: pd.DataFrame | None = None) -> str:
+                     sold_out: pd.DataFrame | None = None,
+                     backtest: list[pd.DataFrame] | None = None) -> str:
     """One run in the `weekly-batch` experiment; returns its MLflow run id. `sold_out`
     (`unique_id, ds, y` as recorded on the days flagged sold out) is marked on the plots, and
-    the series most often sold out get plots of their own."""
+    the series most often sold out get plots of their own. `backtest`: the summaries of the
+    last folds (most recent first), logged as `backtest.<segment>.<metric>` at step = fold."""
     import mlflow
 
     experiment = experiment_id(WEEKLY_BATCH_EXPERIMENT, uri)
@@ -89,7 +91,7 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         "as_of": record.as_of, "horizon": record.horizon, "model": record.model,
         "version": record.version or "none", "data_version": record.data_version or "none",
         "series": int(history["unique_id"].nunique()), "batch_run_id": record.batch_run_id,
-        "censored_days": record.censored_days,
+        "censored_days": record.censored_days, "backtest_folds": len(backtest or []),
     }
     params.update({f"model.{k}": v for k, v in sorted(record.model_params.items())})
     run_name = f"weekly {record.as_of} {record.model}"
@@ -100,6 +102,8 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         metrics["forecast_units_total"] = float(forecast["yhat"].sum())
         metrics["censored_added_units"] = record.censored_added_units
         mlflow.log_metrics(metrics)
+        for fold, summary in enumerate(backtest or [], start=1):
+            mlflow.log_metrics(summary_metrics(summary, "backtest"), step=fold)
         plotted = [("forecast", busiest_series(history))]
         if sold_out is not None:
             plotted.append(("sold_out", most_sold_out_series(sold_out, history)))
@@ -114,6 +118,14 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
         return str(run.info.run_id)
 
 
+def summary_metrics(summary: pd.DataFrame, prefix: str) -> dict[str, float]:
+    """A realised-accuracy summary (segments x figures) as `<prefix>.<segment>.<figure>`
+    metrics; figures that are not finite (no units sold: no WAPE) are left out."""
+    return {f"{prefix}.{segment}.{name}": float(value)
+            for segment, row in summary.iterrows() for name, value in row.items()
+            if value is not None and math.isfinite(float(value))}
+
+
 def log_realised_accuracy(mlflow_run_id: str, summary: pd.DataFrame, days_after: int,
                           plot: Path | None = None, uri: str | None = None) -> None:
     """Add a weekly run's realised accuracy to its own MLflow run: `realised.<segment>.<metric>`
@@ -124,11 +136,8 @@ def log_realised_accuracy(mlflow_run_id: str, summary: pd.DataFrame, days_after:
     from experiments.tracking import configure
 
     configure(uri)
-    metrics = {f"realised.{segment}.{name}": float(value)
-               for segment, row in summary.iterrows() for name, value in row.items()
-               if value is not None and math.isfinite(float(value))}
     with mlflow.start_run(run_id=mlflow_run_id):
-        mlflow.log_metrics(metrics, step=days_after)
+        mlflow.log_metrics(summary_metrics(summary, "realised"), step=days_after)
         if plot is not None:
             mlflow.log_artifact(str(plot), artifact_path="realised")
 

@@ -13,6 +13,7 @@ see shows here first). Only days that tell the truth about demand are scored:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -113,3 +114,26 @@ def _by_series(scored: pd.DataFrame) -> pd.DataFrame:
         abs_error=("abs_error", "sum"))
     per.insert(3, "error", per["forecast_units"] - per["actual_units"])
     return per.sort_values(["abs_error", "actual_units"], ascending=False)
+
+
+def recent_folds(
+    fit_and_forecast: Callable[[pd.DataFrame, int], pd.DataFrame], recorded: pd.DataFrame,
+    folds: int, days: int = 28, country: Country = "PL",
+) -> list[RealisedAccuracy]:
+    """Backtest folds scored as realised accuracy: the forecast a run would have made `days`,
+    2 x `days`, ... before the end of `recorded` (`unique_id, ds, y` [+ `stockout`]), each
+    fitted by `fit_and_forecast(history, horizon)` on the days before its cutoff and scored on
+    the `days` after it, most recent fold first. Folds that would start before any history
+    are left out."""
+    last = pd.Timestamp(recorded["ds"].max())
+    results = []
+    for k in range(1, folds + 1):
+        cutoff = last - pd.Timedelta(days=days * k)
+        train = recorded.loc[recorded["ds"] <= cutoff]
+        if train.empty:
+            break
+        end = cutoff + pd.Timedelta(days=days)
+        actual = recorded.loc[(recorded["ds"] > cutoff) & (recorded["ds"] <= end)]
+        forecast = fit_and_forecast(train.reset_index(drop=True), days)
+        results.append(realised_accuracy(forecast, actual, end.date(), country))
+    return results

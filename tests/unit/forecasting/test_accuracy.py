@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from forecasting.accuracy import realised_accuracy
+from forecasting.accuracy import realised_accuracy, recent_folds
 
 STORE, ONLINE = "S1|store|A", "S1|online|A"
 DAYS = pd.date_range("2025-03-01", "2025-03-07")  # Sunday 2 March: Polish stores closed
@@ -77,3 +77,24 @@ def test_nothing_to_score_before_the_first_day() -> None:
 
     assert result.scored_days == 0 and result.by_series.empty
     assert result.first_day is None
+
+
+def test_recent_folds_fit_before_each_cutoff_and_score_the_days_after() -> None:
+    days = pd.date_range("2025-01-01", periods=70)
+    recorded = pd.DataFrame({"unique_id": ONLINE, "ds": days, "y": 2.0,
+                             "stockout": (days == "2025-03-05").astype(int)})
+    seen: list[tuple[pd.Timestamp, int]] = []
+
+    def fit_and_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        last = history["ds"].max()
+        seen.append((last, horizon))
+        future = pd.date_range(last + pd.Timedelta(days=1), periods=horizon)
+        return pd.DataFrame({"unique_id": ONLINE, "ds": future, "yhat": 3.0})
+
+    folds = recent_folds(fit_and_forecast, recorded, folds=3, days=28)
+
+    # 70 days hold two 28-day folds after the first cutoff; the third would start before day 1
+    assert seen == [(pd.Timestamp("2025-02-11"), 28), (pd.Timestamp("2025-01-14"), 28)]
+    assert len(folds) == 2
+    assert folds[0].last_day == date(2025, 3, 11) and folds[0].scored_days == 27  # 1 sold out
+    assert folds[1].summary.loc["all", "bias_pct"] == pytest.approx(50.0)

@@ -4,6 +4,7 @@ metrics on the run's own MLflow run); refusals name the problem and exit 2."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date, timedelta
 from pathlib import Path
@@ -108,3 +109,32 @@ def test_refusals_name_the_problem(tiny_chain: tuple[Path, CliRunner], tmp_path:
     assert failed.exit_code == 2 and "is failed, not succeeded" in failed.stderr
     assert other_kind.exit_code == 2 and "unknown forecast run 'r-plan'" in other_kind.stderr
     assert bad_out.exit_code == 2 and "use .csv or .parquet" in bad_out.stderr
+
+
+@pytest.mark.slow
+def test_the_weekly_batch_backtests_its_last_folds_as_realised_accuracy(
+    tiny_chain: tuple[Path, CliRunner]
+) -> None:
+    database, runner = tiny_chain
+
+    result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive",
+                                 "--backtest-folds", "2"])
+
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(database) as conn:
+        last = date.fromisoformat(conn.execute("select max(date) from sales").fetchone()[0])
+        sold = [conn.execute("select sum(units) from sales where stockout = 0 and date > ? and "
+                             "date <= ?", ((last - timedelta(days=28 * k)).isoformat(),
+                                           (last - timedelta(days=28 * (k - 1))).isoformat())
+                             ).fetchone()[0] for k in (1, 2)]
+        params, logged_run = conn.execute("select params, mlflow_run_id from batch_runs where "
+                                          "kind = 'forecast_weekly'").fetchone()
+    first_fold = f"backtest fold 1 ({last - timedelta(days=27)} .. {last})"
+    assert first_fold in result.stdout and "backtest fold 2 (" in result.stdout
+    recorded = json.loads(params)
+    assert recorded["backtest_folds"] == 2 and recorded["backtest_wape"] > 0
+
+    from experiments.tracking import client
+
+    history = client().get_metric_history(logged_run, "backtest.all.actual_units")
+    assert sorted((m.step, m.value) for m in history) == [(1, sold[0]), (2, sold[1])]
