@@ -10,6 +10,9 @@ forecasts are still made for every series from its own recent history.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,8 +183,20 @@ class LGBMForecaster(Forecaster):
         elif self.engine == "ray":
             out = map_series_on_ray(_predict_series, new_df, mlf, horizon, x_df)
         else:
-            out = mlf.predict(h=horizon, new_df=new_df, X_df=x_df)
+            with _young_series_expected():
+                out = mlf.predict(h=horizon, new_df=new_df, X_df=x_df)
         return out.rename(columns={"lgbm": "yhat"})[["unique_id", "ds", "yhat"]]
+
+
+@contextmanager
+def _young_series_expected() -> Iterator[None]:
+    """A series younger than a lag or rolling window (a SKU launched weeks ago) has no value
+    for it yet. LightGBM routes missing values natively and trained on such rows, so
+    mlforecast's warning about them, once per forecast day, is noise: 56 lines in a weekly
+    batch for every chain with a new SKU. Other warnings pass."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Found null values in", category=UserWarning)
+        yield
 
 
 def _log1p() -> GlobalSklearnTransformer:
@@ -198,8 +213,9 @@ def _predict_series(
         return pd.DataFrame({"unique_id": pd.Series(dtype=str),
                              "ds": pd.Series(dtype="datetime64[ns]"),
                              "lgbm": pd.Series(dtype=float)})
-    out = mlf.predict(h=horizon, new_df=part.reset_index(drop=True),
-                      X_df=x_df.loc[x_df["unique_id"].isin(ids)].reset_index(drop=True))
+    with _young_series_expected():
+        out = mlf.predict(h=horizon, new_df=part.reset_index(drop=True),
+                          X_df=x_df.loc[x_df["unique_id"].isin(ids)].reset_index(drop=True))
     return out[["unique_id", "ds", "lgbm"]]
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,3 +61,23 @@ def test_gradient_boosting_on_a_log_target_forecasts_the_level_of_the_series(
 
     assert forecast["yhat"].between(2, 12).all()
     assert (forecast[list(QUANTILE_COLUMNS)].diff(axis=1).iloc[:, 1:] >= 0).all().all()
+
+
+def test_a_young_series_gets_a_forecast_without_a_warning_per_day(
+    history: pd.DataFrame,
+) -> None:
+    """A SKU launched 10 days ago has no 28-day lag yet: LightGBM takes the missing values, and
+    the batch's output is not buried under one mlforecast warning per forecast day."""
+    last = history["ds"].max()
+    young = history.loc[(history["unique_id"] == "S001|online|K0")
+                        & (history["ds"] > last - pd.Timedelta(days=10))]
+    frame = pd.concat([history, young.assign(unique_id="S001|online|NEW")], ignore_index=True)
+    model = make_model("lgbm", country="PL", calibration_days=0, **FAST_LGBM).fit(frame)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        forecast = model.predict(14)
+
+    assert not [w for w in caught if "Found null values" in str(w.message)]
+    new = forecast.loc[forecast["unique_id"] == "S001|online|NEW", "yhat"]
+    assert len(new) == 14 and (new >= 0).all() and new.notna().all()
