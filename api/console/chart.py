@@ -119,3 +119,61 @@ def series_chart(data: SeriesData) -> SeriesChart:
         x_ticks=tuple(Tick(x(d), d.strftime("%d %b")) for d in all_days if d.day in (1, 15)),
         y_ticks=tuple(Tick(y(y_max * k / 4), f"{y_max * k / 4:g}") for k in range(5)),
     )
+
+
+@dataclass(frozen=True)
+class ChannelPanel:
+    """One channel's daily units, sold (a line) against the forecast (a line), in its own
+    panel of the accuracy chart."""
+
+    label: str
+    top: float
+    bottom: float
+    sold: str
+    forecast: str
+    y_ticks: tuple[Tick, ...]
+
+
+@dataclass(frozen=True)
+class AccuracyChart:
+    width: float
+    height: float
+    panels: tuple[ChannelPanel, ...]
+    x_ticks: tuple[Tick, ...]
+
+
+PANEL_HEIGHT, PANEL_GAP = 150.0, 30.0
+CHANNEL_LABELS = {"store": "walk-in (open days, sold-out days left out)",
+                  "online": "online (sold-out days left out)"}
+
+
+def accuracy_chart(days: Sequence[tuple[date, str, float, float]]) -> AccuracyChart:
+    """Panels per channel of (day, channel, units sold, units forecast) over the scored days:
+    where the lines part, the forecast drifted from the chain."""
+    first, last = min(d for d, *_ in days), max(d for d, *_ in days)
+    span = (last - first).days + 1
+    plot_w = WIDTH - LEFT - RIGHT
+    day_w = plot_w / span
+
+    def x(d: date) -> float:
+        return round(LEFT + ((d - first).days + 0.5) * day_w, 1)
+
+    panels: list[ChannelPanel] = []
+    for channel in [c for c in CHANNEL_LABELS if any(ch == c for _, ch, *_ in days)]:
+        rows = sorted((d, sold, fc) for d, ch, sold, fc in days if ch == channel)
+        top = TOP + len(panels) * (PANEL_HEIGHT + PANEL_GAP) + 14
+        y_max = _nice_max(max(max(sold, fc) for _, sold, fc in rows))
+
+        def y(value: float, top: float = top, y_max: float = y_max) -> float:
+            return round(top + PANEL_HEIGHT - value / y_max * PANEL_HEIGHT, 1)
+
+        panels.append(ChannelPanel(
+            CHANNEL_LABELS[channel], top, top + PANEL_HEIGHT,
+            " ".join(f"{x(d)},{y(sold)}" for d, sold, _ in rows),
+            " ".join(f"{x(d)},{y(fc)}" for d, _, fc in rows),
+            tuple(Tick(y(y_max * k / 2), f"{y_max * k / 2:g}") for k in range(3))))
+    height = TOP + len(panels) * (PANEL_HEIGHT + PANEL_GAP) + BOTTOM
+    all_days = [first + timedelta(days=k) for k in range(span)]
+    return AccuracyChart(WIDTH, height, tuple(panels),
+                         tuple(Tick(x(d), d.strftime("%d %b")) for d in all_days
+                               if d.weekday() == 0))

@@ -83,6 +83,23 @@ def recent_runs(conn: Connection, kind: str, limit: int = 5) -> list[RunView]:
     return views
 
 
+def scorable_runs(conn: Connection, limit: int = 12) -> list[RunView]:
+    """The latest succeeded forecast runs of either kind (`omni batch weekly`, the console's
+    button), newest first: the runs the accuracy page can score."""
+    from api.services.forecast_runs import FORECAST_RUN_KINDS
+
+    rows = conn.execute(
+        select(BatchRun.run_id, BatchRun.status, BatchRun.model, BatchRun.started_at,
+               BatchRun.finished_at, BatchRun.params)
+        .where(BatchRun.kind.in_(FORECAST_RUN_KINDS) & (BatchRun.status == "succeeded"))
+        .order_by(BatchRun.started_at.desc())
+        .limit(limit)
+    ).all()
+    return [RunView(run_id, status, model, started, finished,
+                    dict(params) if isinstance(params, dict) else {})
+            for run_id, status, model, started, finished, params in rows]
+
+
 # --- The chain on a map ----------------------------------------------------------------------
 
 

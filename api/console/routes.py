@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.console import actions, queries
 from api.console.auth import Viewer, key_digest, log_in, log_out, scope_of_digest, viewer
-from api.console.chart import series_chart
+from api.console.chart import accuracy_chart, series_chart
 from api.console.geo import Projection, warsaw_time
 from api.console.live import live_figures
 from api.http.deps import RuntimeDep
@@ -117,6 +117,36 @@ def transfers_page(
         chain = queries.chain_map(conn, projection)
     return _page(request, "transfers.html", who, page="transfers", peak=peak, peaks=PEAK_NAMES,
                  plans=plans, shown=shown, rows=rows, chain=chain)
+
+
+@router.get("/accuracy", response_class=HTMLResponse)
+def accuracy_page(
+    request: Request, runtime: RuntimeDep, who: ViewerDep, run: str | None = None,
+) -> HTMLResponse:
+    """A forecast run scored on the sales recorded since its as-of day (`omni batch accuracy`):
+    figures per channel, daily units sold vs forecast, the series it missed most. Without a
+    chosen run: the newest one with sales recorded after its as-of (the newest run of all has
+    usually just been made, with nothing to score yet)."""
+    from api.services.errors import Conflict, NotFound
+    from api.services.forecast_accuracy import score_forecast_run
+
+    problem, scored, chart = None, None, None
+    with runtime.engine.connect() as conn:
+        runs = queries.scorable_runs(conn)
+        last_sale = queries.as_of_day(conn).isoformat()
+        known = [r.run_id for r in runs if str(r.params.get("as_of", "")) < last_sale]
+        try:
+            scored = score_forecast_run(conn, run or (known[0] if known else None))
+        except (NotFound, Conflict) as error:
+            problem = (str(error) if run else "no forecast run has succeeded yet: run the "
+                       "weekly batch first")
+    if scored is not None and scored.accuracy is not None and scored.accuracy.scored_days:
+        daily = scored.accuracy.daily
+        chart = accuracy_chart(list(zip(daily["ds"].dt.date, daily["channel"],
+                                        daily["actual_units"], daily["forecast_units"],
+                                        strict=True)))
+    return _page(request, "accuracy.html", who, page="accuracy", runs=runs, scored=scored,
+                 problem=problem, chart=chart)
 
 
 @router.get("/decisions", response_class=HTMLResponse)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -18,12 +19,13 @@ from api.console.live import histogram_quantile
 from api.db.engine import make_engine
 from api.db.load_chain import load_chain
 from api.db.migrate import upgrade
-from api.db.runs import start_batch_run
+from api.db.runs import finish_batch_run, start_batch_run, write_forecasts
 from api.http.app import create_app
 from api.settings import Settings
 
 KEYS = "page-oms-key:oms,page-planner-key:planner"
 PAGES = ["/console", "/console/series", "/console/series?node=S002&channel=online&sku=E00006",
+         "/console/accuracy",
          "/console/reservations", "/console/transfers", "/console/transfers?peak=christmas",
          "/console/decisions", "/console/live", "/console/login"]
 
@@ -194,6 +196,41 @@ def test_the_console_batch_fits_sold_out_days_as_estimated_demand(
     params = run_weekly_batch(engine, run_id, as_of, "seasonal_naive")
     assert params["censored_days"] == flagged > 0
     assert params["censored_added_units"] > 0
+
+
+def test_the_accuracy_page_scores_the_newest_run_with_sales_after_it(
+    client: TestClient, database: tuple[str, Engine]
+) -> None:
+    """Without a chosen run the page scores the newest run that has days to score (the newest
+    of all was just made); its figures count the units sold, and its worst series link to the
+    series page."""
+    from api.console.queries import as_of_day
+
+    with database[1].begin() as conn:
+        last = as_of_day(conn)
+        as_of = last - timedelta(days=14)
+        older = start_batch_run(conn, "forecast_weekly", {"as_of": as_of.isoformat(),
+                                                          "horizon_days": 28}, model="lgbm")
+        write_forecasts(conn, older, pd.DataFrame({
+            "unique_id": "S002|online|E00006", "yhat": 1.0, "q90": 3.0,
+            "ds": pd.date_range(as_of + timedelta(days=1), periods=28)}))
+        finish_batch_run(conn, older, "succeeded")
+        newest = start_batch_run(conn, "forecast", {"as_of": last.isoformat(),
+                                                    "horizon_days": 28}, model="lgbm")
+        finish_batch_run(conn, newest, "succeeded")
+        sold = conn.execute(text(
+            "SELECT COALESCE(SUM(units), 0) FROM sales WHERE node_id = 'S002' AND channel = "
+            "'online' AND sku = 'E00006' AND stockout = 0 AND date > :d"),
+            {"d": as_of.isoformat()}).scalar_one()
+
+    page = client.get("/console/accuracy").text
+
+    assert f"<code>{older}</code>" in page and "14 of 28 days known" in page
+    assert f'<td>units sold</td><td class="num">{sold:,.0f}</td>' in page
+    assert 'href="/console/series?node=S002&amp;channel=online&amp;sku=E00006"' in page
+    assert page.count("<polyline") == 2  # one channel: sold and forecast
+    assert 'id="nothing-to-score"' in client.get(f"/console/accuracy?run={newest}").text
+    assert "unknown forecast run" in client.get("/console/accuracy?run=nope").text
 
 
 def test_histogram_percentiles_interpolate_inside_the_bucket() -> None:
