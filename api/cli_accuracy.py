@@ -35,6 +35,9 @@ SEGMENT_NAMES = {"all": "all", "store": "walk-in", "online": "online"}
 def accuracy(
     run: Annotated[str | None, typer.Option(
         "--run", help="A forecast run id (default: the newest succeeded one)")] = None,
+    through: Annotated[str | None, typer.Option(
+        "--through", help="Score no day after this one (YYYY-MM-DD; default: the last day "
+        "with recorded sales): leave out a day whose sales are still coming in")] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Series the forecast missed most, "
                                      "listed")] = 10,
     out: Annotated[Path | None, typer.Option(
@@ -44,10 +47,17 @@ def accuracy(
     ] = Path("reports"),
 ) -> None:
     """Score a weekly forecast run on the sales recorded after its as-of day."""
+    from datetime import date
+
     from api.services.errors import Conflict, NotFound
     from api.services.forecast_accuracy import score_forecast_run
     from api.settings import get_settings
 
+    try:
+        last_day = date.fromisoformat(through) if through else None
+    except ValueError:
+        typer.echo(f"error: --through {through!r}: not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
     if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
         typer.echo(f"error: {out}: unsupported output type {out.suffix!r}: use .csv or "
                    ".parquet", err=True)
@@ -56,7 +66,7 @@ def accuracy(
         engine = connected_engine(get_settings())
         try:
             with engine.connect() as conn:
-                scored = score_forecast_run(conn, run)
+                scored = score_forecast_run(conn, run, last_day)
         except (NotFound, Conflict) as error:
             message = (f"--run: {error}" if run is not None else "no weekly forecast run has "
                        "succeeded yet: run `omni batch weekly` first")
@@ -100,9 +110,13 @@ def _print(scored: ScoredRun, heading: str, top: int) -> None:
         table.add_row(f"share sold ≤ {column.removeprefix('coverage_')}",
                       *(f"{shares[s]:.3f}" for s in segments))
     console.print(table)
-    console.print(f"left out: {result.excluded['sold_out_days']:,} sold-out days (sales are a "
-                  f"lower bound on demand there), {result.excluded['closed_days']:,} walk-in "
-                  "days the store was closed. A calibrated q90 covers 0.90 of the days.")
+    excluded = result.excluded
+    console.print(f"left out: {excluded['sold_out_days']:,} sold-out days (sales are a lower "
+                  f"bound on demand there), {excluded['closed_days']:,} walk-in days the store "
+                  "was closed. A calibrated q90 covers 0.90 of the days.")
+    if excluded["unforecast_series"]:
+        console.print(f"not in the run: {excluded['unforecast_series']:,} series sold "
+                      f"{excluded['unforecast_units']:,} units (launched after its as-of)")
     if top == 0:
         return
     console.print(f"The {top} series the forecast missed most (units over the scored days):")

@@ -36,7 +36,8 @@ class RealisedAccuracy:
     below it: a calibrated q90 covers 0.90). `by_series`: per series, the days scored, actual
     and forecast units, error (forecast - actual) and absolute error, largest first.
     `daily`: per day and channel, actual and forecast units of the scored rows (for a plot).
-    `excluded`: days left out as sold out / walk-in closed."""
+    `excluded`: days left out as sold out / walk-in closed, and the series that sold on the
+    scored days without being in the forecast (launched after its as-of) with their units."""
 
     summary: pd.DataFrame
     by_series: pd.DataFrame
@@ -55,7 +56,8 @@ def realised_accuracy(
 ) -> RealisedAccuracy:
     """Score `forecast` (`unique_id, ds, yhat` [+ q50...q99]) on `sales` (`unique_id, ds, y`
     [+ `stockout` 0/1]) over the forecast's days up to `through` (the last day whose sales are
-    all recorded). Days of `sales` outside the forecast are ignored."""
+    all recorded). Days of `sales` outside the forecast's days are ignored; sales of series it
+    does not hold are counted in `excluded`, not scored."""
     rows = forecast.loc[pd.to_datetime(forecast["ds"]) <= pd.Timestamp(through)].copy()
     rows["ds"] = pd.to_datetime(rows["ds"])
     observed = sales.assign(ds=pd.to_datetime(sales["ds"]))
@@ -68,7 +70,12 @@ def realised_accuracy(
     sold_out = rows["stockout"].fillna(0).to_numpy() == 1
     channel = channel_of(rows["unique_id"])
     closed = closed_mask(rows[["unique_id", "ds"]], country, channel)
-    excluded = {"sold_out_days": int((sold_out & ~closed).sum()), "closed_days": int(closed.sum())}
+    window = observed["ds"].between(rows["ds"].min(), pd.Timestamp(through))
+    unforecast = observed.loc[window & ~observed["unique_id"].isin(rows["unique_id"].unique())
+                              & (observed["y"] > 0)]
+    excluded = {"sold_out_days": int((sold_out & ~closed).sum()), "closed_days": int(closed.sum()),
+                "unforecast_series": int(unforecast["unique_id"].nunique()),
+                "unforecast_units": int(round(float(unforecast["y"].sum())))}
     keep = ~(sold_out | closed)
     scored = rows.loc[keep].assign(channel=channel[keep])
     # a run stores NULL for quantiles its model did not give: no coverage to report for those

@@ -36,13 +36,18 @@ class ScoredRun:
         return 0 if self.through is None else max(0, (self.through - self.run.as_of).days)
 
 
-def score_forecast_run(conn: Connection, run_id: str | None = None) -> ScoredRun:
-    """Score run `run_id` (default: the newest succeeded forecast run); the errors of
-    `resolve_forecast_run` for an unknown or unfinished run."""
+def score_forecast_run(
+    conn: Connection, run_id: str | None = None, through: date | None = None
+) -> ScoredRun:
+    """Score run `run_id` (default: the newest succeeded forecast run) through the last day
+    with recorded sales, or `through` if earlier (a day whose feed is still incomplete would
+    count its missing rows as zero sales); the errors of `resolve_forecast_run` for an unknown
+    or unfinished run."""
     run = resolve_forecast_run(conn, run_id)
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
+    ends = [d for d in (last_sale, through) if d is not None]
     through = (None if last_sale is None
-               else min(last_sale, run.as_of + timedelta(days=run.horizon_days)))
+               else min(*ends, run.as_of + timedelta(days=run.horizon_days)))
     if through is None or through <= run.as_of:
         return ScoredRun(run, through, None)
     forecast = read_forecasts(conn, run.run_id, start=run.as_of + timedelta(days=1), end=through)

@@ -73,6 +73,9 @@ class SeriesAccuracyOut(BaseModel):
 class ExcludedDaysOut(BaseModel):
     sold_out_days: int = Field(description="sales only a lower bound on demand there")
     closed_days: int = Field(description="walk-in days the store was closed")
+    unforecast_series: int = Field(description="series that sold on the scored days but are "
+                                   "not in the run (launched after its as-of)")
+    unforecast_units: int = Field(description="their units")
 
 
 class RunAccuracyOut(BaseModel):
@@ -154,9 +157,9 @@ async def get_forecasts(
                                    start, end)
 
 
-def _score(engine: Engine, run_id: str) -> ScoredRun:
+def _score(engine: Engine, run_id: str, through: date | None) -> ScoredRun:
     with engine.connect() as conn:
-        return score_forecast_run(conn, None if run_id == LATEST else run_id)
+        return score_forecast_run(conn, None if run_id == LATEST else run_id, through)
 
 
 @router.get("/{run_id}/accuracy", response_model=RunAccuracyOut,
@@ -166,8 +169,10 @@ async def get_accuracy(
     runtime: RuntimeDep,
     _key: PlannerKey,
     top: Annotated[int, Query(ge=0, le=1000, description="worst series listed")] = 20,
+    through: Annotated[date | None, Query(description="score no later day (default: the last "
+                                          "day with recorded sales)")] = None,
 ) -> RunAccuracyOut:
     """The run's realised accuracy over the days sold since its as-of day (404: unknown run or
     none yet; 409: the run did not succeed)."""
-    scored = await run_in_threadpool(_score, runtime.engine, run_id)
+    scored = await run_in_threadpool(_score, runtime.engine, run_id, through)
     return _view(scored, top)

@@ -50,7 +50,8 @@ def test_the_latest_run_is_scored_on_the_days_posted_since(
     body = client.get("/v1/forecast-runs/latest/accuracy?top=1", headers=PLANNER).json()
 
     assert body["run_id"] == run_id and body["model"] == "lgbm" and body["days_known"] == 2
-    assert body["excluded"] == {"sold_out_days": 1, "closed_days": 0}
+    assert body["excluded"] == {"sold_out_days": 1, "closed_days": 0, "unforecast_series": 0,
+                                "unforecast_units": 0}
     segments = {s["segment"]: s for s in body["segments"]}
     # PHONE: the 9th (5 vs 2); the 10th sold out. JACKET: 0 on the 9th, 3 on the 10th.
     assert segments["online"]["days"] == 1 and segments["online"]["actual_units"] == 5

@@ -27,7 +27,8 @@ def _sales() -> pd.DataFrame:
             (STORE, "2025-03-01", 3, 0), (STORE, "2025-03-03", 0, 1), (STORE, "2025-03-04", 2, 0),
             (STORE, "2025-03-07", 9, 0),  # after `through`: not scored
             (ONLINE, "2025-03-01", 1, 0), (ONLINE, "2025-03-02", 4, 0),
-            (ONLINE, "2025-03-03", 0, 0), (ONLINE, "2025-03-05", 1, 0)]
+            (ONLINE, "2025-03-03", 0, 0), (ONLINE, "2025-03-05", 1, 0),
+            ("S1|online|NEW", "2025-03-04", 6, 0)]  # launched after the run: not scored
     return pd.DataFrame(rows, columns=["unique_id", "ds", "y", "stockout"])
 
 
@@ -37,7 +38,8 @@ def test_scores_only_days_that_tell_the_truth_about_demand() -> None:
     summary = result.summary
     # walk-in: 1, 4 and 5 March (2nd closed, 3rd sold out); online: 1..5 March
     assert summary.loc["store", "days"] == 3 and summary.loc["online", "days"] == 5
-    assert result.excluded == {"sold_out_days": 1, "closed_days": 1}
+    assert result.excluded == {"sold_out_days": 1, "closed_days": 1, "unforecast_series": 1,
+                               "unforecast_units": 6}
     assert (result.first_day, result.last_day) == (date(2025, 3, 1), date(2025, 3, 5))
     assert summary.loc["store", "actual_units"] == 5 and summary.loc["store", "forecast_units"] == 6
     assert summary.loc["store", "wape"] == pytest.approx(3 / 5)

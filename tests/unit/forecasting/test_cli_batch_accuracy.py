@@ -75,6 +75,15 @@ def test_a_run_is_scored_on_the_days_sold_since_its_as_of(
     assert [a.path for a in tracking.list_artifacts(logged_run, "realised")] == [
         "realised/accuracy.png"]
 
+    # scored again with the last 7 days held back (a feed still coming in): a second point
+    capped = runner.invoke(app, ["batch", "accuracy", "--through",
+                                 (last - timedelta(days=7)).isoformat(), "--top", "0",
+                                 "--reports-dir", str(tmp_path / "reports")])
+    assert capped.exit_code == 0, capped.output
+    assert "7 of 56 days known" in capped.stdout
+    history = tracking.get_metric_history(logged_run, "realised.all.actual_units")
+    assert [m.step for m in sorted(history, key=lambda m: m.step)] == [7, 14]
+
 
 @pytest.mark.slow
 def test_a_run_without_sales_after_it_has_nothing_to_score(
@@ -103,12 +112,14 @@ def test_refusals_name_the_problem(tiny_chain: tuple[Path, CliRunner], tmp_path:
     failed = runner.invoke(app, ["batch", "accuracy", "--run", "r-failed"])
     other_kind = runner.invoke(app, ["batch", "accuracy", "--run", "r-plan"])
     bad_out = runner.invoke(app, ["batch", "accuracy", "--out", str(tmp_path / "a.txt")])
+    bad_day = runner.invoke(app, ["batch", "accuracy", "--through", "yesterday"])
 
     assert no_run.exit_code == 2 and "no weekly forecast run has succeeded" in no_run.stderr
     assert unknown.exit_code == 2 and "unknown forecast run 'nope'" in unknown.stderr
     assert failed.exit_code == 2 and "is failed, not succeeded" in failed.stderr
     assert other_kind.exit_code == 2 and "unknown forecast run 'r-plan'" in other_kind.stderr
     assert bad_out.exit_code == 2 and "use .csv or .parquet" in bad_out.stderr
+    assert bad_day.exit_code == 2 and "--through 'yesterday': not a date" in bad_day.stderr
 
 
 @pytest.mark.slow
