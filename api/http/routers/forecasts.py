@@ -18,12 +18,14 @@ from api.http.openapi import problems
 from api.services.forecast_accuracy import ScoredRun, score_forecast_run
 from api.services.forecast_runs import forecast_slice, resolve_forecast_run
 
-PlannerKey = Annotated[str, Depends(require_scope("planner"))]
 LATEST = "latest"
+RUN_PROBLEMS = problems(401, 403, 404, 409, 422, 503)
 RunIdPath = Annotated[str, Path(min_length=1, max_length=64,
                                 description="a forecast run id, or `latest`")]
 
-router = APIRouter(prefix="/v1/forecast-runs", tags=["forecasts"])
+# every route reads planning data: a planner key (or admin) for all of them
+router = APIRouter(prefix="/v1/forecast-runs", tags=["forecasts"],
+                   dependencies=[Depends(require_scope("planner"))])
 
 
 class ForecastRowOut(BaseModel):
@@ -139,12 +141,10 @@ def _forecast(engine: Engine, run_id: str, node_id: str | None, sku: str | None,
                           rows=[ForecastRowOut.model_validate(r) for r in records])
 
 
-@router.get("/{run_id}/forecasts", response_model=RunForecastOut,
-            responses=problems(401, 403, 404, 409, 422, 503))
+@router.get("/{run_id}/forecasts", response_model=RunForecastOut, responses=RUN_PROBLEMS)
 async def get_forecasts(
     run_id: RunIdPath,
     runtime: RuntimeDep,
-    _key: PlannerKey,
     node_id: Annotated[str | None, Query(max_length=32, description="a store")] = None,
     sku: Annotated[str | None, Query(max_length=32)] = None,
     channel: Literal["store", "online"] | None = None,
@@ -162,12 +162,10 @@ def _score(engine: Engine, run_id: str, through: date | None) -> ScoredRun:
         return score_forecast_run(conn, None if run_id == LATEST else run_id, through)
 
 
-@router.get("/{run_id}/accuracy", response_model=RunAccuracyOut,
-            responses=problems(401, 403, 404, 409, 422, 503))
+@router.get("/{run_id}/accuracy", response_model=RunAccuracyOut, responses=RUN_PROBLEMS)
 async def get_accuracy(
     run_id: RunIdPath,
     runtime: RuntimeDep,
-    _key: PlannerKey,
     top: Annotated[int, Query(ge=0, le=1000, description="worst series listed")] = 20,
     through: Annotated[date | None, Query(description="score no later day (default: the last "
                                           "day with recorded sales)")] = None,
