@@ -283,6 +283,7 @@ def weekly(
                 shock = float(forecaster.dispersion_.level_shock)
                 finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
                                  params={**params, "level_shock": shock,
+                                         "series": int(forecast["unique_id"].nunique()),
                                          "censored_days": censored_days,
                                          "censored_added_units": added_units,
                                          **_fold_means(folds)})

@@ -59,45 +59,38 @@ class RunView:
     started_at: Any
     finished_at: Any
     params: dict[str, Any]
+    kind: str = ""
+
+    @property
+    def source(self) -> str:
+        """Where the run was started: the console's button or the CLI's weekly batch."""
+        return {"forecast": "console", "forecast_weekly": "omni batch weekly"}.get(
+            self.kind, self.kind)
 
 
-def recent_runs(conn: Connection, kind: str, limit: int = 5) -> list[RunView]:
-    """The latest batch runs of `kind`, newest first (a running one included). A running run
-    whose heartbeat went quiet is shown as failed: its process is gone (the next batch started
-    from the console records that in the table)."""
-    rows = conn.execute(
-        select(BatchRun.run_id, BatchRun.status, BatchRun.model, BatchRun.started_at,
-               BatchRun.finished_at, BatchRun.params, BatchRun.heartbeat_at)
-        .where(BatchRun.kind == kind)
-        .order_by(BatchRun.started_at.desc())
-        .limit(limit)
-    ).all()
+def forecast_runs(conn: Connection, limit: int = 5, succeeded_only: bool = False
+                  ) -> list[RunView]:
+    """The latest forecast runs of either kind (`omni batch weekly`, the console's button),
+    newest first; a running one included unless `succeeded_only` (the runs a page can score).
+    A running run whose heartbeat went quiet is shown as failed: its process is gone (the next
+    batch started from the console records that in the table)."""
+    from api.services.forecast_runs import FORECAST_RUN_KINDS
+
+    query = (select(BatchRun.run_id, BatchRun.status, BatchRun.model, BatchRun.started_at,
+                    BatchRun.finished_at, BatchRun.params, BatchRun.heartbeat_at, BatchRun.kind)
+             .where(BatchRun.kind.in_(FORECAST_RUN_KINDS)))
+    if succeeded_only:
+        query = query.where(BatchRun.status == "succeeded")
+    rows = conn.execute(query.order_by(BatchRun.started_at.desc()).limit(limit)).all()
     views = []
-    for run_id, status, model, started_at, finished_at, params, beat_at in rows:
+    for run_id, status, model, started_at, finished_at, params, beat_at, kind in rows:
         shown = dict(params) if isinstance(params, dict) else {}
         if is_abandoned(status, started_at, beat_at):
             status = "failed"
             last = beat_at or started_at
             shown["error"] = f"abandoned: no heartbeat since {last:%Y-%m-%d %H:%M} UTC"
-        views.append(RunView(run_id, status, model, started_at, finished_at, shown))
+        views.append(RunView(run_id, status, model, started_at, finished_at, shown, kind))
     return views
-
-
-def scorable_runs(conn: Connection, limit: int = 12) -> list[RunView]:
-    """The latest succeeded forecast runs of either kind (`omni batch weekly`, the console's
-    button), newest first: the runs the accuracy page can score."""
-    from api.services.forecast_runs import FORECAST_RUN_KINDS
-
-    rows = conn.execute(
-        select(BatchRun.run_id, BatchRun.status, BatchRun.model, BatchRun.started_at,
-               BatchRun.finished_at, BatchRun.params)
-        .where(BatchRun.kind.in_(FORECAST_RUN_KINDS) & (BatchRun.status == "succeeded"))
-        .order_by(BatchRun.started_at.desc())
-        .limit(limit)
-    ).all()
-    return [RunView(run_id, status, model, started, finished,
-                    dict(params) if isinstance(params, dict) else {})
-            for run_id, status, model, started, finished, params in rows]
 
 
 # --- The chain on a map ----------------------------------------------------------------------

@@ -80,7 +80,7 @@ def series_page(
         node = node if node in stores else (stores[0] if stores else None)
         sku = sku if sku in {s for s, _ in skus} else (skus[0][0] if skus else None)
         data = queries.series(conn, node, channel, sku) if node and sku else None
-        runs = queries.recent_runs(conn, "forecast")
+        runs = queries.forecast_runs(conn)
     chart = series_chart(data) if data else None
     return _page(request, "series.html", who, page="series", stores=stores, skus=skus,
                  node=node, sku=sku, channel=channel, data=data, chart=chart, runs=runs,
@@ -132,7 +132,7 @@ def accuracy_page(
 
     problem, scored, chart = None, None, None
     with runtime.engine.connect() as conn:
-        runs = queries.scorable_runs(conn)
+        runs = queries.forecast_runs(conn, limit=12, succeeded_only=True)
         last_sale = queries.as_of_day(conn).isoformat()
         known = [r.run_id for r in runs if str(r.params.get("as_of", "")) < last_sale]
         try:

@@ -48,6 +48,7 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     assert highest > 1.0
     # the run records psi (the error its series' days share) for the safety-stock plan
     assert recorded["horizon_days"] == 56 and recorded["level_shock"] >= 0.0
+    assert recorded["series"] == len(per_series)
     closed = [top for ds, top in walk_in if not is_store_open(date.fromisoformat(ds[:10]), "PL")]
     assert closed and all(top == 0 for top in closed)
 
