@@ -26,7 +26,10 @@ wls_struct over the product's hierarchy: item-store, item, store, total) and sco
 bottom-up sums.
 
 A second reference, per window: ours' own daily shape rescaled to each series' true mean over
-the scored days (also reads the answers): the ceiling of any better level estimate.
+the scored days (also reads the answers): the ceiling of any better level estimate. A third:
+ours with the true day-to-day proportions of the chain total (or of each store's sum), every
+series keeping its own 28-day sum: how much of the store and total levels' error is the shape
+of the days rather than their level.
 
 Each window also reports its dormant series (no sale for 28+ days, unlikely by chance: a
 stock-out or delisting recorded as zero demand) and how many of them sold again; the summed
@@ -196,6 +199,46 @@ def print_level_ceiling(windows: list[Window], ours: str) -> None:
     print(f"validation mean: {ours} {1 - validation[ours] / validation['auto_ets']:+.1%}, "
           f"at the true level {1 - validation['at_true_level'] / validation['auto_ets']:+.1%} "
           "below AutoETS")
+
+
+def with_true_daily_shape(scored: pd.DataFrame, column: str, group: pd.Series | None = None
+                          ) -> np.ndarray:
+    """Not a forecast: `column` rescaled day by day so that the sum over each group (the
+    chain, or each store with `group`) has the TRUE daily proportions of the scored days,
+    every series keeping its own 28-day sum of `column`. How far ours would get at the store
+    and total levels if only its day-to-day shape of the sums were perfect."""
+    key = pd.Series("total", index=scored.index) if group is None else group
+    frame = pd.DataFrame({"g": key.to_numpy(), "ds": scored["ds"].to_numpy(),
+                          "y": scored["y"].to_numpy(float),
+                          "f": scored[column].to_numpy(float)})
+    per_day = frame.groupby(["g", "ds"])[["y", "f"]].transform("sum")
+    per_group = frame.groupby("g")[["y", "f"]].transform("sum")
+    true_share = per_day["y"] / per_group["y"].where(per_group["y"] > 0, 1.0)
+    our_share = per_day["f"] / per_group["f"].where(per_group["f"] > 0, 1.0)
+    factor = (true_share / our_share.where(our_share > 0, 1.0)).where(our_share > 0, 1.0)
+    return (frame["f"] * factor).to_numpy(float)
+
+
+def print_shape_ceiling(windows: list[Window], ours: str) -> None:
+    """Mean WRMSSE of ours, and of ours with the true daily shape of the chain total or of
+    each store's sum, per window: how much of the aggregate levels' error is the shape of the
+    days (mostly noise no model foresees) rather than their level."""
+    rows = {}
+    for origin, train, scored, weights in windows:
+        shaped = scored.assign(
+            true_total_shape=with_true_daily_shape(scored, ours),
+            true_store_shape=with_true_daily_shape(scored, ours, store_key(scored["unique_id"])))
+        names = ["auto_ets", ours, "true_total_shape", "true_store_shape"]
+        table = wrmsse_table(train, shaped, weights, names)
+        rows[str(origin.date())] = table.loc[MEAN]
+    frame = pd.DataFrame(rows).T.astype(float)
+    for name in (ours, "true_total_shape", "true_store_shape"):
+        frame[f"{name} % below AutoETS"] = 100 * (1 - frame[name] / frame["auto_ets"])
+    frame.index.name = "window (origin)"
+    print(f"\nceiling of a better daily shape: {ours} with the TRUE day-to-day proportions of "
+          "the chain total / of each store's sum, every series keeping its 28-day sum (reads "
+          "the answers; mean WRMSSE of 3 levels; the last window is the test)")
+    print(frame.round(4).to_string())
 
 
 DORMANT_DAYS = 28  # a trailing run of zeros at least this long ...
@@ -393,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     every_window = [*windows, (TRAIN_END, train, scored, weights)]
     print_reconciliation(every_window, ours)
     print_level_ceiling(every_window, ours)
+    print_shape_ceiling(every_window, ours)
     print_dormant("\ntest window", train, test)
     print_coverage(forecasts, test, models, [ours, PRODUCTION_MODEL],
                    dormant_series(train).index)
