@@ -34,7 +34,8 @@ SEGMENT_NAMES = {"all": "all", "store": "walk-in", "online": "online"}
 
 def accuracy(
     run: Annotated[str | None, typer.Option(
-        "--run", help="A forecast run id (default: the newest succeeded one)")] = None,
+        "--run", help="A forecast run id, or latest (the default: the newest succeeded run)")
+    ] = None,
     through: Annotated[str | None, typer.Option(
         "--through", help="Score no day after this one (YYYY-MM-DD; default: the last day "
         "with recorded sales): leave out a day whose sales are still coming in")] = None,
@@ -66,10 +67,10 @@ def accuracy(
         engine = connected_engine(get_settings())
         try:
             with engine.connect() as conn:
-                scored = score_forecast_run(conn, run, last_day)
+                scored = score_forecast_run(conn, None if run == "latest" else run, last_day)
         except (NotFound, Conflict) as error:
-            message = (f"--run: {error}" if run is not None else "no weekly forecast run has "
-                       "succeeded yet: run `omni batch weekly` first")
+            message = (f"--run: {error}" if run not in (None, "latest") else "no forecast run "
+                       "has succeeded yet: run `omni batch weekly` first")
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(INPUT_ERROR_EXIT) from None
         finally:

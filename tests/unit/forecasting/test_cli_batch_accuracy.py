@@ -37,7 +37,8 @@ def test_a_run_is_scored_on_the_days_sold_since_its_as_of(
     database, runner = tiny_chain
     run_id, last = _weekly_run(database, runner, 14)
 
-    result = runner.invoke(app, ["batch", "accuracy", "--out", str(tmp_path / "acc.csv"),
+    result = runner.invoke(app, ["batch", "accuracy", "--run", "latest",
+                                 "--out", str(tmp_path / "acc.csv"),
                                  "--reports-dir", str(tmp_path / "reports"), "--top", "3"])
 
     assert result.exit_code == 0, result.output
@@ -114,7 +115,7 @@ def test_refusals_name_the_problem(tiny_chain: tuple[Path, CliRunner], tmp_path:
     bad_out = runner.invoke(app, ["batch", "accuracy", "--out", str(tmp_path / "a.txt")])
     bad_day = runner.invoke(app, ["batch", "accuracy", "--through", "yesterday"])
 
-    assert no_run.exit_code == 2 and "no weekly forecast run has succeeded" in no_run.stderr
+    assert no_run.exit_code == 2 and "no forecast run has succeeded" in no_run.stderr
     assert unknown.exit_code == 2 and "unknown forecast run 'nope'" in unknown.stderr
     assert failed.exit_code == 2 and "is failed, not succeeded" in failed.stderr
     assert other_kind.exit_code == 2 and "unknown forecast run 'r-plan'" in other_kind.stderr
