@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
-from api.db.runs import batch_runs, read_forecasts
+from api.db.runs import batch_runs, forecasts, read_forecasts
 from api.db.tables import Node, Sku
 from api.services.errors import Conflict, InvalidCommand, NotFound
 
@@ -46,8 +46,14 @@ def resolve_forecast_run(conn: Connection, run_id: str | None = None) -> Forecas
                        f"run {key!r} is {run['status']}, not succeeded: it has no complete "
                        "forecast")
     params: dict[str, Any] = dict(run["params"] or {})
-    return ForecastRun(key, run["kind"], run["model"], date.fromisoformat(str(params["as_of"])),
-                       int(params.get("horizon_days", 0)), run["mlflow_run_id"], params)
+    as_of = date.fromisoformat(str(params["as_of"]))
+    horizon = params.get("horizon_days")
+    if horizon is None:  # a run recorded before runs kept their horizon: its rows tell it
+        last = conn.execute(select(func.max(forecasts.c.ds))
+                            .where(forecasts.c.run_id == key)).scalar()
+        horizon = 0 if last is None else (last - as_of).days
+    return ForecastRun(key, run["kind"], run["model"], as_of, int(horizon),
+                       run["mlflow_run_id"], params)
 
 
 def forecast_slice(

@@ -18,13 +18,17 @@ from api.services.sales_feed import import_sales
 AS_OF = date(2026, 11, 8)  # the tiny chain's last day of sales
 
 
-def _run(engine: Engine, status: str = "succeeded", kind: str = "forecast_weekly") -> str:
+def _run(engine: Engine, status: str = "succeeded", kind: str = "forecast_weekly",
+         horizon_recorded: bool = True) -> str:
     ds = pd.date_range("2026-11-09", periods=14)
     forecast = pd.concat([pd.DataFrame({"unique_id": uid, "ds": ds, "yhat": level,
                                         "q90": 2 * level})
                           for uid, level in (("S001|online|B", 2.0), ("S002|online|C", 1.0))])
     with engine.begin() as conn:
-        run_id = start_batch_run(conn, kind, {"as_of": AS_OF.isoformat(), "horizon_days": 14})
+        params = {"as_of": AS_OF.isoformat(), "horizon_days": 14}
+        if not horizon_recorded:
+            del params["horizon_days"]
+        run_id = start_batch_run(conn, kind, params)
         write_forecasts(conn, run_id, forecast)
         finish_batch_run(conn, run_id, status)  # type: ignore[arg-type]
     return run_id
@@ -70,3 +74,6 @@ def test_unknown_unfinished_and_unscorable_runs(loaded_engine: Engine) -> None:
     with loaded_engine.connect() as conn:
         scored = score_forecast_run(conn, fresh)
     assert scored.accuracy is None and scored.through == AS_OF  # no sale after the as-of yet
+    older_kind = _run(loaded_engine, horizon_recorded=False)  # its rows give the horizon
+    with loaded_engine.connect() as conn:
+        assert score_forecast_run(conn, older_kind).run.horizon_days == 14
