@@ -28,7 +28,9 @@ console = Console()
 SUMMARY_COLUMNS = (("series", "series", "{:,.0f}"), ("days", "days", "{:,.0f}"),
                    ("actual_units", "sold", "{:,.0f}"), ("forecast_units", "forecast", "{:,.0f}"),
                    ("bias_pct", "bias %", "{:+.1f}"), ("wape", "WAPE", "{:.3f}"),
-                   ("mae", "MAE/day", "{:.2f}"))
+                   ("mae", "MAE/day", "{:.2f}"),
+                   ("naive_wape", "WAPE of seasonal naive", "{:.3f}"),
+                   ("value_added_pct", "value added % (WAPE)", "{:+.1f}"))
 SEGMENT_NAMES = {"all": "all", "store": "walk-in", "online": "online"}
 
 

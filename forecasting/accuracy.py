@@ -123,6 +123,25 @@ def _by_series(scored: pd.DataFrame) -> pd.DataFrame:
     return per.sort_values(["abs_error", "actual_units"], ascending=False)
 
 
+def seasonal_naive_on(grid: pd.DataFrame, last_week: pd.DataFrame) -> pd.DataFrame:
+    """The baseline a forecast must beat to add value: each day of `grid` (`unique_id, ds`, a
+    stored forecast's rows) gets what the series sold on the same weekday of `last_week`
+    (`unique_id, ds, y`, the 7 days up to the forecast's origin; a missing row sold 0)."""
+    weekday_sales = (last_week.assign(dow=pd.to_datetime(last_week["ds"]).dt.dayofweek)
+                     .groupby(["unique_id", "dow"])["y"].sum().rename("yhat"))
+    rows = grid[["unique_id", "ds"]].assign(dow=pd.to_datetime(grid["ds"]).dt.dayofweek)
+    rows = rows.join(weekday_sales, on=["unique_id", "dow"])
+    return rows.assign(yhat=rows["yhat"].fillna(0.0).astype(float)).drop(columns="dow")
+
+
+def value_added(model: pd.DataFrame, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Per segment, the baseline's WAPE on the same days and the forecast value added: how
+    much lower the model's WAPE is, in % of the baseline's (negative: the baseline did better)."""
+    naive = baseline["wape"].rename("naive_wape")
+    added = (100 * (1 - model["wape"] / naive.where(naive > 0))).rename("value_added_pct")
+    return pd.concat([naive, added], axis=1)
+
+
 def recent_folds(
     fit_and_forecast: Callable[[pd.DataFrame, int], pd.DataFrame], recorded: pd.DataFrame,
     folds: int, days: int = 28, country: Country = "PL",

@@ -9,7 +9,7 @@ row anywhere is not known yet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, func, select
@@ -18,7 +18,12 @@ from api.db.history import sales_history
 from api.db.runs import read_forecasts
 from api.db.tables import Sale
 from api.services.forecast_runs import ForecastRun, resolve_forecast_run
-from forecasting.accuracy import RealisedAccuracy, realised_accuracy
+from forecasting.accuracy import (
+    RealisedAccuracy,
+    realised_accuracy,
+    seasonal_naive_on,
+    value_added,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ def score_forecast_run(
     """Score run `run_id` (default: the newest succeeded forecast run) through the last day
     with recorded sales, or `through` if earlier (a day whose feed is still incomplete would
     count its missing rows as zero sales); the errors of `resolve_forecast_run` for an unknown
-    or unfinished run."""
+    or unfinished run. The summary also holds the seasonal naive forecast's WAPE on the same
+    days (each day = the same weekday of the week before the as-of) and the value added."""
     run = resolve_forecast_run(conn, run_id)
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
     ends = [d for d in (last_sale, through) if d is not None]
@@ -53,5 +59,8 @@ def score_forecast_run(
     forecast = read_forecasts(conn, run.run_id, start=run.as_of + timedelta(days=1), end=through)
     sales = sales_history(conn, through, days=(through - run.as_of).days)
     country = str(run.params.get("country", "PL"))
-    return ScoredRun(run, through,
-                     realised_accuracy(forecast, sales, through, country))  # type: ignore[arg-type]
+    model = realised_accuracy(forecast, sales, through, country)  # type: ignore[arg-type]
+    naive = realised_accuracy(seasonal_naive_on(forecast, sales_history(conn, run.as_of, 7)),
+                              sales, through, country)  # type: ignore[arg-type]
+    summary = model.summary.join(value_added(model.summary, naive.summary))
+    return ScoredRun(run, through, replace(model, summary=summary))

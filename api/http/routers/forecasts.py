@@ -59,6 +59,10 @@ class SegmentAccuracyOut(BaseModel):
     bias_pct: float | None = Field(description="forecast over actual units, minus 1, in %")
     wape: float | None = Field(description="absolute errors over actual units")
     mae: float | None = Field(description="mean absolute error per series-day")
+    naive_wape: float | None = Field(description="WAPE of the seasonal naive forecast (each "
+                                     "day = the same weekday of the week before as_of)")
+    value_added_pct: float | None = Field(description="how much lower the run's WAPE is, in % "
+                                          "of the seasonal naive's (negative: naive did better)")
     coverage: dict[str, float] = Field(
         description="per quantile (q50...q99): share of series-days sold at or below it")
 
@@ -115,7 +119,10 @@ def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
             segment=str(segment), series=int(row["series"]),  # type: ignore[arg-type]
             days=int(row["days"]), actual_units=float(row["actual_units"]),
             forecast_units=float(row["forecast_units"]), bias_pct=_finite(row["bias_pct"]),
-            wape=_finite(row["wape"]), mae=_finite(row["mae"]), coverage=coverage))
+            wape=_finite(row["wape"]), mae=_finite(row["mae"]),
+            naive_wape=_finite(row.get("naive_wape", float("nan"))),
+            value_added_pct=_finite(row.get("value_added_pct", float("nan"))),
+            coverage=coverage))
     worst = [SeriesAccuracyOut(unique_id=str(uid), days=int(row["days"]),
                                actual_units=float(row["actual_units"]),
                                forecast_units=float(row["forecast_units"]),

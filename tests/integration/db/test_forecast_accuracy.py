@@ -8,9 +8,10 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from api.db.runs import finish_batch_run, start_batch_run, write_forecasts
+from api.db.tables import Sale
 from api.services.errors import Conflict, NotFound
 from api.services.forecast_accuracy import score_forecast_run
 from api.services.sales_feed import import_sales
@@ -58,6 +59,24 @@ def test_the_newest_run_is_scored_through_the_last_recorded_sale(
     assert by_series.loc["S002|online|C", ["days", "actual_units", "forecast_units"]].tolist() \
         == [3, 2, 3]
     assert result.summary.loc["all", "wape"] == pytest.approx((1 + 1 + 1 + 1 + 1) / 6)
+    # the seasonal naive on the same days: each day = the same weekday of the week before
+    sold = {(uid, day): units for uid, day, units in _last_week(loaded_engine)}
+    actual = {("S001|online|B", 9): 3, ("S001|online|B", 11): 1, ("S002|online|C", 9): 0,
+              ("S002|online|C", 10): 2, ("S002|online|C", 11): 0}
+    naive_errors = sum(abs(sold.get((uid, day - 7), 0) - units)
+                       for (uid, day), units in actual.items())
+    assert result.summary.loc["all", "naive_wape"] == pytest.approx(naive_errors / 6)
+    assert result.summary.loc["all", "value_added_pct"] == pytest.approx(
+        100 * (1 - 5 / naive_errors))
+
+
+def _last_week(engine: Engine) -> list[tuple[str, int, int]]:
+    """(unique_id, day of November, units) of the two forecast series, 2-8 November."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(Sale.node_id, Sale.channel, Sale.sku, Sale.date, Sale.units)
+                            .where(Sale.date > date(2026, 11, 1), Sale.date <= AS_OF)).all()
+    return [(f"{n}|{c}|{k}", d.day, u) for n, c, k, d, u in rows
+            if f"{n}|{c}|{k}" in ("S001|online|B", "S002|online|C")]
 
 
 def test_unknown_unfinished_and_unscorable_runs(loaded_engine: Engine) -> None:

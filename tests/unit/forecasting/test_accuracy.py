@@ -8,7 +8,12 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from forecasting.accuracy import realised_accuracy, recent_folds
+from forecasting.accuracy import (
+    realised_accuracy,
+    recent_folds,
+    seasonal_naive_on,
+    value_added,
+)
 
 STORE, ONLINE = "S1|store|A", "S1|online|A"
 DAYS = pd.date_range("2025-03-01", "2025-03-07")  # Sunday 2 March: Polish stores closed
@@ -100,3 +105,21 @@ def test_recent_folds_fit_before_each_cutoff_and_score_the_days_after() -> None:
     assert len(folds) == 2
     assert folds[0].last_day == date(2025, 3, 11) and folds[0].scored_days == 27  # 1 sold out
     assert folds[1].summary.loc["all", "bias_pct"] == pytest.approx(50.0)
+
+
+def test_value_added_is_measured_against_last_weeks_same_weekday() -> None:
+    last_week = pd.DataFrame({"unique_id": ONLINE, "ds": pd.date_range("2025-02-22", periods=7),
+                              "y": [0.0, 1, 2, 3, 4, 5, 6]})  # Sat 22 Feb .. Fri 28 Feb
+    naive = seasonal_naive_on(_forecast(), last_week)
+
+    online = naive.loc[naive["unique_id"] == ONLINE].set_index("ds")["yhat"]
+    assert online[pd.Timestamp("2025-03-01")] == 0.0  # a Saturday: 22 Feb's units
+    assert online[pd.Timestamp("2025-03-03")] == 2.0  # a Monday: 24 Feb's units
+    assert (naive.loc[naive["unique_id"] == STORE, "yhat"] == 0).all()  # no rows: sold 0
+
+    model = realised_accuracy(_forecast(), _sales(), through=date(2025, 3, 5), country="PL")
+    baseline = realised_accuracy(naive, _sales(), through=date(2025, 3, 5), country="PL")
+    added = value_added(model.summary, baseline.summary)
+    # online, 1..5 March: sold 1, 4, 0, 0, 1 against naive 0, 1, 2, 3, 4: |err| 1+3+2+3+3 = 12
+    assert added.loc["online", "naive_wape"] == pytest.approx(12 / 6)
+    assert added.loc["online", "value_added_pct"] == pytest.approx(100 * (1 - (5 / 6) / 2))
