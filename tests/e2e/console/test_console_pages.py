@@ -231,7 +231,8 @@ def test_the_accuracy_page_scores_the_newest_run_with_sales_after_it(
     assert page.count("<polyline") == 2  # one channel: sold and forecast
     assert 'id="nothing-to-score"' in client.get(f"/console/accuracy?run={newest}").text
     listed = client.get("/console/series").text  # the CLI's weekly runs are listed there too
-    assert f"<code>{older}</code>" in listed and "<td>omni batch weekly</td>" in listed
+    assert "<td>omni batch weekly</td>" in listed
+    assert f'<a href="/console/accuracy?run={older}"' in listed  # a succeeded run links there
     assert "unknown forecast run" in client.get("/console/accuracy?run=nope").text
 
 
