@@ -131,6 +131,15 @@ def _print(scored: ScoredRun, heading: str, top: int) -> None:
                       f"{row['forecast_units']:,.1f}", f"{row['error']:+,.1f}",
                       f"{row['abs_error']:,.1f}")
     console.print(worst)
+    console.print(f"The {top} stores furthest off in total (all their series and channels):")
+    stores = Table()
+    for label in ("store", "series", "sold", "forecast", "bias %", "WAPE"):
+        stores.add_column(label, justify="left" if label == "store" else "right")
+    for node, row in result.by_store.head(top).iterrows():
+        stores.add_row(str(node), f"{row['series']:.0f}", f"{row['actual_units']:,.0f}",
+                       f"{row['forecast_units']:,.1f}", f"{row['bias_pct']:+.1f}",
+                       f"{row['wape']:.3f}")
+    console.print(stores)
 
 
 def _plot(scored: ScoredRun, reports_dir: Path) -> Path:

@@ -50,6 +50,22 @@ class RealisedAccuracy:
     def scored_days(self) -> int:
         return int(self.summary["days"].get(ALL, 0))
 
+    @property
+    def by_store(self) -> pd.DataFrame:
+        """Per store (node) over its series and channels: series, units sold and forecast,
+        bias % and WAPE, the stores furthest off in total first (a store whose demand moved,
+        by a local event or a competitor, shows as a bias every one of its series shares)."""
+        node = self.by_series.index.to_series().str.split("|").str[0]
+        per = self.by_series.groupby(node.to_numpy()).agg(
+            series=("days", "size"), actual_units=("actual_units", "sum"),
+            forecast_units=("forecast_units", "sum"), abs_error=("abs_error", "sum"))
+        sold = per["actual_units"].where(per["actual_units"] > 0)
+        per["bias_pct"] = 100 * (per["forecast_units"] / sold - 1)
+        per["wape"] = per["abs_error"] / sold
+        per.index.name = "node_id"
+        order = per["bias_pct"].abs().fillna(np.inf).sort_values(ascending=False, kind="stable")
+        return per.drop(columns="abs_error").loc[order.index]
+
 
 def realised_accuracy(
     forecast: pd.DataFrame, sales: pd.DataFrame, through: date, country: Country = "PL",

@@ -8,6 +8,7 @@ import math
 from datetime import date
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -76,6 +77,15 @@ class SeriesAccuracyOut(BaseModel):
     abs_error: float = Field(description="sum of the daily absolute errors")
 
 
+class StoreAccuracyOut(BaseModel):
+    node_id: str
+    series: int
+    actual_units: float
+    forecast_units: float
+    bias_pct: float | None = Field(description="forecast over actual units, minus 1, in %")
+    wape: float | None
+
+
 class ExcludedDaysOut(BaseModel):
     sold_out_days: int = Field(description="sales only a lower bound on demand there")
     closed_days: int = Field(description="walk-in days the store was closed")
@@ -95,6 +105,9 @@ class RunAccuracyOut(BaseModel):
     excluded: ExcludedDaysOut | None
     segments: list[SegmentAccuracyOut] = Field(description="empty while nothing is known yet")
     worst_series: list[SeriesAccuracyOut] = Field(description="largest abs_error first")
+    worst_stores: list[StoreAccuracyOut] = Field(
+        default_factory=list, description="stores furthest off in total (largest |bias_pct|) "
+        "first")
 
 
 def _finite(value: object) -> float | None:
@@ -132,7 +145,7 @@ def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
                           horizon_days=run.horizon_days, days_known=known,
                           first_day=result.first_day, last_day=result.last_day,
                           excluded=ExcludedDaysOut(**result.excluded), segments=segments,
-                          worst_series=worst)
+                          worst_series=worst, worst_stores=_stores(result.by_store, top))
 
 
 def _forecast(engine: Engine, run_id: str, node_id: str | None, sku: str | None,
@@ -162,6 +175,14 @@ async def get_forecasts(
     one of `node_id` and `sku`), optionally one channel and the days `start`..`end`."""
     return await run_in_threadpool(_forecast, runtime.engine, run_id, node_id, sku, channel,
                                    start, end)
+
+
+def _stores(by_store: pd.DataFrame, top: int) -> list[StoreAccuracyOut]:
+    return [StoreAccuracyOut(node_id=str(node), series=int(row["series"]),
+                             actual_units=float(row["actual_units"]),
+                             forecast_units=float(row["forecast_units"]),
+                             bias_pct=_finite(row["bias_pct"]), wape=_finite(row["wape"]))
+            for node, row in by_store.head(top).iterrows()]
 
 
 def _score(engine: Engine, run_id: str, through: date | None) -> ScoredRun:

@@ -229,6 +229,7 @@ def test_the_accuracy_page_scores_the_newest_run_with_sales_after_it(
     assert f'<td>units sold</td><td class="num">{sold:,.0f}</td>' in page
     assert 'href="/console/series?node=S002&amp;channel=online&amp;sku=E00006"' in page
     assert page.count("<polyline") == 2  # one channel: sold and forecast
+    assert 'id="worst-stores"' in page and "<tr><td>S002</td>" in page
     assert 'id="nothing-to-score"' in client.get(f"/console/accuracy?run={newest}").text
     listed = client.get("/console/series").text  # the CLI's weekly runs are listed there too
     assert "<td>omni batch weekly</td>" in listed

@@ -60,6 +60,9 @@ def test_the_latest_run_is_scored_on_the_days_posted_since(
     assert segments["all"]["coverage"] == {"q90": pytest.approx(2 / 3)}
     assert [s["unique_id"] for s in body["worst_series"]] == ["S002|online|PHONE"]
     assert body["worst_series"][0]["error"] == -3.0
+    # S001: JACKET sold 3, forecast 6 (+100%); S002: PHONE sold 5, forecast 2 (-60%)
+    assert [(s["node_id"], s["bias_pct"]) for s in body["worst_stores"]] == [
+        ("S001", pytest.approx(100.0))]
 
 
 def test_unknown_and_failed_runs_are_problems(client: TestClient, loaded_engine: Engine) -> None:

@@ -123,3 +123,19 @@ def test_value_added_is_measured_against_last_weeks_same_weekday() -> None:
     # online, 1..5 March: sold 1, 4, 0, 0, 1 against naive 0, 1, 2, 3, 4: |err| 1+3+2+3+3 = 12
     assert added.loc["online", "naive_wape"] == pytest.approx(12 / 6)
     assert added.loc["online", "value_added_pct"] == pytest.approx(100 * (1 - (5 / 6) / 2))
+
+
+def test_stores_are_listed_by_how_far_off_they_are_in_total() -> None:
+    forecast = pd.concat([_forecast(), _forecast().assign(
+        unique_id=lambda f: f["unique_id"].str.replace("S1|", "S2|", regex=False),
+        yhat=lambda f: f["yhat"] * 3)], ignore_index=True)
+    sales = pd.concat([_sales(), _sales().assign(
+        unique_id=lambda f: f["unique_id"].str.replace("S1|", "S2|", regex=False))])
+
+    result = realised_accuracy(forecast, sales, through=date(2025, 3, 5), country="PL")
+
+    stores = result.by_store
+    assert list(stores.index) == ["S2", "S1"]  # S2 forecast 3x: furthest off
+    assert stores.loc["S1", "bias_pct"] == pytest.approx(0.0)  # 11 sold, 11 forecast
+    assert stores.loc["S2", "bias_pct"] == pytest.approx(200.0)
+    assert stores.loc["S1", "series"] == 2 and stores.loc["S1", "wape"] == pytest.approx(8 / 11)
