@@ -22,6 +22,8 @@ from api.cli_db import connected_engine, user_errors
 from api.cli_forecast import INPUT_ERROR_EXIT
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from api.services.forecast_accuracy import ScoredRun
 
 console = Console()
@@ -123,23 +125,27 @@ def _print(scored: ScoredRun, heading: str, top: int) -> None:
     if top == 0:
         return
     console.print(f"The {top} series the forecast missed most (units over the scored days):")
-    worst = Table()
-    for label in ("series", "days", "sold", "forecast", "error", "abs error"):
-        worst.add_column(label, justify="left" if label == "series" else "right")
-    for uid, row in result.by_series.head(top).iterrows():
-        worst.add_row(str(uid), f"{row['days']:.0f}", f"{row['actual_units']:,.0f}",
-                      f"{row['forecast_units']:,.1f}", f"{row['error']:+,.1f}",
-                      f"{row['abs_error']:,.1f}")
-    console.print(worst)
+    _print_ranking(result.by_series.head(top), "series", (
+        ("days", "days", "{:.0f}"), ("actual_units", "sold", "{:,.0f}"),
+        ("forecast_units", "forecast", "{:,.1f}"), ("error", "error", "{:+,.1f}"),
+        ("abs_error", "abs error", "{:,.1f}")))
     console.print(f"The {top} stores furthest off in total (all their series and channels):")
-    stores = Table()
-    for label in ("store", "series", "sold", "forecast", "bias %", "WAPE"):
-        stores.add_column(label, justify="left" if label == "store" else "right")
-    for node, row in result.by_store.head(top).iterrows():
-        stores.add_row(str(node), f"{row['series']:.0f}", f"{row['actual_units']:,.0f}",
-                       f"{row['forecast_units']:,.1f}", f"{row['bias_pct']:+.1f}",
-                       f"{row['wape']:.3f}")
-    console.print(stores)
+    _print_ranking(result.by_store.head(top), "store", (
+        ("series", "series", "{:.0f}"), ("actual_units", "sold", "{:,.0f}"),
+        ("forecast_units", "forecast", "{:,.1f}"), ("bias_pct", "bias %", "{:+.1f}"),
+        ("wape", "WAPE", "{:.3f}")))
+
+
+def _print_ranking(frame: pd.DataFrame, key: str,
+                   columns: tuple[tuple[str, str, str], ...]) -> None:
+    """A ranked table: the index (a series or a store) left, its figures right."""
+    table = Table()
+    table.add_column(key)
+    for _, label, _ in columns:
+        table.add_column(label, justify="right")
+    for name, row in frame.iterrows():
+        table.add_row(str(name), *(fmt.format(row[column]) for column, _, fmt in columns))
+    console.print(table)
 
 
 def _plot(scored: ScoredRun, reports_dir: Path) -> Path:

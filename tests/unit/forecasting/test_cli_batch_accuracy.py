@@ -43,6 +43,8 @@ def test_a_run_is_scored_on_the_days_sold_since_its_as_of(
 
     assert result.exit_code == 0, result.output
     assert f"{run_id}" in result.stdout and "14 of 56 days known" in result.stdout
+    assert "The 3 stores furthest off in total" in result.stdout
+    assert all(f"│ {store} " in result.stdout for store in ("S001", "S002"))
     per_series = pd.read_csv(tmp_path / "acc.csv")
     with sqlite3.connect(database) as conn:
         series = conn.execute("select count(distinct unique_id) from forecasts").fetchone()[0]
