@@ -157,11 +157,14 @@ def keep_alive(
         beater.join(timeout=every.total_seconds())
 
 
-def latest_run_id(conn: Connection, kind: str, status: RunStatus = "succeeded") -> str | None:
-    """The most recently started run of `kind` with `status`."""
+def latest_run_id(
+    conn: Connection, kind: str | tuple[str, ...], status: RunStatus = "succeeded"
+) -> str | None:
+    """The most recently started run of `kind` (or of any of several kinds) with `status`."""
+    kinds = (kind,) if isinstance(kind, str) else kind
     return conn.execute(
         select(batch_runs.c.run_id)
-        .where((batch_runs.c.kind == kind) & (batch_runs.c.status == status))
+        .where(batch_runs.c.kind.in_(kinds) & (batch_runs.c.status == status))
         .order_by(batch_runs.c.started_at.desc(), batch_runs.c.run_id.desc())
         .limit(1)
     ).scalar()

@@ -10,13 +10,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, func, select
 
-from api.db.runs import batch_runs, forecasts, read_forecasts
+from api.db.runs import batch_runs, forecasts, latest_run_id, read_forecasts
 from api.db.tables import Node, Sku
 from api.services.errors import Conflict, InvalidCommand, NotFound
+from forecasting.closed_days import ONLINE, WALK_IN
 
 # `omni batch weekly` records "forecast_weekly", the planner console's batch button "forecast"
 FORECAST_RUN_KINDS = ("forecast_weekly", "forecast")
-CHANNELS = ("store", "online")
+CHANNELS = (WALK_IN, ONLINE)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ForecastRun:
 def resolve_forecast_run(conn: Connection, run_id: str | None = None) -> ForecastRun:
     """Run `run_id`, or the newest succeeded forecast run when None. NotFound for an unknown id
     or one of another kind of batch; Conflict for a run that did not succeed."""
-    key = run_id or _latest_forecast_run(conn)
+    key = run_id or latest_run_id(conn, FORECAST_RUN_KINDS)
     if key is None:
         raise NotFound("forecast run", "latest")
     run = conn.execute(select(batch_runs).where(batch_runs.c.run_id == key)).mappings().first()
@@ -75,12 +76,3 @@ def forecast_slice(
     rows = read_forecasts(conn, run.run_id, None if node_id is None else [node_id],
                           None if sku is None else [sku], start, end)
     return rows if channel is None else rows.loc[rows["channel"] == channel]
-
-
-def _latest_forecast_run(conn: Connection) -> str | None:
-    return conn.execute(
-        select(batch_runs.c.run_id)
-        .where(batch_runs.c.kind.in_(FORECAST_RUN_KINDS) & (batch_runs.c.status == "succeeded"))
-        .order_by(batch_runs.c.started_at.desc(), batch_runs.c.run_id.desc())
-        .limit(1)
-    ).scalar()
