@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+import pandas as pd
 from sqlalchemy import Connection, func, select
 
 from api.db.history import sales_history
@@ -51,16 +52,20 @@ def score_forecast_run(
     days (each day = the same weekday of the week before the as-of) and the value added."""
     run = resolve_forecast_run(conn, run_id)
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
-    ends = [d for d in (last_sale, through) if d is not None]
-    through = (None if last_sale is None
-               else min(*ends, run.as_of + timedelta(days=run.horizon_days)))
-    if through is None or through <= run.as_of:
-        return ScoredRun(run, through, None)
-    forecast = read_forecasts(conn, run.run_id, start=run.as_of + timedelta(days=1), end=through)
-    sales = sales_history(conn, through, days=(through - run.as_of).days)
+    if last_sale is None:
+        return ScoredRun(run, None, None)
+    end = min(last_sale, run.as_of + timedelta(days=run.horizon_days))
+    end = end if through is None else min(end, through)
+    if end <= run.as_of:
+        return ScoredRun(run, end, None)
+    forecast = read_forecasts(conn, run.run_id, start=run.as_of + timedelta(days=1), end=end)
+    # one read: the week up to the as-of (the naive baseline) and the days scored after it
+    recorded = sales_history(conn, end, days=(end - run.as_of).days + 7)
+    before = recorded["ds"] <= pd.Timestamp(run.as_of)
+    sales, last_week = recorded.loc[~before], recorded.loc[before]
     country = str(run.params.get("country", "PL"))
-    model = realised_accuracy(forecast, sales, through, country)  # type: ignore[arg-type]
-    naive = realised_accuracy(seasonal_naive_on(forecast, sales_history(conn, run.as_of, 7)),
-                              sales, through, country)  # type: ignore[arg-type]
+    model = realised_accuracy(forecast, sales, end, country)  # type: ignore[arg-type]
+    naive = realised_accuracy(seasonal_naive_on(forecast, last_week),
+                              sales, end, country)  # type: ignore[arg-type]
     summary = model.summary.join(value_added(model.summary, naive.summary))
-    return ScoredRun(run, through, replace(model, summary=summary))
+    return ScoredRun(run, end, replace(model, summary=summary))
