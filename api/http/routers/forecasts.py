@@ -116,36 +116,33 @@ def _finite(value: object) -> float | None:
 
 
 def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
-    run, known, result = scored.run, scored.days_known, scored.accuracy
+    run, result = scored.run, scored.accuracy
+    answer = RunAccuracyOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
+                            horizon_days=run.horizon_days, days_known=scored.days_known,
+                            first_day=None, last_day=None, excluded=None, segments=[],
+                            worst_series=[])
     if result is None or result.scored_days == 0:
-        return RunAccuracyOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
-                              horizon_days=run.horizon_days, days_known=known,
-                              first_day=None, last_day=None, excluded=None, segments=[],
-                              worst_series=[])
-    segments = []
-    for segment, row in result.summary.iterrows():
-        if row["days"] == 0:
-            continue
-        coverage = {str(c).removeprefix("coverage_"): float(row[c])
-                    for c in result.summary.columns if str(c).startswith("coverage_")}
-        segments.append(SegmentAccuracyOut(
+        return answer
+    coverage_columns = [c for c in result.summary.columns if str(c).startswith("coverage_")]
+    segments = [
+        SegmentAccuracyOut(
             segment=str(segment), series=int(row["series"]),  # type: ignore[arg-type]
             days=int(row["days"]), actual_units=float(row["actual_units"]),
             forecast_units=float(row["forecast_units"]), bias_pct=_finite(row["bias_pct"]),
             wape=_finite(row["wape"]), mae=_finite(row["mae"]),
-            naive_wape=_finite(row.get("naive_wape", float("nan"))),
-            value_added_pct=_finite(row.get("value_added_pct", float("nan"))),
-            coverage=coverage))
+            naive_wape=_finite(row["naive_wape"]),
+            value_added_pct=_finite(row["value_added_pct"]),
+            coverage={str(c).removeprefix("coverage_"): float(row[c]) for c in coverage_columns})
+        for segment, row in result.summary.iterrows() if row["days"] > 0]
     worst = [SeriesAccuracyOut(unique_id=str(uid), days=int(row["days"]),
                                actual_units=float(row["actual_units"]),
                                forecast_units=float(row["forecast_units"]),
                                error=float(row["error"]), abs_error=float(row["abs_error"]))
              for uid, row in result.by_series.head(top).iterrows()]
-    return RunAccuracyOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
-                          horizon_days=run.horizon_days, days_known=known,
-                          first_day=result.first_day, last_day=result.last_day,
-                          excluded=ExcludedDaysOut(**result.excluded), segments=segments,
-                          worst_series=worst, worst_stores=_stores(result.by_store, top))
+    return answer.model_copy(update={
+        "first_day": result.first_day, "last_day": result.last_day,
+        "excluded": ExcludedDaysOut(**result.excluded), "segments": segments,
+        "worst_series": worst, "worst_stores": _stores(result.by_store, top)})
 
 
 def _forecast(engine: Engine, run_id: str, node_id: str | None, sku: str | None,
