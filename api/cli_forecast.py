@@ -101,7 +101,7 @@ def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _engine(engine: EngineOption) -> Iterator[None]:
+def engine_runtime(engine: EngineOption) -> Iterator[None]:
     """A local Dask cluster of processes for `dask`; a local Ray runtime for `ray` (the
     `ray` extra must be installed). The models find the runtime and leave it to this block."""
     if engine is EngineOption.ray:
@@ -136,7 +136,7 @@ def run_forecast(
     future_frame = read_frame(future, str(future)) if future is not None else None
     forecaster = make_model(model, country=country, engine=engine.value,  # type: ignore[arg-type]
                             **params)
-    with _engine(engine):
+    with engine_runtime(engine):
         try:
             forecaster.fit(history_frame, censored_column)
         except ForecastInputError as error:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -28,30 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from forecast_scale import synthetic_history  # noqa: E402
 
-from forecasting.distributed import ray_runtime  # noqa: E402
+from api.cli_forecast import EngineOption, engine_runtime  # noqa: E402
 from forecasting.registry import make_model  # noqa: E402
 
 HORIZON = 56
 ENGINES = ("local", "dask", "ray")
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
-@contextmanager
-def _dask_cluster() -> Iterator[None]:
-    """What `omni forecast --engine dask` starts: two worker processes of one thread."""
-    from distributed import Client, LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
-                      processes=True) as cluster, Client(cluster):
-        yield
-
-
-RUNTIMES: dict[str, Callable[[], AbstractContextManager[None]]] = {
-    "local": _nothing, "dask": _dask_cluster, "ray": ray_runtime}
 
 
 def run(name: str, history: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +39,7 @@ def run(name: str, history: pd.DataFrame) -> pd.DataFrame:
     rows, local = [], None
     for engine in ENGINES:
         start = time.perf_counter()
-        with RUNTIMES[engine]():
+        with engine_runtime(EngineOption(engine)):  # what `omni forecast --engine` starts
             started = time.perf_counter() - start
             begin = time.perf_counter()
             model = make_model(name, country="PL", engine=engine)  # type: ignore[arg-type]
