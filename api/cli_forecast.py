@@ -25,6 +25,7 @@ from forecasting.validation import ForecastInputError
 if TYPE_CHECKING:
     from experiments.batch_logging import WeeklyBatchRecord
     from forecasting.accuracy import RealisedAccuracy
+    from forecasting.estimator import Forecaster
 
 INPUT_ERROR_EXIT = 2
 CHAMPION = "champion"
@@ -127,8 +128,9 @@ def engine_runtime(engine: EngineOption) -> Iterator[None]:
 def run_forecast(
     history: Path, horizon: int, out: Path, future: Path | None, country: str, model: str,
     engine: EngineOption, censored_column: str | None = None, **params: Any,
-) -> pd.DataFrame:
-    """Read, forecast, write. Raises ForecastInputError / UnknownModelError on bad input."""
+) -> tuple[pd.DataFrame, Forecaster]:
+    """Read, forecast, write; the forecast and the fitted model (what it did to the history).
+    Raises ForecastInputError / UnknownModelError on bad input."""
     if model not in MODEL_NAMES:
         raise UnknownModelError(
             f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
@@ -149,7 +151,7 @@ def run_forecast(
             source = named if error.source == "future" else error.source
             raise ForecastInputError(error.problem, source, error.column, error.row) from None
     write_frame_atomically(forecast, out)
-    return forecast
+    return forecast, forecaster
 
 
 def forecast(
@@ -177,13 +179,17 @@ def forecast(
     """Forecast daily demand with quantiles for every series in a history file."""
     name, params, version = resolve_model_option(model)
     try:
-        result = run_forecast(history, horizon, out, future, country.value, name, engine,
-                              censored_column, **params)
+        result, fitted = run_forecast(history, horizon, out, future, country.value, name,
+                                      engine, censored_column, **params)
     except (ForecastInputError, UnknownModelError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
     typer.echo(f"wrote {len(result)} rows for {result['unique_id'].nunique()} series to {out} "
                f"(model {model_label(name, version)})")
+    if fitted.filled_days_:
+        typer.echo(f"note: {fitted.filled_days_:,} days without a row in {history} were read as "
+                   "0 sales (every series runs daily from its first row to the history's last "
+                   "day)", err=True)
 
 
 # --- omni batch weekly -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from utilsforecast.losses import bias, mase, quantile_loss, rmsse
 
+from forecasting.daily_grid import fill_missing_days
 from forecasting.estimator import Forecaster
 from forecasting.quantiles import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from forecasting.validation import exog_columns, validate_history, validate_horizon
@@ -43,7 +44,7 @@ def backtest(
     """Fit a fresh model at each of `folds` cutoffs `step` days apart (default: `horizon`), the
     last ending with the history, and score its forecasts of the following `horizon` days."""
     validate_horizon(horizon)
-    clean = validate_history(history)
+    clean, _ = fill_missing_days(validate_history(history))
     step = step or horizon
     last = clean["ds"].max()
     cutoffs = [last - pd.Timedelta(days=horizon + step * (folds - 1 - k)) for k in range(folds)]

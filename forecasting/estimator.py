@@ -20,6 +20,7 @@ import pandas as pd
 from forecasting.calendar import Country
 from forecasting.censoring import restore_censored_demand
 from forecasting.closed_days import closed_mask
+from forecasting.daily_grid import fill_missing_days
 from forecasting.quantiles import (
     QUANTILE_COLUMNS,
     Dispersion,
@@ -42,7 +43,7 @@ _MIN_TRAIN_DAYS = 56  # a series needs this much history before the holdout to b
 
 class Forecaster(ABC):
     """Base of all models. Learned state ends in `_` (history_, exog_, dispersion_, holdout_,
-    estimated_days_)."""
+    estimated_days_, filled_days_)."""
 
     name = "forecaster"
 
@@ -74,9 +75,12 @@ class Forecaster(ABC):
         return self
 
     def _learnable(self, history: pd.DataFrame, censored_column: str | None) -> pd.DataFrame:
-        """The validated history, sold-out days restored; sets `exog_`, `history_` and what the
-        restore changed (`censored_days_`, `censored_added_units_`, for the run log)."""
+        """The validated history, missing days added (`forecasting.daily_grid`), sold-out days
+        restored; sets `exog_`, `history_` and, for the run log, the days added
+        (`filled_days_`) and what the restore changed (`censored_days_`,
+        `censored_added_units_`)."""
         clean = validate_history(history, censored_column=censored_column)
+        clean, self.filled_days_ = fill_missing_days(clean, censored_column)
         self.censored_days_, self.censored_added_units_ = 0, 0.0
         self.estimated_days_ = clean.iloc[:0][["unique_id", "ds"]]
         if censored_column is not None:

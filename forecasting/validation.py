@@ -92,8 +92,9 @@ def _check_numeric(df: pd.DataFrame, column: str, source: str, allow_nan: bool) 
     bad = values.isna() & df[column].notna() if allow_nan else values.isna()
     if bad.any():
         row = _first_row(bad)
-        raise ForecastInputError(
-            f"not a number: {df[column].iloc[row - 1]!r}", source, column, row)
+        value = df[column].iloc[row - 1]
+        problem = "missing value" if pd.isna(value) else f"not a number: {value!r}"
+        raise ForecastInputError(problem, source, column, row)
     if not np.isfinite(values.dropna().to_numpy(dtype=float)).all():
         raise ForecastInputError("infinite value", source, column,
                                  _first_row(~np.isfinite(values.to_numpy(dtype=float))))

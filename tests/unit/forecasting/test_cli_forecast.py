@@ -84,6 +84,8 @@ def test_a_distributed_engine_writes_the_local_engines_forecast(files: Path, eng
         (["--horizon", "3", "--history-file-swap", "bad_y"], "column 'y', row 2"),
         (["--horizon", "3", "--history-file-swap", "dup"], "duplicate unique_id+ds"),
         (["--horizon", "9", "--future-file", "fx"], "gap: no row"),
+        (["--horizon", "3", "--future-file", "fx", "--history-file-swap", "gap_exog"],
+         "column 'ds': gap: no row for unique_id"),
         (["--horizon", "3", "--engine", "ray", "--model", "combo"],
          "combo runs on the local engine only"),
     ],
@@ -99,7 +101,7 @@ def test_bad_input_exits_non_zero_names_the_problem_and_writes_nothing(
         history = _bad_history(files, kind)
     if "--future-file" in args:
         args = args[:args.index("--future-file")]
-        history = files / "hx.csv"
+        history = files / "hx.csv" if history == files / "h.csv" else history
         extra = ["--future", files / "fx.csv"]
     code, output = _run("--history", history, "--out", files / "out.csv", *FAST, *args, *extra)
 
@@ -109,9 +111,33 @@ def test_bad_input_exits_non_zero_names_the_problem_and_writes_nothing(
     assert not [p for p in files.iterdir() if p.name.startswith(".out.csv")]
 
 
+def test_a_sales_export_without_its_zero_rows_is_forecast_saying_what_was_added(
+    files: Path,
+) -> None:
+    dense = pd.read_csv(files / "h.csv")
+    dense.loc[dense["y"] > 0].to_csv(files / "sparse.csv", index=False)
+    code, output = _run("--history", files / "h.csv", "--horizon", "7", "--out",
+                        files / "dense_out.csv", *FAST)
+    assert code == 0, output
+
+    code, output = _run("--history", files / "sparse.csv", "--horizon", "7", "--out",
+                        files / "sparse_out.csv", *FAST)
+
+    assert code == 0, output
+    selling = dense.groupby("unique_id")["y"].transform(lambda y: (y > 0).cummax())
+    zeros = int(((dense["y"] == 0) & selling).sum())  # days before a first sale stay out
+    assert zeros > 0 and f"note: {zeros:,} days without a row" in output
+    pd.testing.assert_frame_equal(pd.read_csv(files / "sparse_out.csv"),
+                                  pd.read_csv(files / "dense_out.csv"))
+
+
 def _bad_history(files: Path, kind: str) -> Path:
     if kind in ("hx", "missing"):
         return files / f"{kind}.csv"
+    if kind == "gap_exog":
+        frame = pd.read_csv(files / "hx.csv").drop(index=10)
+        frame.to_csv(files / "gap.csv", index=False)
+        return files / "gap.csv"
     frame = pd.read_csv(files / "h.csv")
     if kind == "bad_y":
         frame["y"] = frame["y"].astype(object)

@@ -81,3 +81,9 @@ def test_clean_history_is_sorted_and_typed() -> None:
 
     assert clean["ds"].is_monotonic_increasing
     assert clean["y"].dtype == float
+
+
+def test_an_empty_demand_cell_is_named_as_missing() -> None:
+    with pytest.raises(ForecastInputError, match="row 2: missing value") as error:
+        validate_history(_history(y=[1, None, 3]))
+    assert error.value.column == "y"
