@@ -35,10 +35,17 @@ class ForecastInputError(ValueError):
         return f"{', '.join(where)}: {self.problem}"
 
 
+MAX_HORIZON_DAYS = 3660  # ten years of days: past it a daily forecast means nothing
+
+
 def validate_horizon(horizon: int) -> None:
     if horizon <= 0:
         raise ForecastInputError(f"horizon must be a positive number of days, got {horizon}",
                                  source="horizon")
+    if horizon > MAX_HORIZON_DAYS:
+        raise ForecastInputError(
+            f"horizon of {horizon:,} days is too long for a daily forecast: at most "
+            f"{MAX_HORIZON_DAYS:,} (ten years)", source="horizon")
 
 
 def _require_columns(df: pd.DataFrame, columns: Sequence[str], source: str) -> None:

@@ -78,6 +78,7 @@ def test_a_distributed_engine_writes_the_local_engines_forecast(files: Path, eng
     ("args", "message"),
     [
         (["--horizon", "0"], "horizon must be a positive"),
+        (["--horizon", "100000"], "too long for a daily forecast"),
         (["--horizon", "3", "--model", "prophet"], "unknown model 'prophet'"),
         (["--horizon", "3", "--history-file-swap", "hx"], "future frame is required"),
         (["--horizon", "3", "--history-file-swap", "missing"], "file not found"),

@@ -54,6 +54,12 @@ def test_horizon_must_be_positive(horizon: int) -> None:
         validate_horizon(horizon)
 
 
+def test_a_horizon_past_ten_years_is_refused_before_dates_overflow() -> None:
+    validate_horizon(3660)
+    with pytest.raises(ForecastInputError, match="too long for a daily forecast: at most 3,660"):
+        validate_horizon(100_000)
+
+
 def test_future_frame_is_required_when_history_has_exogenous_columns() -> None:
     history = validate_history(_history(promo=[0, 1, 0]))
     with pytest.raises(ForecastInputError, match="future frame is required.*promo"):
