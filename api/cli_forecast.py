@@ -12,6 +12,7 @@ import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -198,6 +199,30 @@ batch_app = typer.Typer(help="Scheduled batch jobs.", no_args_is_help=True)
 WEEKLY_HORIZON_DAYS = 56
 
 
+def _history_end(as_of: str | None, first_sale: date, last_sale: date) -> date:
+    """The batch's last day of history: `--as-of`, or the last day with sales. An as-of past the
+    last recorded day is refused, since the days between would be read as no demand (a feed
+    running late would pull the whole forecast down); one before the first sale has nothing to
+    learn from. Both exit 2 with the range that can be used."""
+    if as_of is None:
+        return last_sale
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError:
+        typer.echo(f"error: --as-of: {as_of!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
+    if day > last_sale:
+        typer.echo(f"error: --as-of: sales are recorded through {last_sale} only; the days "
+                   f"after it up to {day} would be read as no demand. Import those days first "
+                   "(omni sales import) or choose an earlier --as-of", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT)
+    if day < first_sale:
+        typer.echo(f"error: --as-of: {day} is before the first recorded sale ({first_sale}): "
+                   "there is no history to learn from", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT)
+    return day
+
+
 @batch_app.command("weekly")
 def weekly(
     as_of: Annotated[str | None, typer.Option(
@@ -213,7 +238,7 @@ def weekly(
         "backtest.*; each fold costs one more fit)")] = 0,
 ) -> None:
     """Forecast every store x channel x SKU for the next 8 weeks and store the run."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from rich.progress import Progress
     from sqlalchemy import func, select
@@ -241,7 +266,8 @@ def weekly(
     try:
         engine = make_engine(settings.database_url, settings)
         with engine.connect() as conn:
-            last_sale = conn.execute(select(func.max(Sale.date))).scalar()
+            first_sale, last_sale = conn.execute(
+                select(func.min(Sale.date), func.max(Sale.date))).one()
     except DatabaseError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
@@ -249,7 +275,7 @@ def weekly(
         typer.echo("error: the sales table is empty: load a chain first (omni db init --demo)",
                    err=True)
         raise typer.Exit(1)
-    day = date.fromisoformat(as_of) if as_of else pd.Timestamp(last_sale).date()
+    day = _history_end(as_of, pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date())
     data_version = current_data_version(engine)
     params: dict[str, Any] = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
     with engine.begin() as conn:

@@ -90,6 +90,27 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     assert latest == ("succeeded", None, len(per_series) * 56)
 
 
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [("next tuesday", "'next tuesday' is not a date"),
+     ("2099-01-01", "sales are recorded through 2026-11-08 only"),
+     ("2000-01-01", "before the first recorded sale")],
+)
+def test_an_as_of_the_sales_cannot_support_is_refused_before_a_run_is_recorded(
+    tiny_chain: tuple[Path, CliRunner], as_of: str, message: str
+) -> None:
+    database, runner = tiny_chain
+
+    result = runner.invoke(app, ["batch", "weekly", "--as-of", as_of, "--model",
+                                 "seasonal_naive"])
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("select count(*) from batch_runs").fetchone() == (0,)
+        assert conn.execute("select count(*) from forecasts").fetchone() == (0,)
+
+
 @pytest.mark.parametrize("command", [["batch", "weekly"], ["forecast", "--history", "h.csv",
                                                             "--horizon", "7", "--out", "o.csv"]])
 def test_champion_with_an_empty_registry_exits_with_the_reason_and_writes_nothing(
