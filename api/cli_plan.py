@@ -29,7 +29,14 @@ def _engine():  # type: ignore[no-untyped-def]
 
 
 def _day(value: str | None) -> date:
-    return datetime.strptime(value, "%Y-%m-%d").date() if value else date.today()
+    """`--as-of` as a date (default today); a malformed one exits 2 naming it."""
+    if value is None:
+        return date.today()
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        typer.echo(f"error: --as-of: {value!r} is not a date (YYYY-MM-DD)", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
 
 
 @plan_app.command("reservations")

@@ -203,8 +203,14 @@ def _prepare(
     settings: RebalanceSettings,
     year: int | None,
 ) -> tuple[Positions, _Context]:
-    """Validated positions and the lane network both plans are built on."""
+    """Validated positions and the lane network both plans are built on. A peak that has
+    started by `as_of` is refused: no transfer could arrive before it."""
     window = resolve_peak(peak, year)
+    day = as_of.date() if isinstance(as_of, datetime) else as_of
+    if window.start <= day:
+        raise PlanningInputError(
+            "peak", f"{window.name} {window.start.year} starts {window.start:%Y-%m-%d}, on or "
+            f"before the as-of day {day:%Y-%m-%d}: no transfer could arrive before it")
     pos = prepare_positions(positions, nodes, settings.default_dispersion)
     return pos, _Context.build(pos, transfer_rates, window, as_of, settings)
 

@@ -157,8 +157,6 @@ def run_rebalance(engine: Engine, peak: PeakName, year: int | None = None) -> Ac
         window = peak_window(peak, year or _next_year_of(peak, as_of))
     except ValueError as exc:
         raise ActionError(str(exc)) from None
-    if window.start <= as_of:
-        raise ActionError(f"{peak} {window.start.year} has already started")
     try:
         summary = plan_peak_transfers(
             engine, peak, window.start.year, as_of, deadline_s=PLAN_DEADLINE_S

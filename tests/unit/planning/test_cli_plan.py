@@ -64,3 +64,23 @@ def test_unknown_peak_exits_with_a_message_naming_the_field(tmp_path: Path) -> N
     )
     assert code == 2
     assert "peak" in output and "easter" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--year", "1999"], "no transfer could arrive before it"),
+     (["--year", "2026", "--as-of", "26/11/2026"], "'26/11/2026' is not a date")],
+)
+def test_a_plan_that_cannot_be_made_exits_2_and_writes_nothing(
+    demo_db: str, args: list[str], message: str
+) -> None:
+    engine = sa.create_engine(demo_db)
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM batch_runs")).scalar()
+
+    code, output = run(demo_db, "plan", "rebalance", "--peak", "christmas", *args)
+
+    assert code == 2
+    assert message in output
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM batch_runs")).scalar() == before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -132,6 +132,13 @@ def test_optimised_plan_is_worth_at_least_the_proportional_rule(seed: int) -> No
 def test_unknown_peak_is_refused_naming_the_field() -> None:
     with pytest.raises(PlanningInputError, match="peak"):
         plan_transfers(positions(2, 1, 0), nodes(2), rates(), "easter", AS_OF, year=2026)
+
+
+@pytest.mark.parametrize("as_of", [PEAK.start, date(2030, 1, 1)])
+def test_a_peak_that_has_started_is_refused_since_no_transfer_could_arrive(as_of: date) -> None:
+    with pytest.raises(PlanningInputError, match="on or before the as-of day"):
+        plan_transfers(positions(2, 1, 0), nodes(2), rates(), PEAK, as_of)
+    plan_transfers(positions(2, 1, 0), nodes(2), rates(), PEAK, PEAK.start - timedelta(days=1))
 
 
 def test_negative_stock_is_refused_naming_the_field() -> None:
