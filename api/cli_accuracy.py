@@ -42,7 +42,7 @@ def accuracy(
     ] = None,
     through: Annotated[str | None, typer.Option(
         "--through", help="Score no day after this one (YYYY-MM-DD; default: the last day "
-        "with recorded sales): leave out a day whose sales are still coming in")] = None,
+        "whose sales have arrived from the usual number of stores in every channel)")] = None,
     top: Annotated[int, typer.Option("--top", min=0, help="Series the forecast missed most, "
                                      "listed")] = 10,
     out: Annotated[Path | None, typer.Option(
@@ -103,6 +103,8 @@ def _print(scored: ScoredRun, heading: str, top: int) -> None:
     console.print(f"Realised accuracy of {heading}: {scored.days_known} of "
                   f"{scored.run.horizon_days} days "
                   f"known, scored {result.first_day} .. {result.last_day}")
+    if scored.held_back is not None:
+        console.print(f"note: {scored.held_back.describe()} (pass --through to score them)")
     table = Table()
     segments = [str(segment) for segment, row in result.summary.iterrows() if row["days"] > 0]
     table.add_column("")

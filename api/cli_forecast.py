@@ -200,10 +200,11 @@ WEEKLY_HORIZON_DAYS = 56
 
 
 def _history_end(as_of: str | None, first_sale: date, last_sale: date) -> date:
-    """The batch's last day of history: `--as-of`, or the last day with sales. An as-of past the
-    last recorded day is refused, since the days between would be read as no demand (a feed
-    running late would pull the whole forecast down); one before the first sale has nothing to
-    learn from. Both exit 2 with the range that can be used."""
+    """The batch's last day of history: `--as-of`, or the last day with sales (the caller then
+    holds back days whose sales look incomplete). An as-of past the last recorded day is
+    refused, since the days between would be read as no demand (a feed running late would pull
+    the whole forecast down); one before the first sale has nothing to learn from. Both exit 2
+    with the range that can be used."""
     if as_of is None:
         return last_sale
     try:
@@ -226,7 +227,8 @@ def _history_end(as_of: str | None, first_sale: date, last_sale: date) -> date:
 @batch_app.command("weekly")
 def weekly(
     as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Last day of history (YYYY-MM-DD); default: the last day with sales")
+        "--as-of", help="Last day of history (YYYY-MM-DD); default: the last day whose sales "
+        "have arrived from the usual number of stores in every channel")
     ] = None,
     model: Annotated[str, typer.Option(
         "--model", help=f"Forecasting model, or {CHAMPION} (the registered champion)")
@@ -253,6 +255,7 @@ def weekly(
         write_forecasts,
     )
     from api.db.tables import Sale
+    from api.services.sales_completeness import arrived_through, stores_reporting
     from api.settings import get_settings
     from experiments.batch_logging import WeeklyBatchRecord
 
@@ -276,6 +279,13 @@ def weekly(
                    err=True)
         raise typer.Exit(1)
     day = _history_end(as_of, pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date())
+    if as_of is None:
+        with engine.connect() as conn:
+            arrived = arrived_through(stores_reporting(conn, day), day)
+        if arrived.short:
+            typer.echo(f"note: {arrived.describe()} (pass --as-of to use them anyway)",
+                       err=True)
+        day = arrived.through
     data_version = current_data_version(engine)
     params: dict[str, Any] = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
     with engine.begin() as conn:

@@ -39,6 +39,7 @@ from api.db.tables import (
     Stock,
     Transfer,
 )
+from api.services.sales_completeness import arrived_through, stores_reporting
 from forecasting.calendar import PeakName, peak_window
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,9 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
     with engine.begin() as conn:
         for dead in reap_abandoned_runs(conn):
             log.warning("forecast run %s had no heartbeat: marked failed", dead)
-        as_of = as_of_day(conn)
+        last_sale = as_of_day(conn)
+        arrived = arrived_through(stores_reporting(conn, last_sale), last_sale)
+        as_of = arrived.through
         run_id = start_batch_run(conn, "forecast", {"as_of": as_of.isoformat(),
                                                     "source": "console"}, model=model)
     worker = threading.Thread(
@@ -86,7 +89,9 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
         name=f"console-{run_id}", daemon=True,
     )
     worker.start()
-    return ActionResult(run_id, f"forecast run {run_id} started; it is listed below until done")
+    held_back = f" ({arrived.describe()})" if arrived.short else ""
+    return ActionResult(run_id, f"forecast run {run_id} as of {as_of} started; it is listed "
+                        f"below until done{held_back}")
 
 
 def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:

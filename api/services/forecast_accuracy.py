@@ -19,6 +19,7 @@ from api.db.history import sales_history
 from api.db.runs import read_forecasts
 from api.db.tables import Sale
 from api.services.forecast_runs import ForecastRun, resolve_forecast_run
+from api.services.sales_completeness import ArrivedSales, arrived_through, stores_reporting
 from forecasting.accuracy import (
     RealisedAccuracy,
     realised_accuracy,
@@ -36,6 +37,7 @@ class ScoredRun:
     run: ForecastRun
     through: date | None
     accuracy: RealisedAccuracy | None
+    held_back: ArrivedSales | None = None  # recent days left out as not yet fully arrived
 
     @property
     def days_known(self) -> int:
@@ -46,18 +48,23 @@ def score_forecast_run(
     conn: Connection, run_id: str | None = None, through: date | None = None
 ) -> ScoredRun:
     """Score run `run_id` (default: the newest succeeded forecast run) through the last day
-    with recorded sales, or `through` if earlier (a day whose feed is still incomplete would
-    count its missing rows as zero sales); the errors of `resolve_forecast_run` for an unknown
+    whose sales have arrived (`api.services.sales_completeness`; the days held back are in
+    `held_back`), or `through` if given and earlier (a day whose feed is still incomplete
+    would count its missing rows as zero sales); the errors of `resolve_forecast_run` for an unknown
     or unfinished run. The summary also holds the seasonal naive forecast's WAPE on the same
     days (each day = the same weekday of the week before the as-of) and the value added."""
     run = resolve_forecast_run(conn, run_id)
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
     if last_sale is None:
         return ScoredRun(run, None, None)
+    held_back = None
+    if through is None:  # days still arriving would count their missing rows as no sales
+        arrived = arrived_through(stores_reporting(conn, last_sale), last_sale)
+        last_sale, held_back = arrived.through, (arrived if arrived.short else None)
     end = min(last_sale, run.as_of + timedelta(days=run.horizon_days))
     end = end if through is None else min(end, through)
     if end <= run.as_of:
-        return ScoredRun(run, end, None)
+        return ScoredRun(run, end, None, held_back)
     forecast = read_forecasts(conn, run.run_id, start=run.as_of + timedelta(days=1), end=end)
     # one read: the week up to the as-of (the naive baseline) and the days scored after it
     recorded = sales_history(conn, end, days=(end - run.as_of).days + 7)
@@ -68,4 +75,4 @@ def score_forecast_run(
     naive = realised_accuracy(seasonal_naive_on(forecast, last_week),
                               sales, end, country)  # type: ignore[arg-type]
     summary = model.summary.join(value_added(model.summary, naive.summary))
-    return ScoredRun(run, end, replace(model, summary=summary))
+    return ScoredRun(run, end, replace(model, summary=summary), held_back)

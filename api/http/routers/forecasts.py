@@ -108,6 +108,9 @@ class RunAccuracyOut(BaseModel):
     worst_stores: list[StoreAccuracyOut] = Field(
         default_factory=list, description="stores furthest off in total (largest |bias_pct|) "
         "first")
+    held_back_days: list[date] = Field(
+        default_factory=list, description="recent days left out because fewer stores than "
+        "usual have reported their sales yet (only without `through`)")
 
 
 def _finite(value: object) -> float | None:
@@ -115,12 +118,16 @@ def _finite(value: object) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _held_back_days(scored: ScoredRun) -> list[date]:
+    return sorted({short.day for short in scored.held_back.short}) if scored.held_back else []
+
+
 def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
     run, result = scored.run, scored.accuracy
     answer = RunAccuracyOut(run_id=run.run_id, model=run.model, as_of=run.as_of,
                             horizon_days=run.horizon_days, days_known=scored.days_known,
                             first_day=None, last_day=None, excluded=None, segments=[],
-                            worst_series=[])
+                            worst_series=[], held_back_days=_held_back_days(scored))
     if result is None or result.scored_days == 0:
         return answer
     coverage_columns = [c for c in result.summary.columns if str(c).startswith("coverage_")]
@@ -193,7 +200,8 @@ async def get_accuracy(
     runtime: RuntimeDep,
     top: Annotated[int, Query(ge=0, le=1000, description="worst series listed")] = 20,
     through: Annotated[date | None, Query(description="score no later day (default: the last "
-                                          "day with recorded sales)")] = None,
+                                          "day whose sales have arrived from the usual number "
+                                          "of stores; see held_back_days)")] = None,
 ) -> RunAccuracyOut:
     """The run's realised accuracy over the days sold since its as-of day (404: unknown run or
     none yet; 409: the run did not succeed)."""

@@ -63,6 +63,19 @@ def test_the_latest_run_is_scored_on_the_days_posted_since(
     # S001: JACKET sold 3, forecast 6 (+100%); S002: PHONE sold 5, forecast 2 (-60%)
     assert [(s["node_id"], s["bias_pct"]) for s in body["worst_stores"]] == [
         ("S001", pytest.approx(100.0))]
+    assert body["held_back_days"] == []
+
+    # the 12th: the e-shop's feed is in, the store's walk-in sales (every day so far) are not
+    late = client.post("/v1/sales", headers=OMS, json={"sales": [
+        {"date": "2026-11-12", "node_id": "S002", "channel": "online", "sku": "PHONE",
+         "units": 1}]})
+    assert late.status_code == 200, late.text
+    held = client.get("/v1/forecast-runs/latest/accuracy", headers=PLANNER).json()
+    asked = client.get("/v1/forecast-runs/latest/accuracy?through=2026-11-12",
+                       headers=PLANNER).json()
+
+    assert held["days_known"] == 3 and held["held_back_days"] == ["2026-11-12"]
+    assert asked["days_known"] == 4 and asked["held_back_days"] == []
 
 
 def test_unknown_and_failed_runs_are_problems(client: TestClient, loaded_engine: Engine) -> None:

@@ -152,3 +152,25 @@ def test_the_weekly_batch_backtests_its_last_folds_as_realised_accuracy(
 
     history = client().get_metric_history(logged_run, "backtest.all.actual_units")
     assert sorted((m.step, m.value) for m in history) == [(1, sold[0]), (2, sold[1])]
+
+
+def test_a_day_only_some_stores_have_reported_is_not_scored_unless_asked(
+    tiny_chain: tuple[Path, CliRunner], tmp_path: Path
+) -> None:
+    database, runner = tiny_chain
+    _, last = _weekly_run(database, runner, 7)
+    with sqlite3.connect(database) as conn:
+        node, sku = conn.execute("select node_id, sku from sales limit 1").fetchone()
+    late_day = last + timedelta(days=1)
+    (tmp_path / "late.csv").write_text(
+        f"date,node_id,channel,sku,units\n{late_day},{node},store,{sku},3\n")
+    assert runner.invoke(app, ["sales", "import", str(tmp_path / "late.csv")]).exit_code == 0
+    reports = ["--reports-dir", str(tmp_path / "reports")]
+
+    held = runner.invoke(app, ["batch", "accuracy", *reports])
+    asked = runner.invoke(app, ["batch", "accuracy", "--through", late_day.isoformat(), *reports])
+
+    assert held.exit_code == 0 and asked.exit_code == 0, held.output + asked.output
+    assert "7 of 56 days known" in held.stdout and f"sales after {last} look incomplete" \
+        in held.stdout
+    assert "8 of 56 days known" in asked.stdout and "look incomplete" not in asked.stdout

@@ -111,6 +111,27 @@ def test_an_as_of_the_sales_cannot_support_is_refused_before_a_run_is_recorded(
         assert conn.execute("select count(*) from forecasts").fetchone() == (0,)
 
 
+def test_a_last_day_only_some_stores_have_reported_is_held_back_from_the_default_as_of(
+    tiny_chain: tuple[Path, CliRunner], tmp_path: Path
+) -> None:
+    database, runner = tiny_chain
+    with sqlite3.connect(database) as conn:
+        node, sku = conn.execute("select node_id, sku from sales limit 1").fetchone()
+    (tmp_path / "late.csv").write_text(  # one store's walk-in day, nothing from the other yet
+        f"date,node_id,channel,sku,units\n2026-11-09,{node},store,{sku},3\n")
+    assert runner.invoke(app, ["sales", "import", str(tmp_path / "late.csv")]).exit_code == 0
+
+    result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
+
+    assert result.exit_code == 0, result.output
+    assert "sales after 2026-11-08 look incomplete" in result.stderr
+    assert "2026-11-09 (online 0/" in result.stderr and "store 1/2)" in result.stderr
+    with sqlite3.connect(database) as conn:
+        params = json.loads(conn.execute("select params from batch_runs").fetchone()[0])
+        first_day = conn.execute("select min(ds) from forecasts").fetchone()[0]
+    assert params["as_of"] == "2026-11-08" and str(first_day).startswith("2026-11-09")
+
+
 @pytest.mark.parametrize("command", [["batch", "weekly"], ["forecast", "--history", "h.csv",
                                                             "--horizon", "7", "--out", "o.csv"]])
 def test_champion_with_an_empty_registry_exits_with_the_reason_and_writes_nothing(
