@@ -49,8 +49,16 @@ def ray_runtime(num_cpus: int | None = None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
-             log_to_driver=False, logging_level=logging.WARNING)
+    # Ray announces on every start that its (default, kept) token authentication is on; the
+    # forecast's own output is what the caller reads.
+    notice = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    level = notice.level
+    notice.setLevel(logging.ERROR)
+    try:
+        ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                 log_to_driver=False, logging_level=logging.WARNING)
+    finally:
+        notice.setLevel(level)
     try:
         yield
     finally:

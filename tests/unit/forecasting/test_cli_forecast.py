@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +74,21 @@ def test_a_distributed_engine_writes_the_local_engines_forecast(files: Path, eng
     assert code == 0, output
     pd.testing.assert_frame_equal(pd.read_csv(files / f"{engine}.csv"),
                                   pd.read_csv(files / "local.csv"))
+
+
+@pytest.mark.slow
+def test_the_ray_engine_prints_the_forecasts_summary_and_no_start_up_notices(
+    files: Path,
+) -> None:
+    omni = Path(sys.executable).with_name("omni")
+    done = subprocess.run(
+        [str(omni), "forecast", "--history", str(files / "h.csv"), "--horizon", "7", "--out",
+         str(files / "ray.csv"), *FAST, "--engine", "ray"],
+        capture_output=True, text=True, timeout=300, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("wrote 28 rows")
+    assert "Token authentication" not in done.stderr
 
 
 @pytest.mark.parametrize(
