@@ -23,12 +23,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
 
 from allocation.errors import OutOfStock
 from allocation.model import Availability, Location, Network, Order, OrderLine, network_from_frames
 from allocation.opportunity import store_opportunity_cost_pln
 from allocation.sourcing import source_order
+from api.db.load_chain import demand_rates_from_sales
 from data.demo_chain import generate_chain
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -38,16 +38,13 @@ SAFETY_UNITS = 1
 def build(
     n_skus: int,
 ) -> tuple[Network, list[Availability], list[str], np.ndarray | None, object]:
-    chain = generate_chain(n_skus=n_skus, history_days=28, future_days=0)
-    walkin = (
-        chain.sales[chain.sales["channel"] == "store"]
-        .groupby(["node_id", "sku"], as_index=False)["units"].sum()
-    )
-    walkin["walkin_units_per_day"] = walkin["units"] / 28.0
+    # 40 days hold the 28 open days the loader's walk-in rates are taken over
+    chain = generate_chain(n_skus=n_skus, history_days=40, future_days=0)
+    walkin = demand_rates_from_sales(chain.sales, chain.as_of)  # sold-out days left out
     network = network_from_frames(
         chain.nodes, chain.skus, chain.parcel_rates, chain.transfer_rates,
         lockers=chain.lockers, postcode_areas=chain.postcode_areas,
-        demand_rates=pd.DataFrame(walkin[["node_id", "sku", "walkin_units_per_day"]]),
+        demand_rates=walkin[["node_id", "sku", "walkin_units_per_day"]],
     )
     stock = []
     for node_id, sku, on_hand in zip(
