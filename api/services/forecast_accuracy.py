@@ -48,20 +48,23 @@ def score_forecast_run(
     conn: Connection, run_id: str | None = None, through: date | None = None
 ) -> ScoredRun:
     """Score run `run_id` (default: the newest succeeded forecast run) through the last day
-    whose sales have arrived (`api.services.sales_completeness`; the days held back are in
-    `held_back`), or `through` if given and earlier (a day whose feed is still incomplete
-    would count its missing rows as zero sales); the errors of `resolve_forecast_run` for an unknown
-    or unfinished run. The summary also holds the seasonal naive forecast's WAPE on the same
-    days (each day = the same weekday of the week before the as-of) and the value added."""
+    whose sales have arrived (`api.services.sales_completeness`; the days held back within the
+    run's horizon are in `held_back`), or `through` if given and earlier (a day whose feed is
+    still incomplete would count its missing rows as zero sales); the errors of
+    `resolve_forecast_run` for an unknown or unfinished run. The summary also holds the
+    seasonal naive forecast's WAPE on the same days (each day = the same weekday of the week
+    before the as-of) and the value added."""
     run = resolve_forecast_run(conn, run_id)
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
     if last_sale is None:
         return ScoredRun(run, None, None)
+    horizon_end = run.as_of + timedelta(days=run.horizon_days)
     held_back = None
     if through is None:  # days still arriving would count their missing rows as no sales
         arrived = arrived_through(stores_reporting(conn, last_sale), last_sale)
-        last_sale, held_back = arrived.through, (arrived if arrived.short else None)
-    end = min(last_sale, run.as_of + timedelta(days=run.horizon_days))
+        last_sale = arrived.through
+        held_back = arrived if arrived.short and arrived.through < horizon_end else None
+    end = min(last_sale, horizon_end)
     end = end if through is None else min(end, through)
     if end <= run.as_of:
         return ScoredRun(run, end, None, held_back)

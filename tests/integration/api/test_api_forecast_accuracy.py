@@ -77,6 +77,14 @@ def test_the_latest_run_is_scored_on_the_days_posted_since(
     assert held["days_known"] == 3 and held["held_back_days"] == ["2026-11-12"]
     assert asked["days_known"] == 4 and asked["held_back_days"] == []
 
+    # a short day after the run's 7 days is no reason to hold anything back from its score
+    after = client.post("/v1/sales", headers=OMS, json={"sales": [
+        {"date": "2026-11-16", "node_id": "S002", "channel": "online", "sku": "PHONE",
+         "units": 1}]})
+    assert after.status_code == 200, after.text
+    whole = client.get("/v1/forecast-runs/latest/accuracy", headers=PLANNER).json()
+    assert whole["days_known"] == 7 and whole["held_back_days"] == []
+
 
 def test_unknown_and_failed_runs_are_problems(client: TestClient, loaded_engine: Engine) -> None:
     none_yet = client.get("/v1/forecast-runs/latest/accuracy", headers=PLANNER)
