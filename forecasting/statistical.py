@@ -8,6 +8,7 @@ in Ray tasks over chunks of series.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -75,11 +76,23 @@ class StatisticalForecaster(Forecaster):
         elif self.engine == "ray":
             out = map_series_on_ray(_forecast_chunk, frame, sf, horizon)
         else:
-            out = sf.forecast(h=horizon, df=frame)
+            with warnings.catch_warnings():  # a series shorter than a season: handled below
+                warnings.filterwarnings("ignore", message=".*shorter than season_length")
+                out = sf.forecast(h=horizon, df=frame)
         model_column = [c for c in out.columns if c not in ("unique_id", "ds")][0]
         out = out.rename(columns={model_column: "yhat"})
         out["ds"] = pd.to_datetime(out["ds"])
-        return out[["unique_id", "ds", "yhat"]]
+        return _last_value_where_missing(out[["unique_id", "ds", "yhat"]], frame)
+
+
+def _last_value_where_missing(out: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """A series younger than a season has no same weekday to repeat on some days (the seasonal
+    naive leaves them empty, which would be read as 0): those days get its last value."""
+    missing = out["yhat"].isna().to_numpy()
+    if missing.any():
+        last = history.groupby("unique_id", sort=False)["y"].last()
+        out.loc[missing, "yhat"] = out.loc[missing, "unique_id"].map(last).to_numpy()
+    return out
 
 
 def _forecast_chunk(chunk: pd.DataFrame, sf: StatsForecast, horizon: int) -> pd.DataFrame:

@@ -81,3 +81,15 @@ def test_a_young_series_gets_a_forecast_without_a_warning_per_day(
     assert not [w for w in caught if "Found null values" in str(w.message)]
     new = forecast.loc[forecast["unique_id"] == "S001|online|NEW", "yhat"]
     assert len(new) == 14 and (new >= 0).all() and new.notna().all()
+
+
+def test_a_series_younger_than_a_week_is_forecast_from_its_last_value_where_no_weekday_repeats(
+) -> None:
+    days = pd.date_range("2025-03-03", periods=3, freq="D")
+    young = pd.DataFrame({"unique_id": "new", "ds": days, "y": [1.0, 2.0, 4.0]})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # statsforecast's warning is handled, not shown
+        forecast = make_model("seasonal_naive").fit(young).predict(7)
+
+    assert forecast["yhat"].tolist() == [4.0, 4.0, 4.0, 4.0, 1.0, 2.0, 4.0]
