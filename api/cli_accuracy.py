@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from api.cli_db import connected_engine, user_errors
-from api.cli_forecast import INPUT_ERROR_EXIT
+from api.cli_forecast import INPUT_ERROR_EXIT, check_output
+from forecasting.validation import ForecastInputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,10 +64,12 @@ def accuracy(
     except ValueError:
         typer.echo(f"error: --through {through!r}: not a date (YYYY-MM-DD)", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
-    if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
-        typer.echo(f"error: {out}: unsupported output type {out.suffix!r}: use .csv or "
-                   ".parquet", err=True)
-        raise typer.Exit(INPUT_ERROR_EXIT)
+    if out is not None:
+        try:
+            check_output(out)
+        except ForecastInputError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(INPUT_ERROR_EXIT) from None
     with user_errors():
         engine = connected_engine(get_settings())
         try:

@@ -80,8 +80,10 @@ def read_frame(path: Path, source: str) -> pd.DataFrame:
         raise ForecastInputError(f"unreadable {suffix[1:]} file ({error})", str(path)) from None
 
 
-def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write next to the target and rename, so the target is either complete or absent."""
+def check_output(path: Path) -> Path:
+    """The folder an output file goes into, once its type (by extension) and folder are known
+    to be writable kinds; else ForecastInputError. Commands call it before their work, so a
+    bad `--out` costs nothing; the writer calls it again."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise ForecastInputError(
@@ -89,6 +91,13 @@ def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ForecastInputError("output folder does not exist", str(path))
+    return directory
+
+
+def write_frame_atomically(frame: pd.DataFrame, path: Path) -> None:
+    """Write next to the target and rename, so the target is either complete or absent."""
+    directory = check_output(path)
+    suffix = path.suffix.lower()
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=directory)
     os.close(handle)
     try:
@@ -135,6 +144,7 @@ def run_forecast(
     if model not in MODEL_NAMES:
         raise UnknownModelError(
             f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
+    check_output(out)
     history_frame = read_frame(history, str(history))
     future_frame = read_frame(future, str(future)) if future is not None else None
     forecaster = make_model(model, country=country, engine=engine.value,  # type: ignore[arg-type]

@@ -53,13 +53,14 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.cli_forecast import write_frame_atomically  # noqa: E402
+from api.cli_forecast import check_output, write_frame_atomically  # noqa: E402
 from data.public import shared_data_dir  # noqa: E402
 from forecasting.estimator import Forecaster  # noqa: E402
 from forecasting.quantiles import QUANTILE_COLUMNS  # noqa: E402
 from forecasting.reconcile import reconcile  # noqa: E402
 from forecasting.registry import PRODUCTION_MODEL, make_model  # noqa: E402
 from forecasting.series_index import SeriesIndex  # noqa: E402
+from forecasting.validation import ForecastInputError  # noqa: E402
 
 TRAIN_END = pd.Timestamp("2016-04-24")
 HORIZON = 28
@@ -407,8 +408,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="also fit ours on the whole file and write its forecast of the "
                              "withheld d_1942-d_1969 here (.csv or .parquet)")
     args = parser.parse_args(argv)
-    if args.final_out is not None and args.final_out.suffix.lower() not in (".csv", ".parquet"):
-        parser.error(f"--final-out {args.final_out}: use a .csv or .parquet file")
+    if args.final_out is not None:
+        try:
+            check_output(args.final_out)
+        except ForecastInputError as error:
+            parser.error(f"--final-out: {error}")
     m5 = shared_data_dir() / "m5"
     if not (m5 / "sales_long_204series_20150101_20160522.parquet").exists():
         print(f"SKIPPED: M5 data not found at {m5} (set OMNI_SHARED_DATA)")

@@ -115,6 +115,8 @@ def test_refusals_name_the_problem(tiny_chain: tuple[Path, CliRunner], tmp_path:
     failed = runner.invoke(app, ["batch", "accuracy", "--run", "r-failed"])
     other_kind = runner.invoke(app, ["batch", "accuracy", "--run", "r-plan"])
     bad_out = runner.invoke(app, ["batch", "accuracy", "--out", str(tmp_path / "a.txt")])
+    no_folder = runner.invoke(app, ["batch", "accuracy", "--out",
+                                    str(tmp_path / "missing" / "a.csv")])
     bad_day = runner.invoke(app, ["batch", "accuracy", "--through", "yesterday"])
 
     assert no_run.exit_code == 2 and "no forecast run has succeeded" in no_run.stderr
@@ -122,6 +124,7 @@ def test_refusals_name_the_problem(tiny_chain: tuple[Path, CliRunner], tmp_path:
     assert failed.exit_code == 2 and "is failed, not succeeded" in failed.stderr
     assert other_kind.exit_code == 2 and "unknown forecast run 'r-plan'" in other_kind.stderr
     assert bad_out.exit_code == 2 and "use .csv or .parquet" in bad_out.stderr
+    assert no_folder.exit_code == 2 and "output folder does not exist" in no_folder.stderr
     assert bad_day.exit_code == 2 and "--through 'yesterday': not a date" in bad_day.stderr
 
 
