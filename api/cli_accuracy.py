@@ -28,14 +28,6 @@ if TYPE_CHECKING:
     from api.services.forecast_accuracy import ScoredRun
 
 console = Console()
-SUMMARY_COLUMNS = (("series", "series", "{:,.0f}"), ("days", "days", "{:,.0f}"),
-                   ("actual_units", "sold", "{:,.0f}"), ("forecast_units", "forecast", "{:,.0f}"),
-                   ("bias_pct", "bias %", "{:+.1f}"), ("wape", "WAPE", "{:.3f}"),
-                   ("mae", "MAE/day", "{:.2f}"),
-                   ("naive_wape", "WAPE of seasonal naive", "{:.3f}"),
-                   ("value_added_pct", "value added % (WAPE)", "{:+.1f}"))
-SEGMENT_NAMES = {"all": "all", "store": "walk-in", "online": "online"}
-
 
 def accuracy(
     run: Annotated[str | None, typer.Option(
@@ -108,17 +100,15 @@ def _print(scored: ScoredRun, heading: str, top: int) -> None:
                   f"known, scored {result.first_day} .. {result.last_day}")
     if scored.held_back is not None:
         console.print(f"note: {scored.held_back.describe()} (pass --through to score them)")
+    from api.services.forecast_accuracy import summary_table
+
+    segments, rows = summary_table(result.summary)
     table = Table()
-    segments = [str(segment) for segment, row in result.summary.iterrows() if row["days"] > 0]
     table.add_column("")
     for segment in segments:
-        table.add_column(SEGMENT_NAMES.get(segment, segment), justify="right")
-    for column, label, fmt in SUMMARY_COLUMNS:
-        table.add_row(label, *(fmt.format(result.summary.loc[s, column]) for s in segments))
-    for column in [c for c in result.summary.columns if c.startswith("coverage_")]:
-        shares = result.summary[column].astype(float)
-        table.add_row(f"share sold ≤ {column.removeprefix('coverage_')}",
-                      *(f"{shares[s]:.3f}" for s in segments))
+        table.add_column(segment, justify="right")
+    for label, values in rows:
+        table.add_row(label, *values)
     console.print(table)
     excluded = result.excluded
     console.print(f"left out: {excluded['sold_out_days']:,} sold-out days (sales are a lower "

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecasting.accuracy import SCORED_DAYS
+
 
 def _pyplot():  # type: ignore[no-untyped-def]
     import matplotlib
@@ -124,7 +126,7 @@ def realised_daily_totals(daily: pd.DataFrame, path: Path, title: str) -> Path:
     """One panel per channel: the chain's units sold each scored day against the forecast's
     (`daily`: ds, channel, actual_units, forecast_units), so a planner sees where it drifted."""
     plt = _pyplot()
-    channels = [c for c in ("store", "online") if c in set(daily["channel"])]
+    channels = [c for c in SCORED_DAYS if c in set(daily["channel"])]
     fig, axes = plt.subplots(len(channels), 1, figsize=(7.5, 2.2 * len(channels)),
                              squeeze=False)
     for ax, channel in zip(axes[:, 0], channels, strict=True):
@@ -132,8 +134,7 @@ def realised_daily_totals(daily: pd.DataFrame, path: Path, title: str) -> Path:
         ax.plot(rows["ds"], rows["actual_units"], color="black", lw=1.0, marker=".",
                 label="sold")
         ax.plot(rows["ds"], rows["forecast_units"], color="tab:blue", lw=1.2, label="forecast")
-        ax.set_title("walk-in (open days, sold-out days left out)" if channel == "store"
-                     else "online (sold-out days left out)", fontsize=8)
+        ax.set_title(SCORED_DAYS[channel], fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
     return _save_grid(plt, fig, axes, title, path, dpi=80)

@@ -26,6 +26,9 @@ from forecasting.quantiles import QUANTILE_COLUMNS
 
 ALL = "all"
 SEGMENTS = (ALL, WALK_IN, ONLINE)
+# which days of each channel are scored, as plots and pages title them
+SCORED_DAYS = {WALK_IN: "walk-in (open days, sold-out days left out)",
+               ONLINE: "online (sold-out days left out)"}
 
 
 @dataclass(frozen=True)

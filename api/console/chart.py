@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from api.console.queries import SeriesData
+from forecasting.accuracy import SCORED_DAYS
 from forecasting.calendar import is_store_open
 
 WIDTH, HEIGHT = 960.0, 320.0
@@ -143,8 +144,6 @@ class AccuracyChart:
 
 
 PANEL_HEIGHT, PANEL_GAP = 150.0, 30.0
-CHANNEL_LABELS = {"store": "walk-in (open days, sold-out days left out)",
-                  "online": "online (sold-out days left out)"}
 
 
 def accuracy_chart(days: Sequence[tuple[date, str, float, float]]) -> AccuracyChart:
@@ -159,7 +158,7 @@ def accuracy_chart(days: Sequence[tuple[date, str, float, float]]) -> AccuracyCh
         return round(LEFT + ((d - first).days + 0.5) * day_w, 1)
 
     panels: list[ChannelPanel] = []
-    for channel in [c for c in CHANNEL_LABELS if any(ch == c for _, ch, *_ in days)]:
+    for channel in [c for c in SCORED_DAYS if any(ch == c for _, ch, *_ in days)]:
         rows = sorted((d, sold, fc) for d, ch, sold, fc in days if ch == channel)
         top = TOP + len(panels) * (PANEL_HEIGHT + PANEL_GAP) + 14
         y_max = _nice_max(max(max(sold, fc) for _, sold, fc in rows))
@@ -168,7 +167,7 @@ def accuracy_chart(days: Sequence[tuple[date, str, float, float]]) -> AccuracyCh
             return round(top + PANEL_HEIGHT - value / y_max * PANEL_HEIGHT, 1)
 
         panels.append(ChannelPanel(
-            CHANNEL_LABELS[channel], top, top + PANEL_HEIGHT,
+            SCORED_DAYS[channel], top, top + PANEL_HEIGHT,
             " ".join(f"{x(d)},{y(sold)}" for d, sold, _ in rows),
             " ".join(f"{x(d)},{y(fc)}" for d, _, fc in rows),
             tuple(Tick(y(y_max * k / 2), f"{y_max * k / 2:g}") for k in range(3))))

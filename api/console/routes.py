@@ -128,7 +128,7 @@ def accuracy_page(
     chosen run: the newest one with sales recorded after its as-of (the newest run of all has
     usually just been made, with nothing to score yet)."""
     from api.services.errors import Conflict, NotFound
-    from api.services.forecast_accuracy import score_forecast_run
+    from api.services.forecast_accuracy import score_forecast_run, summary_table
 
     problem, scored, chart = None, None, None
     with runtime.engine.connect() as conn:
@@ -140,13 +140,15 @@ def accuracy_page(
         except (NotFound, Conflict) as error:
             problem = (str(error) if run else "no forecast run has succeeded yet: run the "
                        "weekly batch first")
+    summary = None
     if scored is not None and scored.accuracy is not None and scored.accuracy.scored_days:
         daily = scored.accuracy.daily
         chart = accuracy_chart(list(zip(daily["ds"].dt.date, daily["channel"],
                                         daily["actual_units"], daily["forecast_units"],
                                         strict=True)))
+        summary = summary_table(scored.accuracy.summary)
     return _page(request, "accuracy.html", who, page="accuracy", runs=runs, scored=scored,
-                 problem=problem, chart=chart)
+                 problem=problem, chart=chart, summary=summary)
 
 
 @router.get("/decisions", response_class=HTMLResponse)

@@ -3,8 +3,9 @@
 The adapter between the database and `forecasting.accuracy`: it finds the run (by default the
 newest succeeded forecast run, `omni batch weekly`'s or the planner console's), reads its
 forecast rows and the sales of the days since, and lets the core score them. Days are scored
-through the last day with any recorded sales: the chain's feed is daily, so a later day with no
-row anywhere is not known yet.
+through the last day whose sales have arrived (`api.services.sales_completeness`): a day some
+stores have not reported yet would count their missing rows as no sales. `summary_table` is
+the one layout of the figures that the CLI prints and the console shows.
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ from api.db.tables import Sale
 from api.services.forecast_runs import ForecastRun, resolve_forecast_run
 from api.services.sales_completeness import ArrivedSales, arrived_through, stores_reporting
 from forecasting.accuracy import (
+    ALL,
     RealisedAccuracy,
     realised_accuracy,
     seasonal_naive_on,
     value_added,
 )
+from forecasting.closed_days import ONLINE, WALK_IN
+
+SEGMENT_LABELS = {ALL: "all", WALK_IN: "walk-in", ONLINE: "online"}
+SUMMARY_ROWS = (("series", "series", "{:,.0f}"), ("days", "series-days scored", "{:,.0f}"),
+                ("actual_units", "units sold", "{:,.0f}"),
+                ("forecast_units", "units forecast", "{:,.0f}"),
+                ("bias_pct", "bias %", "{:+.1f}"), ("wape", "WAPE", "{:.3f}"),
+                ("mae", "MAE per day", "{:.2f}"),
+                ("naive_wape", "WAPE of seasonal naive", "{:.3f}"),
+                ("value_added_pct", "value added % (WAPE)", "{:+.1f}"))
 
 
 @dataclass(frozen=True)
@@ -79,3 +91,19 @@ def score_forecast_run(
                               sales, end, country)  # type: ignore[arg-type]
     summary = model.summary.join(value_added(model.summary, naive.summary))
     return ScoredRun(run, end, replace(model, summary=summary), held_back)
+
+
+def summary_table(summary: pd.DataFrame) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The realised-accuracy summary laid out once for every reader: the labels of the
+    segments with days scored, and per figure (then per stored quantile's coverage) its label
+    and the formatted value of each of those segments."""
+    figures: dict[str, dict[str, float]] = {
+        str(segment): {str(k): float(v) for k, v in row.items()}
+        for segment, row in summary.iterrows()}
+    segments = [s for s in SEGMENT_LABELS if figures.get(s, {}).get("days", 0) > 0]
+    rows = [(label, [fmt.format(figures[s][column]) for s in segments])
+            for column, label, fmt in SUMMARY_ROWS]
+    rows += [(f"share sold ≤ {column.removeprefix('coverage_')}",
+              [f"{figures[s][column]:.3f}" for s in segments])
+             for column in map(str, summary.columns) if column.startswith("coverage_")]
+    return [SEGMENT_LABELS[s] for s in segments], rows
