@@ -265,7 +265,7 @@ def weekly(
         write_forecasts,
     )
     from api.db.tables import Sale
-    from api.services.sales_completeness import arrived_through, stores_reporting
+    from api.services.sales_completeness import arrived_sales
     from api.settings import get_settings
     from experiments.batch_logging import WeeklyBatchRecord
 
@@ -291,7 +291,7 @@ def weekly(
     day = _history_end(as_of, pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date())
     if as_of is None:
         with engine.connect() as conn:
-            arrived = arrived_through(stores_reporting(conn, day), day)
+            arrived = arrived_sales(conn, day)
         if arrived.short:
             typer.echo(f"note: {arrived.describe()} (pass --as-of to use them anyway)",
                        err=True)

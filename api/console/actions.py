@@ -39,7 +39,7 @@ from api.db.tables import (
     Stock,
     Transfer,
 )
-from api.services.sales_completeness import arrived_through, stores_reporting
+from api.services.sales_completeness import arrived_sales
 from forecasting.calendar import PeakName, peak_window
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
         for dead in reap_abandoned_runs(conn):
             log.warning("forecast run %s had no heartbeat: marked failed", dead)
         last_sale = as_of_day(conn)
-        arrived = arrived_through(stores_reporting(conn, last_sale), last_sale)
+        arrived = arrived_sales(conn, last_sale)
         as_of = arrived.through
         run_id = start_batch_run(conn, "forecast", {"as_of": as_of.isoformat(),
                                                     "source": "console"}, model=model)

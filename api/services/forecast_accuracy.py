@@ -20,7 +20,7 @@ from api.db.history import sales_history
 from api.db.runs import read_forecasts
 from api.db.tables import Sale
 from api.services.forecast_runs import ForecastRun, resolve_forecast_run
-from api.services.sales_completeness import ArrivedSales, arrived_through, stores_reporting
+from api.services.sales_completeness import ArrivedSales, arrived_sales
 from forecasting.accuracy import (
     ALL,
     RealisedAccuracy,
@@ -70,10 +70,11 @@ def score_forecast_run(
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
     if last_sale is None:
         return ScoredRun(run, None, None)
+    country = str(run.params.get("country", "PL"))
     horizon_end = run.as_of + timedelta(days=run.horizon_days)
     held_back = None
     if through is None:  # days still arriving would count their missing rows as no sales
-        arrived = arrived_through(stores_reporting(conn, last_sale), last_sale)
+        arrived = arrived_sales(conn, last_sale, country)  # type: ignore[arg-type]
         last_sale = arrived.through
         held_back = arrived if arrived.short and arrived.through < horizon_end else None
     end = min(last_sale, horizon_end)
@@ -85,7 +86,6 @@ def score_forecast_run(
     recorded = sales_history(conn, end, days=(end - run.as_of).days + 7)
     before = recorded["ds"] <= pd.Timestamp(run.as_of)
     sales, last_week = recorded.loc[~before], recorded.loc[before]
-    country = str(run.params.get("country", "PL"))
     model = realised_accuracy(forecast, sales, end, country)  # type: ignore[arg-type]
     naive = realised_accuracy(seasonal_naive_on(forecast, last_week),
                               sales, end, country)  # type: ignore[arg-type]

@@ -57,6 +57,12 @@ class ArrivedSales:
                 f"{shown}; they are left out")
 
 
+def arrived_sales(conn: Connection, last_sale: date, country: Country = "PL") -> ArrivedSales:
+    """`arrived_through` on the stores that reported in the days before `last_sale` (the last
+    day with any sales): what the batch and the accuracy take as their default last day."""
+    return arrived_through(stores_reporting(conn, last_sale), last_sale, country)
+
+
 def stores_reporting(conn: Connection, last_sale: date) -> dict[tuple[date, str], int]:
     """(day, channel) -> how many nodes recorded any sale, over the checked days and the usual
     days before them."""
