@@ -74,11 +74,9 @@ class StatisticalForecaster(Forecaster):
         if self.engine == "dask":
             out = _forecast_on_dask(sf, frame, horizon)
         elif self.engine == "ray":
-            out = map_series_on_ray(_forecast_chunk, frame, sf, horizon)
+            out = map_series_on_ray(_forecast_here, frame, sf, horizon)
         else:
-            with warnings.catch_warnings():  # a series shorter than a season: handled below
-                warnings.filterwarnings("ignore", message=".*shorter than season_length")
-                out = sf.forecast(h=horizon, df=frame)
+            out = _forecast_here(frame, sf, horizon)
         model_column = [c for c in out.columns if c not in ("unique_id", "ds")][0]
         out = out.rename(columns={model_column: "yhat"})
         out["ds"] = pd.to_datetime(out["ds"])
@@ -95,9 +93,12 @@ def _last_value_where_missing(out: pd.DataFrame, history: pd.DataFrame) -> pd.Da
     return out
 
 
-def _forecast_chunk(chunk: pd.DataFrame, sf: StatsForecast, horizon: int) -> pd.DataFrame:
-    """One Ray task's series, forecast locally (each series is fitted alone)."""
-    out: pd.DataFrame = sf.forecast(h=horizon, df=chunk.reset_index(drop=True))
+def _forecast_here(frame: pd.DataFrame, sf: StatsForecast, horizon: int) -> pd.DataFrame:
+    """The series of `frame` forecast in this process: the local engine's whole frame, or one
+    Ray task's chunk (each series is fitted alone)."""
+    with warnings.catch_warnings():  # a series shorter than a season: its gaps filled after
+        warnings.filterwarnings("ignore", message=".*shorter than season_length")
+        out: pd.DataFrame = sf.forecast(h=horizon, df=frame.reset_index(drop=True))
     return out
 
 
