@@ -26,10 +26,12 @@ _DAY = np.timedelta64(1, "D")
 
 def fill_missing_days(
     clean: pd.DataFrame, censored_column: str | None = None, source: str = "history",
+    through: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """`clean` (validated: sorted by id then day, one row per day) with every missing day
     added as 0 sales (`censored_column`, a 0/1 sold-out flag, as 0), and how many days were
-    added. Unchanged when nothing is missing, so complete histories cost one pass."""
+    added. Each series runs through `through`, by default the history's last day. Unchanged
+    when nothing is missing, so complete histories cost one pass."""
     ids = clean["unique_id"].to_numpy()
     days = clean["ds"].to_numpy().astype("datetime64[D]")
     if len(ids) == 0:
@@ -41,7 +43,8 @@ def fill_missing_days(
     if exogenous:
         _refuse_inner_gaps(ids, days, starts, counts, first, last, exogenous, source)
         return clean, 0
-    span = ((days.max() - first) // _DAY).astype(np.int64) + 1
+    end = days.max() if through is None else pd.Timestamp(through).to_datetime64()
+    span = ((np.asarray(end, dtype="datetime64[D]") - first) // _DAY).astype(np.int64) + 1
     missing = int((span - counts).sum())
     if missing == 0:
         return clean, 0

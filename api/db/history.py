@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from api.db.tables import Sale
+from forecasting.daily_grid import fill_missing_days
 
 HISTORY_COLUMNS = ["unique_id", "ds", "y", "stockout"]
 
@@ -33,16 +34,7 @@ def sales_history(conn: Connection, as_of: date, days: int | None = None) -> pd.
     rows["unique_id"] = rows["node_id"] + "|" + rows["channel"] + "|" + rows["sku"]
     rows["ds"] = pd.to_datetime(rows["date"])
     sparse = rows.groupby(["unique_id", "ds"], as_index=False).agg(
-        units=("units", "sum"), stockout=("stockout", "max"))
-    end = pd.Timestamp(as_of)
-    first = sparse.groupby("unique_id")["ds"].min()
-    lengths = ((end - first).dt.days + 1).to_numpy()
-    ids = first.index.repeat(lengths)
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    offsets = np.arange(int(lengths.sum())) - starts
-    grid = pd.DataFrame({"unique_id": ids, "ds": first.repeat(lengths).to_numpy()
-                         + pd.to_timedelta(offsets, unit="D")})
-    dense = grid.merge(sparse, on=["unique_id", "ds"], how="left")
-    return pd.DataFrame({"unique_id": dense["unique_id"], "ds": dense["ds"],
-                         "y": dense["units"].fillna(0.0).to_numpy(float),
-                         "stockout": dense["stockout"].fillna(0).to_numpy(np.int8)})
+        y=("units", "sum"), stockout=("stockout", "max"))
+    sparse = sparse.astype({"y": float, "stockout": np.int8})
+    dense, _ = fill_missing_days(sparse, censored_column="stockout", through=pd.Timestamp(as_of))
+    return dense

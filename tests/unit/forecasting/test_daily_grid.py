@@ -76,3 +76,12 @@ def test_a_sales_export_without_zero_rows_keeps_the_weekly_season_in_place() -> 
     pd.testing.assert_frame_equal(from_sparse, from_dense)
     assert from_sparse.loc[from_sparse["unique_id"] == "A", "yhat"].tolist() == [5, 0, 0, 0, 0,
                                                                                   0, 0]
+
+
+def test_through_a_later_day_every_series_runs_to_it() -> None:
+    clean = _frame([("A", "2025-01-01", 2), ("B", "2025-01-02", 1)])
+
+    filled, added = fill_missing_days(clean, through=pd.Timestamp("2025-01-03"))
+
+    assert added == 2 + 1
+    assert filled.groupby("unique_id")["ds"].max().dt.day.tolist() == [3, 3]
