@@ -235,6 +235,20 @@ def test_the_accuracy_page_scores_the_newest_run_with_sales_after_it(
     assert "<td>omni batch weekly</td>" in listed
     assert f'<a href="/console/accuracy?run={older}"' in listed  # a succeeded run links there
     assert "unknown forecast run" in client.get("/console/accuracy?run=nope").text
+    assert 'id="held-back"' not in page
+
+    # one store's sales of the next day arrived, the others' not yet: that day is held back
+    early = {"d": (last + timedelta(days=1)).isoformat()}
+    with database[1].begin() as conn:
+        conn.execute(text("INSERT INTO sales (node_id, channel, sku, date, units, price_pln) "
+                          "VALUES ('S002', 'online', 'E00006', :d, 1, 10)"), early)
+    try:
+        held = client.get(f"/console/accuracy?run={older}").text
+    finally:
+        with database[1].begin() as conn:
+            conn.execute(text("DELETE FROM sales WHERE date = :d"), early)
+    assert "14 of 28 days known" in held and 'id="held-back"' in held
+    assert f"sales after {last} look incomplete" in held
 
 
 def test_histogram_percentiles_interpolate_inside_the_bucket() -> None:
