@@ -49,6 +49,7 @@ def accuracy(
 
     from api.services.errors import Conflict, NotFound
     from api.services.forecast_accuracy import score_forecast_run
+    from api.services.forecast_runs import LATEST
     from api.settings import get_settings
 
     try:
@@ -66,9 +67,9 @@ def accuracy(
         engine = connected_engine(get_settings())
         try:
             with engine.connect() as conn:
-                scored = score_forecast_run(conn, None if run == "latest" else run, last_day)
+                scored = score_forecast_run(conn, run, last_day)
         except (NotFound, Conflict) as error:
-            message = (f"--run: {error}" if run not in (None, "latest") else "no forecast run "
+            message = (f"--run: {error}" if run not in (None, LATEST) else "no forecast run "
                        "has succeeded yet: run `omni batch weekly` first")
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(INPUT_ERROR_EXIT) from None

@@ -17,6 +17,7 @@ from forecasting.closed_days import ONLINE, WALK_IN
 
 # `omni batch weekly` records "forecast_weekly", the planner console's batch button "forecast"
 FORECAST_RUN_KINDS = ("forecast_weekly", "forecast")
+LATEST = "latest"  # what the CLI and the API accept for the newest succeeded run
 CHANNELS = (WALK_IN, ONLINE)
 
 
@@ -34,11 +35,12 @@ class ForecastRun:
 
 
 def resolve_forecast_run(conn: Connection, run_id: str | None = None) -> ForecastRun:
-    """Run `run_id`, or the newest succeeded forecast run when None. NotFound for an unknown id
-    or one of another kind of batch; Conflict for a run that did not succeed."""
-    key = run_id or latest_run_id(conn, FORECAST_RUN_KINDS)
+    """Run `run_id`, or the newest succeeded forecast run when None or `latest`. NotFound for
+    an unknown id or one of another kind of batch; Conflict for a run that did not succeed."""
+    key = (run_id if run_id not in (None, LATEST)
+           else latest_run_id(conn, FORECAST_RUN_KINDS))
     if key is None:
-        raise NotFound("forecast run", "latest")
+        raise NotFound("forecast run", LATEST)
     run = conn.execute(select(batch_runs).where(batch_runs.c.run_id == key)).mappings().first()
     if run is None or run["kind"] not in FORECAST_RUN_KINDS:
         raise NotFound("forecast run", key)

@@ -19,7 +19,6 @@ from api.http.openapi import problems
 from api.services.forecast_accuracy import ScoredRun, score_forecast_run
 from api.services.forecast_runs import forecast_slice, resolve_forecast_run
 
-LATEST = "latest"
 RUN_PROBLEMS = problems(401, 403, 404, 409, 422, 503)
 RunIdPath = Annotated[str, Path(min_length=1, max_length=64,
                                 description="a forecast run id, or `latest`")]
@@ -155,7 +154,7 @@ def _view(scored: ScoredRun, top: int) -> RunAccuracyOut:
 def _forecast(engine: Engine, run_id: str, node_id: str | None, sku: str | None,
               channel: str | None, start: date | None, end: date | None) -> RunForecastOut:
     with engine.connect() as conn:
-        run = resolve_forecast_run(conn, None if run_id == LATEST else run_id)
+        run = resolve_forecast_run(conn, run_id)
         rows = forecast_slice(conn, run, node_id, sku, channel, start, end)
     fields = list(ForecastRowOut.model_fields)
     plain = rows.assign(ds=rows["ds"].dt.date)[fields].astype(object)
@@ -191,7 +190,7 @@ def _stores(by_store: pd.DataFrame, top: int) -> list[StoreAccuracyOut]:
 
 def _score(engine: Engine, run_id: str, through: date | None) -> ScoredRun:
     with engine.connect() as conn:
-        return score_forecast_run(conn, None if run_id == LATEST else run_id, through)
+        return score_forecast_run(conn, run_id, through)
 
 
 @router.get("/{run_id}/accuracy", response_model=RunAccuracyOut, responses=RUN_PROBLEMS)
