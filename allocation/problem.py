@@ -13,7 +13,15 @@ import numpy as np
 from allocation.costs import Bands, Part, Terms, distance_band, grosze, parcel_price
 from allocation.errors import InvalidOrder, UnknownReference
 from allocation.geo import haversine_km
-from allocation.model import Availability, CostWeights, Method, Network, Node, Order
+from allocation.model import (
+    Availability,
+    CostWeights,
+    Location,
+    Method,
+    Network,
+    Node,
+    Order,
+)
 from allocation.promise import delivered_at, hours_late, ready_at, scheduled_arrival
 
 
@@ -233,6 +241,12 @@ def build_problem(
         raise InvalidOrder("/placed_at", "placed_at must be timezone-aware")
     if order.promise_by is not None and order.promise_by.tzinfo is None:
         raise InvalidOrder("/promise_by", "promise_by must be timezone-aware")
+    if order.promise_by is not None and order.promise_by < order.placed_at:
+        raise InvalidOrder(
+            "/promise_by",
+            f"promise_by {order.promise_by.isoformat()} lies before the order was placed "
+            f"({order.placed_at.isoformat()}): every plan would be late",
+        )
     if order.max_parcels is not None and order.max_parcels < 1:
         raise InvalidOrder("/max_parcels", "max_parcels must be at least 1")
     lines = []
@@ -280,6 +294,9 @@ def build_problem(
         atp_by_sku[s][n] = units
     for (s, n), cost in opp.items():
         opp_by_sku[s][n] = cost
+    distances_km = haversine_km(network.lat_rad, network.lon_rad, to)
+    if pickup_index is None:
+        _check_reach(network, order.fulfilment, to, distances_km)
     return Problem(
         order=order,
         network=network,
@@ -290,6 +307,26 @@ def build_problem(
         atp_by_sku=atp_by_sku,
         opp_by_sku=opp_by_sku,
         capacity=capacity or {},
-        distances_km=haversine_km(network.lat_rad, network.lon_rad, to),
+        distances_km=distances_km,
         pickup_index=pickup_index,
     )
+
+
+def _check_reach(network: Network, method: str, to: Location, distances_km: np.ndarray) -> None:
+    """Refuse a parcel destination beyond the carrier tariff's farthest band from every node.
+
+    The tariff prices anything past its last band as that band, so a destination on another
+    continent (most often latitude and longitude swapped) would otherwise be "delivered" at the
+    price and transit time of a domestic parcel."""
+    reach = max((r.max_distance_km for r in network.parcel_rates if r.method == method),
+                default=None)
+    if reach is None or distances_km.size == 0:
+        return
+    nearest = float(distances_km.min())
+    if nearest > reach:
+        raise InvalidOrder(
+            "/destination",
+            f"destination ({to.lat:.4f}, {to.lon:.4f}) lies {nearest:,.0f} km from the nearest "
+            f"node, beyond the {method} tariff's reach of {reach:,.0f} km "
+            "(are lat and lon swapped?)",
+        )

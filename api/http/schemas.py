@@ -41,7 +41,8 @@ class Strict(BaseModel):
 
 
 class Destination(Strict):
-    """Where the parcel goes: a Polish postcode, coordinates, or both (coordinates win)."""
+    """Where the parcel goes: a Polish postcode, coordinates, or both (coordinates win).
+    A point beyond the carrier tariff's reach from every node is refused (422)."""
 
     postcode: str | None = Field(default=None, pattern=POSTCODE_PATTERN, examples=["00-950"])
     lat: float | None = Field(default=None, ge=-90, le=90)
@@ -71,7 +72,9 @@ class AllocationCreate(Strict):
     pickup_store_id: Code | None = None
     locker_id: Code | None = None
     lines: list[LineIn] = Field(min_length=1, max_length=100)
-    promise_by: Instant | None = None
+    promise_by: Instant | None = Field(default=None, description=(
+        "the latest delivery the customer was promised; each hour past it is charged as "
+        "lateness. One before the order is placed is refused (422)"))
     max_parcels: int | None = Field(default=None, ge=1, le=20)
     allow_partial: bool = False
     deadline_ms: int | None = Field(default=None, ge=1, le=5_000)

@@ -97,6 +97,24 @@ def test_bad_input_over_http_is_a_problem_document_with_pointers(live: Server) -
     assert [e["pointer"] for e in answer.json()["errors"]] == ["#/lines/0/qty"]
 
 
+@pytest.mark.parametrize(("extra", "pointer"), [
+    ({"destination": {"lat": 21.0122, "lon": 52.2297}}, "#/destination"),  # Warsaw, swapped
+    ({"promise_by": "2020-01-01T00:00:00Z"}, "#/promise_by"),
+])
+def test_an_order_no_plan_could_keep_is_a_422_that_reserves_nothing(
+    live: Server, extra: dict[str, object], pointer: str
+) -> None:
+    before = reserved_of(live.engine, "JACKET")
+    answer = httpx.post(live.base_url + "/v1/allocations", json=order("FAR", **extra),
+                        headers=OMS, timeout=30)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["pointer"] for e in answer.json()["errors"]] == [pointer]
+    assert reserved_of(live.engine, "JACKET") == before
+    missing = httpx.get(live.base_url + "/v1/allocations/FAR", headers=OMS, timeout=30)
+    assert missing.status_code == 404
+
+
 def test_the_real_core_explains_its_choice(live: Server) -> None:
     answer = httpx.post(live.base_url + "/v1/allocations", json=order("WHY", qty=1),
                         headers=OMS, timeout=30)

@@ -227,3 +227,23 @@ def test_a_split_line_also_gets_a_runner_up_on_other_nodes(network: Network) -> 
     assert {(line_id, node_id) for line_id, node_id, _ in runner_up.assignments} != chosen
     assert decision.explanation.runner_up_delta_pln is not None
     assert decision.explanation.runner_up_delta_pln >= 0
+
+
+def test_a_destination_beyond_the_tariffs_reach_is_refused(network: Network) -> None:
+    """Warsaw with latitude and longitude swapped lies in Somalia: no domestic parcel gets there."""
+    swapped = _order(("1", "TEE", 1), destination=Location(21.0122, 52.2297))
+    with pytest.raises(InvalidOrder) as far:
+        source_order(swapped, network, [Availability("DC", "TEE", 5)])
+    assert far.value.field == "/destination"
+    assert "swapped" in far.value.detail
+    inside = _order(("1", "TEE", 1), destination=Location(52.2297, 21.0122))
+    assert source_order(inside, network, [Availability("DC", "TEE", 5)]).status == "optimal"
+
+
+def test_a_promise_before_the_order_was_placed_is_refused(network: Network) -> None:
+    stock = [Availability("DC", "TEE", 5)]
+    past = _order(("1", "TEE", 1), promise_by=WEDNESDAY - timedelta(minutes=1))
+    with pytest.raises(InvalidOrder) as early:
+        source_order(past, network, stock)
+    assert early.value.field == "/promise_by"
+    assert source_order(_order(("1", "TEE", 1), promise_by=WEDNESDAY), network, stock).lines
