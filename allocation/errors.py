@@ -51,3 +51,22 @@ class InvalidOrder(AllocationError):
         self.field = field
         self.detail = detail
         super().__init__(detail)
+
+
+class NoFeasiblePlan(OutOfStock):
+    """Every line has stock, yet no plan keeping the order's limits was found in time: its
+    `max_parcels` over nodes that each pack their own parcels, the nodes' pick capacity left
+    today, their opening days (-> 409). No line is short, so `short_lines` is empty."""
+
+    def __init__(self, order_id: str, max_parcels: int | None, nodes_with_stock: int) -> None:
+        AllocationError.__init__(
+            self,
+            f"order {order_id}: every line has stock (over {nodes_with_stock} nodes), but no "
+            "plan was found that ships it within "
+            + (f"max_parcels {max_parcels} and " if max_parcels is not None else "")
+            + "the nodes' pick capacity left today",
+        )
+        self.order_id = order_id
+        self.short_lines = ()
+        self.max_parcels = max_parcels
+        self.nodes_with_stock = nodes_with_stock

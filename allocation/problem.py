@@ -297,6 +297,8 @@ def build_problem(
     distances_km = haversine_km(network.lat_rad, network.lon_rad, to)
     if pickup_index is None:
         _check_reach(network, order.fulfilment, to, distances_km)
+        if not order.allow_partial:
+            _check_parcel_limit(network, order, lines)
     return Problem(
         order=order,
         network=network,
@@ -310,6 +312,29 @@ def build_problem(
         distances_km=distances_km,
         pickup_index=pickup_index,
     )
+
+
+def _check_parcel_limit(network: Network, order: Order, lines: Sequence[LineSpec]) -> None:
+    """Refuse an order heavier than `max_parcels` of the heaviest parcel the tariff takes.
+
+    No split over nodes helps (each node packs its own parcels), so without this the solvers
+    find no plan and the order would be reported short of stock it does not lack."""
+    if order.max_parcels is None:
+        return
+    heaviest_kg = max((r.max_weight_kg for r in network.parcel_rates
+                       if r.method == order.fulfilment), default=None)
+    if heaviest_kg is None:
+        return
+    weight_g = sum(line.unit_weight_g * line.qty for line in lines)
+    heaviest_g = int(round(heaviest_kg * 1000))
+    fewest = -(-weight_g // heaviest_g)
+    if fewest > order.max_parcels:
+        raise InvalidOrder(
+            "/max_parcels",
+            f"the order weighs {weight_g / 1000:,.1f} kg: it needs at least {fewest} parcels "
+            f"of at most {heaviest_kg:g} kg ({order.fulfilment}), more than max_parcels "
+            f"{order.max_parcels} allows",
+        )
 
 
 def _check_reach(network: Network, method: str, to: Location, distances_km: np.ndarray) -> None:

@@ -27,7 +27,7 @@ from math import inf
 from allocation.candidates import DEFAULT_K, beyond_candidates, prune
 from allocation.costs import Part
 from allocation.cpsat import solve_cpsat
-from allocation.errors import OutOfStock, ShortLine
+from allocation.errors import NoFeasiblePlan, OutOfStock, ShortLine
 from allocation.explain import decision_from, plan_of
 from allocation.greedy import greedy_plan
 from allocation.model import (
@@ -74,7 +74,8 @@ def source_order(
     `remaining_capacity`: node_id -> line parts the node can still pick today (missing: the
     node's `pick_capacity_per_day`). `solver`: "auto", or "cpsat" / "greedy" to force one
     (tests and benchmarks compare them).
-    Raises `OutOfStock`, `UnknownReference`, `InvalidOrder` (see `allocation.errors`).
+    Raises `OutOfStock` (`NoFeasiblePlan` when no line is short), `UnknownReference`,
+    `InvalidOrder` (see `allocation.errors`).
     """
     started = time.perf_counter()
     problem = build_problem(order, network, availability, remaining_capacity, weights)
@@ -116,13 +117,8 @@ def source_order(
         if status == "optimal":
             status = "feasible"
     if best is None:
-        raise OutOfStock(
-            order.order_id,
-            [
-                ShortLine(ln.line_id, ln.sku, ln.qty, served.available(ln.sku))
-                for ln in served.lines
-            ],
-        )
+        holders = {n for ln in served.lines for n in served.nodes_with(ln.sku)}
+        raise NoFeasiblePlan(order.order_id, order.max_parcels, len(holders))
     left_out = set(range(len(served.lines))) - {i for i, _, _ in best.parts}
     unfulfilled += [
         UnfulfilledLine(ln.line_id, ln.sku, ln.qty, served.available(ln.sku))

@@ -34,7 +34,7 @@ from sqlalchemy import Engine, event, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_load import Catalogue, fresh_database, make_order, read_catalogue  # noqa: E402
 
-from allocation.errors import OutOfStock  # noqa: E402
+from allocation.errors import InvalidOrder, OutOfStock  # noqa: E402
 from allocation.sourcing import source_order  # noqa: E402
 from api.db.engine import make_engine  # noqa: E402
 from api.services import allocations as service  # noqa: E402
@@ -182,7 +182,7 @@ def _run(path: Path_, engine: Engine, data: MasterData, command: AllocateOrder,
     try:
         outcome = path(engine, data, command, policy)
         outcomes["created" if outcome.created else "replayed"] += 1
-    except (OutOfStock, NotEnoughStock, StaleStock) as exc:
+    except (OutOfStock, NotEnoughStock, StaleStock, InvalidOrder) as exc:
         outcomes[type(exc).__name__] += 1
 
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from allocation.errors import OutOfStock
+from allocation.errors import InvalidOrder, OutOfStock
 from allocation.model import Availability, Location, Network, Order, OrderLine, network_from_frames
 from allocation.opportunity import store_opportunity_cost_pln
 from allocation.sourcing import source_order
@@ -120,6 +120,9 @@ def run(
             decision = source_order(order, network, rows, solver=solver)
         except OutOfStock:
             statuses["out_of_stock"] += 1
+            continue
+        except InvalidOrder as refused:  # e.g. heavier than its max_parcels can carry
+            statuses[f"refused {refused.field}"] += 1
             continue
         finally:
             times.append((time.perf_counter() - started) * 1000.0)

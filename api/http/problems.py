@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from allocation.errors import InvalidOrder, OutOfStock, UnknownReference
+from allocation.errors import InvalidOrder, NoFeasiblePlan, OutOfStock, UnknownReference
 from api.db.engine import DatabaseUnavailable as EngineUnavailable
 from api.db.stock import BelowReserved, StaleSnapshot, UnknownStockItem
 from api.services.errors import (
@@ -138,6 +138,13 @@ async def _on_out_of_stock(request: Request, exc: Exception) -> Response:
     ))
 
 
+async def _on_no_feasible_plan(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, NoFeasiblePlan)
+    return problem(request, 409, "no-feasible-plan", "No plan within the order's limits",
+                   str(exc), {"order_id": exc.order_id, "max_parcels": exc.max_parcels,
+                              "nodes_with_stock": exc.nodes_with_stock})
+
+
 async def _on_unknown_reference(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UnknownReference)
     return await _on_not_found(request, NotFound(exc.kind, exc.key, "#" + exc.field))
@@ -226,6 +233,7 @@ _HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Respon
     NotEnoughStock: _on_not_enough_stock,
     StaleStock: _on_stale,
     OutOfStock: _on_out_of_stock,
+    NoFeasiblePlan: _on_no_feasible_plan,
     UnknownReference: _on_unknown_reference,
     InvalidOrder: _on_invalid_order,
     StaleSnapshot: _on_stale_snapshot,

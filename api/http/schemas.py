@@ -21,6 +21,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_UNITS = 1_000_000_000  # fits a 32-bit INTEGER column with room to spare
 MAX_VERSION = 2**63 - 1  # a BIGINT
+MAX_PARCELS = 20  # per order, the most an OMS may allow
 MAX_SALES_ROWS = 10_000  # a POS day of a big store fits; history goes through `omni sales import`
 
 
@@ -75,7 +76,7 @@ class AllocationCreate(Strict):
     promise_by: Instant | None = Field(default=None, description=(
         "the latest delivery the customer was promised; each hour past it is charged as "
         "lateness. One before the order is placed is refused (422)"))
-    max_parcels: int | None = Field(default=None, ge=1, le=20)
+    max_parcels: int | None = Field(default=None, ge=1, le=MAX_PARCELS)
     allow_partial: bool = False
     deadline_ms: int | None = Field(default=None, ge=1, le=5_000)
 

@@ -115,6 +115,39 @@ def test_an_order_no_plan_could_keep_is_a_422_that_reserves_nothing(
     assert missing.status_code == 404
 
 
+def test_an_order_too_heavy_for_the_default_parcel_limit_is_a_422_naming_the_default(
+    live: Server,
+) -> None:
+    """100 jackets weigh 110 kg: four 31.5 kg parcels, one more than the default limit of 3."""
+    heavy = order("HEAVY", qty=100)
+    answer = httpx.post(live.base_url + "/v1/allocations", json=heavy, headers=OMS, timeout=30)
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["errors"][0]
+    assert error["pointer"] == "#/max_parcels"
+    assert "at least 4 parcels" in error["detail"] and "default is 3" in error["detail"]
+    assert reserved_of(live.engine, "JACKET") == 0
+    allowed = httpx.post(live.base_url + "/v1/allocations", json={**heavy, "max_parcels": 4},
+                         headers=OMS, timeout=30)
+    assert allowed.status_code == 201, allowed.text
+    assert reserved_of(live.engine, "JACKET") == 100
+
+
+def test_stock_spread_over_more_nodes_than_parcels_is_a_409_no_feasible_plan(
+    live: Server,
+) -> None:
+    """The last three units lie at two nodes: one parcel cannot carry them; two can."""
+    body = order("SPREAD", sku=LAST_UNITS_SKU, qty=LAST_UNITS, max_parcels=1)
+    answer = httpx.post(live.base_url + "/v1/allocations", json=body, headers=OMS, timeout=30)
+    assert answer.status_code == 409, answer.text
+    problem = answer.json()
+    assert problem["type"].endswith("/no-feasible-plan")
+    assert problem["max_parcels"] == 1 and problem["nodes_with_stock"] == 2
+    assert reserved_of(live.engine, LAST_UNITS_SKU) == 0
+    two = httpx.post(live.base_url + "/v1/allocations", json={**body, "max_parcels": 2},
+                     headers=OMS, timeout=30)
+    assert two.status_code == 201, two.text
+
+
 def test_the_real_core_explains_its_choice(live: Server) -> None:
     answer = httpx.post(live.base_url + "/v1/allocations", json=order("WHY", qty=1),
                         headers=OMS, timeout=30)

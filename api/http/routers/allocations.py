@@ -14,10 +14,11 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.status import HTTP_200_OK, HTTP_201_CREATED
 
+from allocation.errors import InvalidOrder
 from api.http.deps import OmsKey, RuntimeDep, allowed_scopes, master_data
 from api.http.openapi import ALL_PROBLEMS
 from api.http.runtime import Runtime
-from api.http.schemas import AllocationCreate, AllocationOut
+from api.http.schemas import MAX_PARCELS, AllocationCreate, AllocationOut
 from api.http.wire import JsonBody
 from api.services import lifecycle
 from api.services.allocations import AllocationPolicy, allocate_order
@@ -85,13 +86,21 @@ async def allocate(body: AllocationCreate, runtime: Runtime) -> Response:
         hold_hours=settings.click_and_collect_hold_hours,
         max_parcels_default=settings.max_parcels_default,
     )
-    if command.max_parcels is None:
+    defaulted = command.max_parcels is None
+    if defaulted:
         command = _with_max_parcels(command, policy.max_parcels_default)
     work = partial(allocate_order, runtime.engine, data, command, policy, None, runtime.decide)
-    if runtime.allocators is None:
-        outcome = await run_in_threadpool(work)
-    else:
-        outcome = await asyncio.get_running_loop().run_in_executor(runtime.allocators, work)
+    try:
+        if runtime.allocators is None:
+            outcome = await run_in_threadpool(work)
+        else:
+            outcome = await asyncio.get_running_loop().run_in_executor(runtime.allocators, work)
+    except InvalidOrder as exc:
+        if defaulted and exc.field == "/max_parcels":
+            raise InvalidOrder(exc.field, f"{exc.detail} (max_parcels was not sent: the "
+                               f"service's default is {policy.max_parcels_default}; an order "
+                               f"may send up to {MAX_PARCELS})") from exc
+        raise
     return JsonBody(outcome.body, HTTP_201_CREATED if outcome.created else HTTP_200_OK)
 
 

@@ -19,7 +19,7 @@ from allocation_network import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allocation.errors import OutOfStock
+from allocation.errors import InvalidOrder, OutOfStock
 from allocation.model import (
     Availability,
     Decision,
@@ -68,6 +68,10 @@ def _solve(case: Case, **kw: object) -> Decision | None:
             **kw,  # type: ignore[arg-type]
         )
     except OutOfStock:
+        return None
+    except InvalidOrder as too_heavy:  # heavier than max_parcels can carry: refused up front
+        if too_heavy.field != "/max_parcels":
+            raise
         return None
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from allocation_network import KRAKOW, WARSAW, WEDNESDAY
 
-from allocation.errors import InvalidOrder, OutOfStock, UnknownReference
+from allocation.errors import InvalidOrder, NoFeasiblePlan, OutOfStock, UnknownReference
 from allocation.model import Availability, Location, Network, Order, OrderLine
 from allocation.sourcing import source_order
 
@@ -247,3 +247,32 @@ def test_a_promise_before_the_order_was_placed_is_refused(network: Network) -> N
         source_order(past, network, stock)
     assert early.value.field == "/promise_by"
     assert source_order(_order(("1", "TEE", 1), promise_by=WEDNESDAY), network, stock).lines
+
+
+def test_an_order_heavier_than_its_parcels_can_carry_is_refused_not_called_short(
+    network: Network,
+) -> None:
+    """Three 12 kg TVs need two 31.5 kg parcels: max_parcels 1 cannot be kept from any node."""
+    stock = [Availability("DC", "TV", 10)]
+    heavy = _order(("1", "TV", 3), max_parcels=1)
+    with pytest.raises(InvalidOrder) as refused:
+        source_order(heavy, network, stock)
+    assert refused.value.field == "/max_parcels"
+    assert "at least 2 parcels" in refused.value.detail
+    assert source_order(_order(("1", "TV", 3), max_parcels=2), network, stock).lines
+
+
+def test_stock_spread_beyond_max_parcels_is_no_feasible_plan_with_no_short_line(
+    network: Network,
+) -> None:
+    """Each node packs its own parcel: TEE only in Warsaw and JEANS only in Krakow cannot go
+    in one parcel, though both are in stock."""
+    stock = [Availability("S-WAW", "TEE", 5), Availability("S-KRK", "JEANS", 5)]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
+    with pytest.raises(NoFeasiblePlan) as none:
+        source_order(order, network, stock)
+    assert none.value.short_lines == ()
+    assert none.value.max_parcels == 1 and none.value.nodes_with_stock == 2
+    assert isinstance(none.value, OutOfStock)  # callers that catch a shortage still catch it
+    two = source_order(_order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=2), network, stock)
+    assert {ln.node_id for ln in two.lines} == {"S-WAW", "S-KRK"}
