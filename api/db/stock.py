@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
@@ -158,6 +158,26 @@ class UnknownStockItem(StockError):
     def __init__(self, keys: Iterable[Key]) -> None:
         self.keys = tuple(sorted(keys))
         super().__init__("unknown node or SKU: " + ", ".join(f"{s}@{n}" for n, s in self.keys[:5]))
+
+
+class MovementIdReused(StockError):
+    """A movement id already recorded for another movement: skipping it as a retry would
+    lose the new one, applying it would break the retry guarantee."""
+
+    def __init__(self, pairs: Sequence[tuple[Movement, Movement]]) -> None:
+        self.pairs = tuple(pairs)  # (recorded, sent)
+        recorded, sent = self.pairs[0]
+        super().__init__(
+            f"movement id {sent.movement_id!r} was recorded as {describe(recorded)}; this one is "
+            f"{describe(sent)}. A new movement needs a new id"
+            + (f" ({len(self.pairs)} ids reused in this batch)" if len(self.pairs) > 1 else "")
+        )
+
+
+def describe(m: Movement) -> str:
+    """`a sale of 2 × F00001 at S001 at 2026-12-07T10:00:00+00:00`."""
+    return (f"a {m.kind} of {m.qty} × {m.sku} at {m.node_id} "
+            f"at {m.occurred_at.astimezone(UTC).isoformat()}")
 
 
 class _RollBack(Exception):
@@ -532,10 +552,14 @@ def apply_movements(
     applied = 0
     below: list[tuple[str, str, int, int]] = []
     unknown: list[Key] = []
+    reused: list[tuple[Movement, Movement]] = []
     try:
         with conn.begin_nested():
             for m in ordered:
                 if not _record_movement(conn, m, at):
+                    recorded = _recorded_movement(conn, m.movement_id)
+                    if recorded != _in_utc(m):
+                        reused.append((recorded, m))
                     continue
                 applied += 1
                 if not _move(conn, m, at):
@@ -548,9 +572,11 @@ def apply_movements(
                         unknown.append((m.node_id, m.sku))
                     else:
                         below.append((m.node_id, m.sku, row.on_hand - m.qty, row.reserved))
-            if below or unknown:
+            if below or unknown or reused:
                 raise _RollBack
     except _RollBack:
+        if reused:
+            raise MovementIdReused(reused) from None
         if below:
             raise BelowReserved(below) from None
         raise UnknownStockItem(unknown) from None
@@ -571,6 +597,19 @@ def _record_movement(conn: Connection, m: Movement, at: datetime) -> bool:
          "qty": m.qty, "occurred_at": m.occurred_at, "applied_at": at},
     )
     return inserted.first() is not None  # (rowcount is -1 here on psycopg)
+
+
+def _recorded_movement(conn: Connection, movement_id: str) -> Movement:
+    row = conn.execute(
+        select(movements.c.node_id, movements.c.sku, movements.c.kind, movements.c.qty,
+               movements.c.occurred_at).where(movements.c.movement_id == movement_id)
+    ).one()
+    return _in_utc(Movement(movement_id, row.node_id, row.sku, row.kind, row.qty,
+                            row.occurred_at))
+
+
+def _in_utc(m: Movement) -> Movement:
+    return replace(m, occurred_at=m.occurred_at.astimezone(UTC))
 
 
 def _move(conn: Connection, m: Movement, at: datetime) -> bool:

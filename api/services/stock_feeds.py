@@ -38,7 +38,8 @@ def apply_movements(
     movements: Sequence[db_stock.Movement],
     now: datetime | None = None,
 ) -> db_stock.MovementResult:
-    """Apply sales and receipts all or nothing; a repeated movement id is skipped.
+    """Apply sales and receipts all or nothing; a repeated movement id is skipped, and one
+    reused for a different movement refuses the batch (409): skipping it would lose units.
 
     Unknown nodes and SKUs are refused (404) before the database is touched. A movement for a
     known node × SKU without a stock row is refused too (409): the movements table references
@@ -54,6 +55,11 @@ def apply_movements(
             return db_stock.apply_movements(conn, movements, now or datetime.now(UTC))
     except ValueError as exc:
         raise InvalidCommand("#/movements", str(exc)) from exc
+    except db_stock.MovementIdReused as exc:
+        raise Conflict("movement-id-reused", str(exc), {"movements": [
+            {"movement_id": sent.movement_id, "recorded": db_stock.describe(recorded),
+             "sent": db_stock.describe(sent)} for recorded, sent in exc.pairs[:100]
+        ]}) from exc
     except IntegrityError as exc:
         raise Conflict(
             "no-stock-row",

@@ -50,6 +50,35 @@ def test_movements_change_on_hand_once_even_when_repeated(
     assert stock_row(loaded_engine, "S001", "SCARF") == (13, 0)
 
 
+def test_a_movement_id_reused_for_another_movement_is_refused_and_nothing_applied(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """Skipping it as a retry would lose five received scarves without a word."""
+    sale = {"movement_id": "m1", "node_id": "S001", "sku": "SCARF", "kind": "sale", "qty": 2,
+            "occurred_at": "2026-11-08T12:00:00+01:00"}
+    assert client.post("/v1/stock/movements", json={"movements": [sale]},
+                       headers=OMS).json() == {"applied": 1, "duplicates": 0}
+    same_instant = {**sale, "occurred_at": "2026-11-08T11:00:00Z"}  # a retry, written in UTC
+    new = {"movement_id": "m3", "node_id": "S001", "sku": "PHONE", "kind": "receipt", "qty": 1,
+           "occurred_at": "2026-11-08T14:00:00Z"}
+    reused = {**sale, "kind": "receipt", "qty": 5}
+    answer = client.post("/v1/stock/movements", json={"movements": [same_instant, new, reused]},
+                         headers=OMS)
+    assert answer.status_code == 409, answer.text
+    problem = answer.json()
+    assert problem["type"].endswith("/movement-id-reused")
+    assert problem["movements"] == [{
+        "movement_id": "m1",
+        "recorded": "a sale of 2 × SCARF at S001 at 2026-11-08T11:00:00+00:00",
+        "sent": "a receipt of 5 × SCARF at S001 at 2026-11-08T11:00:00+00:00",
+    }]
+    assert stock_row(loaded_engine, "S001", "SCARF") == (8, 0)
+    assert stock_row(loaded_engine, "S001", "PHONE") == (3, 0)  # all or nothing
+    retry = client.post("/v1/stock/movements", json={"movements": [same_instant, new]},
+                        headers=OMS)
+    assert retry.json() == {"applied": 1, "duplicates": 1}
+
+
 def test_a_sale_below_the_reserved_units_is_refused(client: TestClient) -> None:
     assert client.post(
         "/v1/allocations",
