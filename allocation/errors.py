@@ -58,14 +58,17 @@ class NoFeasiblePlan(OutOfStock):
     `max_parcels` over nodes that each pack their own parcels, the nodes' pick capacity left
     today, their opening days (-> 409). No line is short, so `short_lines` is empty."""
 
-    def __init__(self, order_id: str, max_parcels: int | None, nodes_with_stock: int) -> None:
+    def __init__(
+        self, order_id: str, max_parcels: int | None, nodes_with_stock: int, deadline_ms: float
+    ) -> None:
         AllocationError.__init__(
             self,
             f"order {order_id}: every line has stock (over {nodes_with_stock} nodes), but no "
-            "plan was found that ships it within "
+            f"plan was found within the {deadline_ms:g} ms deadline that ships it within "
             + (f"max_parcels {max_parcels} and " if max_parcels is not None else "")
             + "the nodes' pick capacity left today",
         )
+        self.deadline_ms = deadline_ms
         self.order_id = order_id
         self.short_lines = ()
         self.max_parcels = max_parcels

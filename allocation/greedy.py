@@ -8,10 +8,13 @@ caller checks the plan's feasibility before falling back to it.
 
 from __future__ import annotations
 
+import time
+from math import inf
+
 import numpy as np
 
 from allocation.costs import Part
-from allocation.problem import Problem
+from allocation.problem import Evaluation, Problem, heaviest_parcel_g
 
 
 def greedy_plan(problem: Problem) -> list[Part] | None:
@@ -54,3 +57,55 @@ def greedy_plan(problem: Problem) -> list[Part] | None:
             lines_at[n] = lines_at.get(n, 0) + 1
             parts.append((i, n, q))
     return parts
+
+
+def few_nodes_plan(problem: Problem, stop_at: float = inf) -> Evaluation | None:
+    """A fallback that keeps `max_parcels` and pick capacity, for when the rule's plan breaks
+    them and the solvers found nothing in time: nodes are taken in turn by how many of the
+    lines still open each holds whole (nearest first among equals); a node's lines join the
+    plan if it stays feasible, else as many as its parcel budget carries by weight. With
+    `allow_partial` the lines no node could add stay out; otherwise a plan must serve them
+    all (None if it cannot). At most two plan evaluations per node tried; past `stop_at`
+    (perf_counter seconds) no node joins a plan that has one."""
+    open_lines = set(range(len(problem.lines)))
+    parts: list[Part] = []
+    best: Evaluation | None = None
+    tried: list[int] = []
+    most = problem.max_parcels
+    heaviest_g = heaviest_parcel_g(problem.network, problem.order.fulfilment) or 0
+    while open_lines and (most is None or best is None or best.parcels < most):
+        if best is not None and time.perf_counter() > stop_at:
+            break
+        holds = np.zeros(len(problem.network.nodes), dtype=np.int64)
+        for i in open_lines:
+            line = problem.lines[i]
+            holds += problem.atp_by_sku[line.sku] >= line.qty
+        holds[tried] = 0
+        if holds.max(initial=0) == 0:
+            break
+        n = int(np.lexsort((problem.distances_km, -holds))[0])
+        tried.append(n)
+        src = problem.source(n)
+        if src is None:
+            continue
+        lines = [i for i in sorted(open_lines)
+                 if problem.atp_by_sku[problem.lines[i].sku][n] >= problem.lines[i].qty]
+        lines = lines[:src.capacity]
+        plan = problem.evaluate([*parts, *((i, n, problem.lines[i].qty) for i in lines)])
+        if not plan.feasible and most is not None and heaviest_g:
+            budget = (most - (best.parcels if best else 0)) * heaviest_g
+            fitting = []
+            for i in lines:
+                weight = problem.lines[i].unit_weight_g * problem.lines[i].qty
+                if weight <= budget:
+                    fitting.append(i)
+                    budget -= weight
+            plan = problem.evaluate([*parts, *((i, n, problem.lines[i].qty) for i in fitting)])
+            lines = fitting
+        if plan.feasible and lines:
+            parts, best = list(plan.parts), plan
+            open_lines -= set(lines)
+    if open_lines and not problem.order.allow_partial:
+        return None
+    return best
+

@@ -319,22 +319,26 @@ def _check_parcel_limit(network: Network, order: Order, lines: Sequence[LineSpec
 
     No split over nodes helps (each node packs its own parcels), so without this the solvers
     find no plan and the order would be reported short of stock it does not lack."""
-    if order.max_parcels is None:
-        return
-    heaviest_kg = max((r.max_weight_kg for r in network.parcel_rates
-                       if r.method == order.fulfilment), default=None)
-    if heaviest_kg is None:
+    heaviest_g = heaviest_parcel_g(network, order.fulfilment)
+    if order.max_parcels is None or heaviest_g is None:
         return
     weight_g = sum(line.unit_weight_g * line.qty for line in lines)
-    heaviest_g = int(round(heaviest_kg * 1000))
     fewest = -(-weight_g // heaviest_g)
     if fewest > order.max_parcels:
         raise InvalidOrder(
             "/max_parcels",
             f"the order weighs {weight_g / 1000:,.1f} kg: it needs at least {fewest} parcels "
-            f"of at most {heaviest_kg:g} kg ({order.fulfilment}), more than max_parcels "
+            f"of at most {heaviest_g / 1000:g} kg ({order.fulfilment}), more than max_parcels "
             f"{order.max_parcels} allows",
         )
+
+
+def heaviest_parcel_g(network: Network, method: str) -> int | None:
+    """Grams the heaviest parcel of the method's tariff carries (None: no tariff, as for
+    click-and-collect)."""
+    heaviest_kg = max((r.max_weight_kg for r in network.parcel_rates if r.method == method),
+                      default=None)
+    return None if heaviest_kg is None else int(round(heaviest_kg * 1000))
 
 
 def _check_reach(network: Network, method: str, to: Location, distances_km: np.ndarray) -> None:

@@ -14,7 +14,11 @@ The path of a decision:
    "optimal" thus means: no whole-line plan over any node is cheaper (for an order with a line
    that no node holds whole: none over the candidates is); out of time before the
    certificate, the answer is "feasible";
-4. without a solution in time: the greedy plan, status `fallback`;
+4. without a solution in time: the greedy plan, status `fallback`; when that breaks
+   `max_parcels` or pick capacity, `allocation.greedy.few_nodes_plan` (nodes by how many lines
+   each holds whole), also `fallback`. The solvers stop at `1 - FINISH_SHARE` of the deadline
+   and CP-SAT is not started without time for its model (`allocation.cpsat.least_time_s`), so
+   that the answer, explained, is ready by the deadline;
 5. explain: runner-up plan and the greedy plan, with their cost differences.
 """
 
@@ -26,10 +30,10 @@ from math import inf
 
 from allocation.candidates import DEFAULT_K, beyond_candidates, prune
 from allocation.costs import Part
-from allocation.cpsat import solve_cpsat
+from allocation.cpsat import least_time_s, solve_cpsat
 from allocation.errors import NoFeasiblePlan, OutOfStock, ShortLine
 from allocation.explain import decision_from, plan_of
-from allocation.greedy import greedy_plan
+from allocation.greedy import few_nodes_plan, greedy_plan
 from allocation.model import (
     Availability,
     CostWeights,
@@ -55,6 +59,8 @@ SETTLE_SHARE = 0.8  # widened searches may run until this share of the deadline
 RUNNER_UP_MIN_MS = 15.0  # a CP-SAT re-solve for the runner-up only with this much time left
 RUNNER_UP_SHARE = 0.2  # and never longer than this share of the deadline (10 ms of 50 ms):
 # the explanation must not cost the p99
+FINISH_SHARE = 0.15  # of the deadline kept after the solvers: evaluating and explaining the plan
+MOVES_SHARE = 0.9  # the runner-up by one move stops here: writing the decision takes ~0.3 ms
 
 
 def source_order(
@@ -116,9 +122,14 @@ def source_order(
         runner_up, best = best, greedy
         if status == "optimal":
             status = "feasible"
+    if best is None and solver != "greedy":
+        # The rule broke max_parcels or pick capacity and the solvers found nothing in time
+        # (a forced "greedy" stays the plain rule: benchmarks and simulations compare it).
+        best = few_nodes_plan(served, stop_at=started + deadline_ms / 1000.0)
+        status = "fallback"
     if best is None:
         holders = {n for ln in served.lines for n in served.nodes_with(ln.sku)}
-        raise NoFeasiblePlan(order.order_id, order.max_parcels, len(holders))
+        raise NoFeasiblePlan(order.order_id, order.max_parcels, len(holders), deadline_ms)
     left_out = set(range(len(served.lines))) - {i for i, _, _ in best.parts}
     unfulfilled += [
         UnfulfilledLine(ln.line_id, ln.sku, ln.qty, served.available(ln.sku))
@@ -126,7 +137,8 @@ def source_order(
         if i in left_out
     ]
     if runner_up is None:
-        runner_up = _runner_up_by_one_move(served, best, considered)
+        explain_by = started + MOVES_SHARE * deadline_ms / 1000.0  # then write the decision
+        runner_up = _runner_up_by_one_move(served, best, considered, stop_at=explain_by)
     n_considered = len({n for c in considered for n in c})
     explanation = _explanation(served, best, runner_up, greedy, n_considered)
     return decision_from(served, best, status, unfulfilled, explanation, started)
@@ -153,7 +165,8 @@ def _solve(
             if line_index == i and n not in candidates[i] and problem.source(n) is not None:
                 candidates[i].append(n)
     wholes = whole_line_candidates(problem, candidates)
-    deadline_at = started + deadline_ms / 1000.0
+    # The solvers stop early enough for the plan to be evaluated and explained by the deadline.
+    deadline_at = started + (1.0 - FINISH_SHARE) * deadline_ms / 1000.0
     incumbent: SearchResult | None = None
     if solver == "auto" and all(wholes):
         if len(problem.lines) == 1:
@@ -168,7 +181,7 @@ def _solve(
             return found.best, found.runner_up, "optimal", candidates
         incumbent = found if found.best is not None else None
     hint = incumbent.best.parts if incumbent and incumbent.best else greedy_parts
-    while (left_s := deadline_at - time.perf_counter()) > 0.0005:
+    while (left_s := deadline_at - time.perf_counter()) > least_time_s(candidates):
         result = solve_cpsat(
             problem, candidates, left_s, hint=hint, optional_lines=problem.order.allow_partial
         )
@@ -212,7 +225,7 @@ def _certified_search(
     by the number of pairs at the latest. Without any plan among the candidates every node
     in doubt joins at once, else the `WIDEN_NODES` most promising."""
     found = search_whole_lines(problem, wholes, stop_at=stop_at)
-    while found.complete:
+    while found.complete and time.perf_counter() < settle_at:  # certifying takes time too
         extra = _escapes(problem, wholes, found.best)
         if not extra:
             return found, True
@@ -259,7 +272,7 @@ def _cpsat_runner_up(
     """The best plan with some line part elsewhere (a no-good cut on `best`), if at least
     `RUNNER_UP_MIN_MS` remain before the deadline; else None (the caller then tries moves)."""
     left_s = deadline_at - time.perf_counter()
-    if left_s * 1000.0 < RUNNER_UP_MIN_MS:
+    if left_s * 1000.0 < RUNNER_UP_MIN_MS or min(left_s, budget_s) < least_time_s(candidates):
         return None
     result = solve_cpsat(
         problem,
@@ -275,10 +288,11 @@ def _cpsat_runner_up(
 
 
 def _runner_up_by_one_move(
-    problem: Problem, best: Evaluation, candidates: list[list[int]]
+    problem: Problem, best: Evaluation, candidates: list[list[int]], stop_at: float
 ) -> Evaluation | None:
     """Best plan moving one whole line of `best` to another candidate node (used when the
-    solver itself gives no runner-up, e.g. CP-SAT)."""
+    solver itself gives no runner-up, e.g. CP-SAT); the best found so far at `stop_at`, since
+    an explanation must not make the OMS wait past its deadline."""
     found: Evaluation | None = None
     for i, line in enumerate(problem.lines):
         here = {n for li, n, _ in best.parts if li == i}
@@ -286,6 +300,8 @@ def _runner_up_by_one_move(
         for n in candidates[i] if i < len(candidates) else ():
             if n in here or problem.atp.get((line.sku, n), 0) < line.qty:
                 continue
+            if time.perf_counter() > stop_at:
+                return found
             ev = problem.evaluate([*others, (i, n, line.qty)])
             if ev.feasible and (found is None or ev.total_g < found.total_g):
                 found = ev

@@ -5,7 +5,8 @@ stock (stores keep one unit back for walk-in customers; their opportunity cost f
 `allocation.opportunity` over recent walk-in sales), then sources random realistic 1-, 3- and
 8-line orders (home delivery 55 %, parcel locker 30 %, click-and-collect 15 %). Prints per size:
 decision time median / p90 / p99, the status mix, the greedy rule's time and cost in the same
-run and our cost / greedy cost, and CP-SAT forced on every order for comparison.
+run and our cost / greedy cost, and CP-SAT forced on every order for comparison. Then 20- and
+40-line orders at deadlines of 50, 20 and 10 ms: decision time as a share of the deadline.
 
     .venv/bin/python benchmarks/solver.py [--orders 300] [--skus 60] [--seed 1]
 Targets: 3-line median <= 2 ms, p99 <= 20 ms.
@@ -18,6 +19,7 @@ import gc
 import statistics
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +29,7 @@ import numpy as np
 from allocation.errors import InvalidOrder, OutOfStock
 from allocation.model import Availability, Location, Network, Order, OrderLine, network_from_frames
 from allocation.opportunity import store_opportunity_cost_pln
-from allocation.sourcing import source_order
+from allocation.sourcing import DEFAULT_DEADLINE_MS, source_order
 from api.db.load_chain import demand_rates_from_sales
 from data.demo_chain import generate_chain
 
@@ -102,7 +104,8 @@ def _pct(xs: list[float], q: float) -> float:
 
 
 def run(
-    network: Network, stock: list[Availability], orders: list[Order], solver: str
+    network: Network, stock: list[Availability], orders: list[Order], solver: str,
+    deadline_ms: float = DEFAULT_DEADLINE_MS,
 ) -> dict[str, Any]:
     by_sku: dict[str, list[Availability]] = {}
     for row in stock:
@@ -117,7 +120,7 @@ def run(
         started = time.perf_counter()
         started_cpu = time.thread_time()
         try:
-            decision = source_order(order, network, rows, solver=solver)
+            decision = source_order(order, network, rows, solver=solver, deadline_ms=deadline_ms)
         except OutOfStock:
             statuses["out_of_stock"] += 1
             continue
@@ -172,6 +175,29 @@ def main() -> None:
             cp_ratio = (sum(ours["costs"][o] for o in cp_both)
                         / sum(cpsat["costs"][o] for o in cp_both))
             print(f"  cost ours / cp-sat: {cp_ratio:.4f}")
+    deadlines(network, stock, skus, weight, rng, as_of, min(args.orders, 60))
+
+
+def deadlines(
+    network: Network, stock: list[Availability], skus: list[str], weight: np.ndarray | None,
+    rng: np.random.Generator, as_of: object, count: int,
+) -> None:
+    """Big orders against the OMS's deadline: wall time / deadline (at most 1 is the target),
+    as drawn (partial allowed, max parcels 2 or 3 for 30 %) and as the HTTP API sends them by
+    default (whole orders, at most 3 parcels)."""
+    print("\nbig orders against the deadline (time / deadline: the target is at most 1)")
+    for n_lines in (20, 40):
+        drawn = random_orders(network, skus, weight, n_lines, count, rng, as_of)
+        strict = [replace(o, allow_partial=False, max_parcels=3) for o in drawn]
+        for kind, orders, deadline_ms in ((k, o, d) for k, o in (("partial", drawn),
+                                          ("whole, 3 parcels", strict)) for d in (50.0, 10.0)):
+            result = run(network, stock, orders, "auto", deadline_ms)
+            t = result["times"]
+            over = sum(x > deadline_ms for x in t)
+            print(f"  {n_lines}-line {kind}, deadline {deadline_ms:4.0f} ms: median "
+                  f"{statistics.median(t) / deadline_ms:.2f}  p99 {_pct(t, 99) / deadline_ms:.2f}  "
+                  f"max {max(t) / deadline_ms:.2f}  over the deadline {over}/{len(t)}   "
+                  f"status {dict(result['statuses'])}")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,9 @@ class AllocationOut(BaseModel):
         "of the network (when a line must be split, because no node holds it whole, or the "
         "order is served in part: none over the candidate nodes the explanation names); "
         "feasible: a valid plan found within the deadline whose optimality was not proven; "
-        "fallback: the greedy rule's plan, the solver having found none in time"))
+        "fallback: the solvers having found none in time, the greedy rule's plan (each line "
+        "from the nearest node holding it), or when that breaks max_parcels, the fewest nodes "
+        "holding the lines"))
     state: Literal["allocated", "partial", "cancelled", "shipped", "expired"]
     fulfilment: Fulfilment
     lines: list[AllocatedLine]

@@ -276,3 +276,33 @@ def test_stock_spread_beyond_max_parcels_is_no_feasible_plan_with_no_short_line(
     assert isinstance(none.value, OutOfStock)  # callers that catch a shortage still catch it
     two = source_order(_order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=2), network, stock)
     assert {ln.node_id for ln in two.lines} == {"S-WAW", "S-KRK"}
+
+
+def test_without_a_solver_plan_the_fallback_keeps_max_parcels_from_one_node(
+    network: Network,
+) -> None:
+    """The rule sends TEE from Krakow and JEANS from the DC (nearest each): two parcels. With
+    one allowed and no solver answer, the fallback is the one node that holds both."""
+    stock = [Availability("S-KRK", "TEE", 5), Availability("DC", "TEE", 5),
+             Availability("DC", "JEANS", 5)]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
+    no_time = {"solver": "cpsat", "deadline_ms": 0.01}  # no solver plan can come in time
+    decision = source_order(order, network, stock, **no_time)  # type: ignore[arg-type]
+    assert decision.status == "fallback"
+    assert {ln.node_id for ln in decision.lines} == {"DC"}
+    assert len(decision.parcels) == 1
+
+
+def test_a_partial_order_without_a_solver_plan_serves_what_max_parcels_allows(
+    network: Network,
+) -> None:
+    """TEE in Krakow, JEANS only in Gdansk: the rule's two parcels break max_parcels 1. The
+    fallback serves one line and names the other, instead of refusing the whole order."""
+    stock = [Availability("S-KRK", "TEE", 5), Availability("S-GDA", "JEANS", 5)]
+    order = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1, allow_partial=True)
+    no_time = {"solver": "cpsat", "deadline_ms": 0.01}  # no solver plan can come in time
+    decision = source_order(order, network, stock, **no_time)  # type: ignore[arg-type]
+    assert decision.status == "fallback"
+    assert [ln.line_id for ln in decision.lines] == ["1"]  # Krakow is nearer the customer
+    assert [u.line_id for u in decision.unfulfilled] == ["2"]
+    assert len(decision.parcels) == 1
