@@ -47,7 +47,7 @@ def accuracy(
     """Score a weekly forecast run on the sales recorded after its as-of day."""
     from datetime import date
 
-    from api.services.errors import Conflict, NotFound
+    from api.services.errors import Conflict, InvalidCommand, NotFound
     from api.services.forecast_accuracy import score_forecast_run
     from api.services.forecast_runs import LATEST
     from api.settings import get_settings
@@ -68,6 +68,9 @@ def accuracy(
         try:
             with engine.connect() as conn:
                 scored = score_forecast_run(conn, run, last_day)
+        except InvalidCommand as error:
+            typer.echo(f"error: --through: {error.detail}", err=True)
+            raise typer.Exit(INPUT_ERROR_EXIT) from None
         except (NotFound, Conflict) as error:
             message = (f"--run: {error}" if run not in (None, LATEST) else "no forecast run "
                        "has succeeded yet: run `omni batch weekly` first")

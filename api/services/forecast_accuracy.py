@@ -19,6 +19,7 @@ from sqlalchemy import Connection, func, select
 from api.db.history import sales_history
 from api.db.runs import read_forecasts
 from api.db.tables import Sale
+from api.services.errors import InvalidCommand
 from api.services.forecast_runs import ForecastRun, resolve_forecast_run
 from api.services.sales_completeness import ArrivedSales, arrived_sales
 from forecasting.accuracy import (
@@ -63,10 +64,15 @@ def score_forecast_run(
     whose sales have arrived (`api.services.sales_completeness`; the days held back within the
     run's horizon are in `held_back`), or `through` if given and earlier (a day whose feed is
     still incomplete would count its missing rows as zero sales); the errors of
-    `resolve_forecast_run` for an unknown or unfinished run. The summary also holds the
+    `resolve_forecast_run` for an unknown or unfinished run; `InvalidCommand` for a `through`
+    not after the run's as-of day. The summary also holds the
     seasonal naive forecast's WAPE on the same days (each day = the same weekday of the week
     before the as-of) and the value added."""
     run = resolve_forecast_run(conn, run_id)
+    if through is not None and through <= run.as_of:
+        raise InvalidCommand("through", f"through {through} is not after the run's as-of day "
+                             f"{run.as_of}: its first forecast day is "
+                             f"{run.as_of + timedelta(days=1)}")
     last_sale = conn.execute(select(func.max(Sale.date))).scalar()
     if last_sale is None:
         return ScoredRun(run, None, None)

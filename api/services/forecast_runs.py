@@ -68,6 +68,8 @@ def forecast_slice(
     if node_id is None and sku is None:
         raise InvalidCommand("node_id", "give node_id, sku or both: a whole run is read with "
                              "the CLI or from the database")
+    if start is not None and end is not None and start > end:
+        raise InvalidCommand("start", f"start {start} is after end {end}")
     if channel is not None and channel not in CHANNELS:
         raise InvalidCommand("channel", f"channel must be one of {', '.join(CHANNELS)}")
     if node_id is not None and conn.execute(

@@ -138,3 +138,11 @@ def test_a_forecast_read_names_what_is_wrong(client: TestClient, loaded_engine: 
     assert unknown_store.json()["type"] == "/problems/unknown-node"
     assert bad_channel.status_code == 422 and bad_channel.json()["errors"][0]["parameter"] \
         == "channel"
+    backwards = client.get("/v1/forecast-runs/latest/forecasts?sku=PHONE"
+                           "&start=2026-11-12&end=2026-11-10", headers=PLANNER)
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"] == [{"parameter": "start", "in": "query",
+                                           "detail": "start 2026-11-12 is after end 2026-11-10"}]
+    early = client.get("/v1/forecast-runs/latest/accuracy?through=2026-11-08", headers=PLANNER)
+    assert early.status_code == 422 and early.json()["errors"][0]["parameter"] == "through"
+    assert "first forecast day is 2026-11-09" in early.json()["detail"]

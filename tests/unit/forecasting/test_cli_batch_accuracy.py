@@ -87,6 +87,13 @@ def test_a_run_is_scored_on_the_days_sold_since_its_as_of(
     history = tracking.get_metric_history(logged_run, "realised.all.actual_units")
     assert [m.step for m in sorted(history, key=lambda m: m.step)] == [7, 14]
 
+    # a last day before the run's first forecast day is a mistake, not "no sales yet"
+    as_of = last - timedelta(days=14)
+    early = runner.invoke(app, ["batch", "accuracy", "--through", as_of.isoformat()])
+    assert early.exit_code == 2
+    assert f"is not after the run's as-of day {as_of}" in early.stderr
+    assert len(tracking.get_metric_history(logged_run, "realised.all.actual_units")) == 2
+
 
 @pytest.mark.slow
 def test_a_run_without_sales_after_it_has_nothing_to_score(
