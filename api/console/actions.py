@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from api.console.queries import as_of_day, latest_forecast_run
+from api.console.queries import as_of_day
 from api.db.history import sales_history
 from api.db.runs import (
     finish_batch_run,
@@ -31,11 +31,8 @@ from api.db.runs import (
     start_batch_run,
 )
 from api.db.tables import (
-    DemandRate,
     Forecast,
-    Node,
     SafetyStockPlan,
-    Sku,
     Stock,
     Transfer,
 )
@@ -51,9 +48,6 @@ BATCH_MODEL = "lgbm"
 # registry itself is not imported by the pages: it pulls in LightGBM).
 BATCH_MODELS: tuple[str, ...] = ("lgbm", "ensemble", "auto_ets", "theta", "seasonal_naive")
 PLAN_DEADLINE_S = 30.0
-# Picking and parcel cost an online sale pays that a walk-in sale does not (PLN per unit); it
-# tilts the reservation plan's critical ratio towards keeping units for walk-in customers.
-ONLINE_FULFILMENT_COST_PLN = 12.0
 
 
 class ActionError(Exception):
@@ -145,11 +139,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
-def _frame(conn: Connection, *columns: Any) -> pd.DataFrame:
-    rows = conn.execute(select(*columns)).all()
-    return pd.DataFrame(rows, columns=[c.key for c in columns])
-
-
 def run_rebalance(engine: Engine, peak: PeakName, year: int | None = None) -> ActionResult:
     """The optimised transfer plan for `peak` (the planning service's), written as `proposed`
     with its expected gain; the next such peak when no year is given."""
@@ -197,58 +186,34 @@ def approve_transfers(engine: Engine, plan_id: str) -> ActionResult:
 # --- Safety stock kept for walk-in customers -------------------------------------------------
 
 
-def _walkin_forecast(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
-    """Daily walk-in means per store x SKU: the latest forecast, else the recent-sales rates."""
-    run = latest_forecast_run(conn)
-    if run is not None:
-        rows = conn.execute(
-            select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat).where(
-                Forecast.run_id == run, Forecast.channel == "store", Forecast.ds > as_of,
-            )
-        ).all()
-        if rows:
-            return pd.DataFrame(rows, columns=["store", "sku", "date", "mean"])
-    rates = _frame(conn, DemandRate.node_id, DemandRate.sku, DemandRate.walkin_units_per_day)
-    days_frame = pd.DataFrame({"date": [as_of + timedelta(days=k) for k in range(1, days + 1)]})
-    daily = rates.merge(days_frame, how="cross")
-    return daily.rename(columns={"node_id": "store", "walkin_units_per_day": "mean"})
-
-
 def run_reservation_plan(engine: Engine) -> ActionResult:
-    """Safety stock per store x SKU (critical ratio), written as a `proposed` plan."""
-    from allocation.planning import PlanningInputError, plan_reservations
+    """Safety stock per store x SKU, as `omni plan reservations` computes it
+    (`api.services.planning.store_reservations`), written as a `proposed` plan."""
+    from allocation.planning import PlanningInputError
+    from api.services.planning import store_reservations
 
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         as_of = as_of_day(conn)
-        stock = pd.DataFrame(conn.execute(
-            select(Stock.node_id, Stock.sku, Stock.on_hand, Node.replenishment_days,
-                   Sku.category, Sku.price_pln, Sku.unit_cost_pln)
-            .join(Node, Node.node_id == Stock.node_id).join(Sku, Sku.sku == Stock.sku)
-            .where(Node.kind == "store")
-        ).all(), columns=["store", "sku", "on_hand", "replenishment_days", "category",
-                          "price_pln", "unit_cost_pln"])
-        if stock.empty:
-            raise ActionError("no store stock to plan")
-        forecast = _walkin_forecast(conn, as_of, int(stock["replenishment_days"].max()) + 1)
-    margin = (stock["price_pln"] - stock["unit_cost_pln"]).clip(lower=0.0)
-    stock = stock.assign(walkin_margin_pln=margin, online_margin_pln=margin,
-                         fulfilment_cost_pln=ONLINE_FULFILMENT_COST_PLN)
     try:
-        plan = plan_reservations(stock, as_of, walkin_forecast=forecast)
+        plan = store_reservations(engine, as_of)
     except PlanningInputError as exc:
         raise ActionError(str(exc)) from None
+    if plan.empty:
+        raise ActionError("no store stock to plan")
     run_id = new_run_id("reservations")
     created = datetime.now(UTC)  # explicit: SQLite's CURRENT_TIMESTAMP has whole seconds
+    level = plan["critical_ratio"].fillna(plan["service_level"])
     rows = [
         {"plan_id": run_id, "node_id": r["store"], "sku": r["sku"], "peak": None,
-         "safety_stock": int(r["safety_stock"]), "service_level": float(r["critical_ratio"]),
+         "safety_stock": int(r["safety_stock"]), "service_level": float(lv),
          "status": "proposed", "created_at": created}
-        for r in _records(plan)
+        for r, lv in zip(_records(plan), level.tolist(), strict=True)
     ]
-    params = {"as_of": as_of.isoformat(), "policy": "critical_ratio",
+    policy = str(plan["policy"].iloc[0])
+    params = {"as_of": as_of.isoformat(), "policy": policy,
               "units_kept": int(plan["safety_stock"].sum()), "rows": len(rows)}
     with engine.begin() as conn:
-        start_batch_run(conn, "reservations", params, model="critical_ratio", run_id=run_id)
+        start_batch_run(conn, "reservations", params, model=policy, run_id=run_id)
         conn.execute(insert(SafetyStockPlan), rows)
         finish_batch_run(conn, run_id, "succeeded", params=params)
     return ActionResult(

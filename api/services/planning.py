@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, ScalarSelect, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, insert, select, update
 
 from allocation.geo import great_circle_km
 from allocation.planning import (
@@ -27,6 +27,7 @@ from allocation.planning import (
 )
 from allocation.planning.horizon_sum import sum_days
 from allocation.planning.rebalance import RebalancePlan, resolve_peak
+from api.db.runs import latest_run_id
 from api.db.tables import (
     BatchRun,
     DemandRate,
@@ -39,6 +40,7 @@ from api.db.tables import (
     Transfer,
     TransferRate,
 )
+from api.services.forecast_runs import FORECAST_RUN_KINDS
 from api.services.network import REBALANCE_RUN_KIND as REBALANCE_KIND
 
 if TYPE_CHECKING:
@@ -90,7 +92,7 @@ def _daily_walkin(
         engine,
         select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat,
                Forecast.dispersion).where(
-            Forecast.run_id == _latest_forecast_run(),
+            Forecast.run_id == _latest_forecast_run(engine),
             Forecast.channel == channel,
             Forecast.ds >= start,
             Forecast.ds <= end,
@@ -116,28 +118,30 @@ def _daily_walkin(
     )
 
 
-def _latest_forecast_run() -> ScalarSelect[str]:
-    return select(func.max(Forecast.run_id)).scalar_subquery()
+def _latest_forecast_run(engine: Engine) -> str | None:
+    """The newest succeeded forecast run, from `omni batch weekly` or the console's button
+    (run ids of the two kinds do not sort by time against each other)."""
+    with engine.connect() as conn:
+        return latest_run_id(conn, FORECAST_RUN_KINDS)
 
 
 def _latest_level_shock(engine: Engine) -> float:
     """psi recorded by the latest forecast run (0 for runs from before it was recorded)."""
-    query = select(BatchRun.params).where(BatchRun.run_id == _latest_forecast_run())
+    query = select(BatchRun.params).where(BatchRun.run_id == _latest_forecast_run(engine))
     with engine.connect() as conn:
         params = conn.execute(query).scalar()
     shock = (params or {}).get("level_shock", 0.0)
     return float(shock) if isinstance(shock, int | float) and shock >= 0 else 0.0
 
 
-def plan_store_reservations(
+def store_reservations(
     engine: Engine, as_of: date, policy: ReservationPolicy | None = None
-) -> ReservationSummary:
-    """Safety stock per store x SKU written to `safety_stock_plans` and `stock.safety_stock`.
-
-    A row whose stock version moved since it was read (a feed or sale in between) is not
-    written: its plan would rest on stale stock. The run is recorded in `batch_runs` (its policy
-    in `params`), under the plan id."""
-    started = datetime.now(UTC)
+) -> pd.DataFrame:
+    """The reservation plan per store x SKU (`allocation.planning.plan_reservations`'s columns
+    and the stock row's `version`) from the database: units on hand less those reserved for
+    orders, the latest forecast run's walk-in means with their dispersion and level shock (else
+    the demand rates). One reading for the CLI, which applies it, and the console, which
+    proposes it."""
     nodes = _frame(engine, select(Node.node_id, Node.kind, Node.replenishment_days))
     stores = nodes.loc[nodes["kind"] == "store"]
     skus = _frame(engine, select(Sku.sku, Sku.category, Sku.price_pln, Sku.unit_cost_pln))
@@ -155,8 +159,20 @@ def plan_store_reservations(
     if "dispersion" in forecast.columns:  # read from a forecast run, not the demand rates
         forecast["level_shock"] = _latest_level_shock(engine)
     plan = plan_reservations(stock, as_of, forecast, policy)
+    return plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"])
+
+
+def plan_store_reservations(
+    engine: Engine, as_of: date, policy: ReservationPolicy | None = None
+) -> ReservationSummary:
+    """Safety stock per store x SKU written to `safety_stock_plans` and `stock.safety_stock`.
+
+    A row whose stock version moved since it was read (a feed or sale in between) is not
+    written: its plan would rest on stale stock. The run is recorded in `batch_runs` (its policy
+    in `params`), under the plan id."""
+    started = datetime.now(UTC)
+    plan = store_reservations(engine, as_of, policy)
     plan_id = f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    plan = plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"])
     level = plan["critical_ratio"].fillna(plan["service_level"]).tolist()
     keys = list(zip(plan["store"].tolist(), plan["sku"].tolist(), strict=True))
     units = [int(u) for u in plan["safety_stock"].tolist()]

@@ -10,13 +10,15 @@ from planning_setup import PLAN_AS_OF
 from sqlalchemy import Engine, select
 
 from allocation.planning import ReservationPolicy
+from api.console import actions
+from api.console.queries import as_of_day
 from api.db.runs import finish_batch_run, start_batch_run, write_forecasts
-from api.db.tables import Node, Stock
+from api.db.tables import Node, SafetyStockPlan, Stock
 from api.services.planning import plan_store_reservations
 
 
 def _record_run(engine: Engine, run_id: str, dispersion: float | None,
-                level_shock: float | None) -> None:
+                level_shock: float | None, kind: str = "forecast_weekly") -> None:
     with engine.connect() as conn:
         pairs = conn.execute(
             select(Stock.node_id, Stock.sku).join(Node, Node.node_id == Stock.node_id)
@@ -29,7 +31,7 @@ def _record_run(engine: Engine, run_id: str, dispersion: float | None,
         frame["dispersion"] = dispersion
     params = {} if level_shock is None else {"level_shock": level_shock}
     with engine.begin() as conn:
-        start_batch_run(conn, "forecast_weekly", {}, run_id=run_id)
+        start_batch_run(conn, kind, {}, run_id=run_id)
         write_forecasts(conn, run_id, frame)
         finish_batch_run(conn, run_id, "succeeded", params=params)
 
@@ -52,3 +54,38 @@ def test_the_latest_runs_ratio_and_level_shock_set_the_safety_stock(
     # error of variance 0.3 keeps more than either
     assert default.rows == poisson.rows == shocked.rows > 0
     assert poisson.safety_units < default.safety_units < shocked.safety_units
+
+
+def test_a_console_run_newer_than_the_weekly_batch_is_the_one_planned_from(
+    loaded_engine: Engine,
+) -> None:
+    """Run ids of the two kinds do not sort by time against each other ("forecast_weekly-..."
+    sorts after "forecast-..."): the newest is the one started last."""
+    with loaded_engine.begin() as conn:
+        conn.execute(Stock.__table__.update().values(on_hand=500))
+    policy = ReservationPolicy(kind="service_level", default_service_level=0.95)
+    _record_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.0, 0.0)
+    weekly = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
+    _record_run(loaded_engine, "forecast-20261108T0700Z-b", 1.0, 0.3, kind="forecast")
+    console = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
+    assert console.safety_units > weekly.safety_units
+
+
+def test_the_console_proposes_the_plan_the_cli_applies(loaded_engine: Engine) -> None:
+    """The console's button and `omni plan reservations` read stock, forecast, dispersion and
+    level shock the same way: the same safety stock for every store x SKU."""
+    _record_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.3, 0.2)
+    proposed = actions.run_reservation_plan(loaded_engine)
+    with loaded_engine.connect() as conn:
+        as_of = as_of_day(conn)
+    applied = plan_store_reservations(loaded_engine, as_of)
+    with loaded_engine.connect() as conn:
+        rows = select(SafetyStockPlan.node_id, SafetyStockPlan.sku, SafetyStockPlan.safety_stock)
+        plans = {
+            plan_id: {(node, sku): units for node, sku, units in conn.execute(
+                rows.where(SafetyStockPlan.plan_id == plan_id)).all()}
+            for plan_id in (proposed.run_id, applied.plan_id)
+        }
+    assert len(plans[proposed.run_id]) == applied.rows > 0
+    assert plans[proposed.run_id] == plans[applied.plan_id]
+    assert sum(plans[proposed.run_id].values()) == applied.safety_units > 0
