@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import pandas as pd
 import typer
 
+from api.services.forecast_batch import WEEKLY_HORIZON_DAYS
 from forecasting.registry import MODEL_NAMES, PRODUCTION_MODEL, UnknownModelError, make_model
 from forecasting.validation import ForecastInputError
 
 if TYPE_CHECKING:
-    from experiments.batch_logging import WeeklyBatchRecord
-    from forecasting.accuracy import RealisedAccuracy
     from forecasting.estimator import Forecaster
 
 INPUT_ERROR_EXIT = 2
@@ -206,7 +205,6 @@ def forecast(
 # --- omni batch weekly -------------------------------------------------------------------------
 
 batch_app = typer.Typer(help="Scheduled batch jobs.", no_args_is_help=True)
-WEEKLY_HORIZON_DAYS = 56
 
 
 def _history_end(as_of: str | None, first_sale: date, last_sale: date) -> date:
@@ -250,24 +248,16 @@ def weekly(
         "backtest.*; each fold costs one more fit)")] = 0,
 ) -> None:
     """Forecast every store x channel x SKU for the next 8 weeks and store the run."""
-    from datetime import timedelta
-
     from rich.progress import Progress
     from sqlalchemy import func, select
 
     from api.db.datasets import current_data_version
     from api.db.engine import DatabaseError, make_engine
-    from api.db.history import sales_history
-    from api.db.runs import (
-        finish_batch_run,
-        start_batch_run,
-        use_forecast_for_demand_rates,
-        write_forecasts,
-    )
+    from api.db.runs import finish_batch_run, start_batch_run
     from api.db.tables import Sale
+    from api.services.forecast_batch import run_forecast_batch, steps
     from api.services.sales_completeness import arrived_sales
     from api.settings import get_settings
-    from experiments.batch_logging import WeeklyBatchRecord
 
     name, model_params, version = resolve_model_option(model)
     if name not in MODEL_NAMES:
@@ -303,54 +293,30 @@ def weekly(
                                  data_version=data_version)
     try:
         with Progress(transient=True) as progress:
-            task = progress.add_task("forecast batch", total=4 + backtest_folds)
-            with engine.connect() as conn:
-                recorded = sales_history(conn, day)
-            progress.update(task, advance=1, description=f"fit {label} on "
-                            f"{recorded['unique_id'].nunique()} series")
-            forecaster = make_model(name, country="PL", **model_params).fit(
-                recorded, censored_column="stockout")
-            history = forecaster.history_
-            censored_days = forecaster.censored_days_
-            added_units = forecaster.censored_added_units_
-            progress.update(task, advance=1, description="predict")
-            forecast = forecaster.predict(horizon)
-            progress.update(task, advance=1)
-            folds = _backtest_folds(recorded, backtest_folds, name, model_params, progress, task)
-            progress.update(task, description="log to MLflow")
-            record = WeeklyBatchRecord(run_id, day.isoformat(), horizon, name, version,
-                                       data_version, model_params,
-                                       censored_days, added_units)
-            sold_out = recorded.loc[recorded["stockout"] == 1, ["unique_id", "ds", "y"]]
-            mlflow_run_id = _log_to_mlflow(record, history, forecast,
-                                           getattr(forecaster, "holdout_", None), sold_out,
-                                           [fold.summary for fold in folds])
-            with engine.begin() as conn:
-                spread = forecaster.variance_to_mean(forecast)
-                rows = write_forecasts(conn, run_id, forecast.assign(dispersion=spread))
-                use_forecast_for_demand_rates(conn, run_id, day + timedelta(days=1),
-                                              day + timedelta(days=28))
-                # psi, the variance of the error a series' days share: the safety-stock plan
-                # adds it to the spread of summed demand (allocation.planning.reservation).
-                shock = float(forecaster.dispersion_.level_shock)
-                finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
-                                 params={**params, "level_shock": shock,
-                                         "series": int(forecast["unique_id"].nunique()),
-                                         "censored_days": censored_days,
-                                         "censored_added_units": added_units,
-                                         **_fold_means(folds)})
-            progress.update(task, advance=1)
+            task = progress.add_task("forecast batch", total=steps(backtest_folds))
+
+            def report(what: str, done: int) -> None:
+                progress.update(task, advance=done, description=what)
+
+            result = run_forecast_batch(
+                engine, run_id, day, name, model_params, params=params, model_version=version,
+                data_version=data_version, horizon=horizon, backtest_folds=backtest_folds,
+                progress=report)
     except Exception:
         with engine.begin() as conn:
             finish_batch_run(conn, run_id, "failed")
         raise
     finally:
         engine.dispose()
-    typer.echo(f"run {run_id}: {rows} forecast rows for {forecast['unique_id'].nunique()} "
-               f"series, {horizon} days after {day} (model {label}; {censored_days} "
-               f"sold-out days fitted as estimated demand, +{added_units:,.0f} units"
-               + (f", MLflow run {mlflow_run_id})" if mlflow_run_id else ")"))
-    for k, fold in enumerate(folds, start=1):
+    if result.mlflow_error is not None:
+        typer.echo(f"warning: MLflow logging failed, forecasts kept: {result.mlflow_error}",
+                   err=True)
+    typer.echo(f"run {run_id}: {result.rows} forecast rows for {result.series} "
+               f"series, {horizon} days after {day} (model {label}; {result.censored_days} "
+               f"sold-out days fitted as estimated demand, +{result.censored_added_units:,.0f} "
+               "units" + (f", MLflow run {result.mlflow_run_id})" if result.mlflow_run_id
+                          else ")"))
+    for k, fold in enumerate(result.folds, start=1):
         row = fold.summary.loc["all"]
         typer.echo(f"backtest fold {k} ({fold.first_day} .. {fold.last_day}): WAPE "
                    f"{row['wape']:.3f}, bias {row['bias_pct']:+.1f}%"
@@ -358,43 +324,3 @@ def weekly(
                       if "coverage_q90" in row.index else ""))
 
 
-BACKTEST_FOLD_DAYS = 28
-
-
-def _backtest_folds(recorded: pd.DataFrame, count: int, name: str, params: dict[str, Any],
-                    progress: Any, task: Any) -> list[RealisedAccuracy]:
-    """The last `count` 28-day folds of the history, each refitted before its cutoff the way
-    the batch fits (sold-out days as estimated demand) and scored as realised accuracy."""
-    from forecasting.accuracy import recent_folds
-
-    def fit_and_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
-        progress.update(task, description=f"backtest fold ending {history['ds'].max().date()}")
-        fitted = make_model(name, country="PL", **params).fit(history, censored_column="stockout")
-        progress.update(task, advance=1)
-        return fitted.predict(horizon)
-
-    return recent_folds(fit_and_forecast, recorded, count, BACKTEST_FOLD_DAYS, "PL")
-
-
-def _fold_means(folds: list[RealisedAccuracy]) -> dict[str, float]:
-    """The run's record of its backtest: mean WAPE and bias % of the folds' whole chain."""
-    if not folds:
-        return {}
-    rows = pd.DataFrame([fold.summary.loc["all"] for fold in folds])
-    return {"backtest_folds": len(folds), "backtest_wape": float(rows["wape"].mean()),
-            "backtest_bias_pct": float(rows["bias_pct"].mean())}
-
-
-def _log_to_mlflow(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
-                   holdout: pd.DataFrame | None, sold_out: pd.DataFrame,
-                   backtest: list[pd.DataFrame]) -> str | None:
-    """The batch's MLflow run id, or None with a warning: a logging failure must not cost the
-    forecast."""
-    from experiments.batch_logging import log_weekly_batch
-
-    try:
-        return log_weekly_batch(record, history, forecast, holdout, sold_out=sold_out,
-                                backtest=backtest)
-    except Exception as error:  # any tracking-store failure; the forecast still gets written
-        typer.echo(f"warning: MLflow logging failed, forecasts kept: {error}", err=True)
-        return None

@@ -1,11 +1,10 @@
 """What a planner does from the console: run the weekly forecast batch, run a rebalancing plan
 for a peak or a reservation plan, and approve a plan.
 
-Rebalancing calls the planning service (api.services.planning.plan_peak_transfers), which
-writes its transfers as `proposed`. The forecast batch and the reservation plan are thin services
-here over the tables and the pure core (forecasting.registry, allocation.planning): no batch
-service exists yet, and the planning service's `plan_store_reservations` writes safety stock at
-once, where the console wants a proposal a planner approves. Approval is the one step that
+Each runs the service the CLI runs: the weekly batch (api.services.forecast_batch), on a
+background thread; rebalancing (api.services.planning.plan_peak_transfers), whose transfers are
+`proposed`; the reservation plan (api.services.planning.store_reservations), written here as a
+proposal where `omni plan reservations` applies it at once. Approval is the one step that
 changes what the allocator sees (transfers proposed -> approved; a reservation plan's safety
 stock written into `stock`).
 """
@@ -22,27 +21,26 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from api.console.queries import as_of_day
-from api.db.history import sales_history
+from api.db.datasets import current_data_version
 from api.db.runs import (
     finish_batch_run,
     keep_alive,
+    latest_run_id,
     new_run_id,
     reap_abandoned_runs,
     start_batch_run,
 )
 from api.db.tables import (
-    Forecast,
     SafetyStockPlan,
     Stock,
     Transfer,
 )
+from api.services.forecast_runs import FORECAST_RUN_KINDS
 from api.services.sales_completeness import arrived_sales
 from forecasting.calendar import PeakName, peak_window
 
 log = logging.getLogger(__name__)
 
-BATCH_HISTORY_DAYS = 365
-BATCH_HORIZON_DAYS = 56
 BATCH_MODEL = "lgbm"
 # Offered in the console's batch form (validated against forecasting.registry on submit; the
 # registry itself is not imported by the pages: it pulls in LightGBM).
@@ -65,19 +63,25 @@ class ActionResult:
 
 def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult:
     """Record a `running` forecast batch and run it on a background thread: a batch over the
-    whole chain takes minutes, longer than a browser should wait for a page."""
+    whole chain takes minutes, longer than a browser should wait for a page. One at a time:
+    a second would only halve the speed of both."""
     from forecasting.registry import MODEL_NAMES
 
     if model not in MODEL_NAMES:
         raise ActionError(f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
+    data_version = current_data_version(engine)
     with engine.begin() as conn:
         for dead in reap_abandoned_runs(conn):
             log.warning("forecast run %s had no heartbeat: marked failed", dead)
+        running = latest_run_id(conn, FORECAST_RUN_KINDS, status="running")
+        if running is not None:
+            raise ActionError(f"forecast run {running} is still running: wait for it to finish")
         last_sale = as_of_day(conn)
         arrived = arrived_sales(conn, last_sale)
         as_of = arrived.through
         run_id = start_batch_run(conn, "forecast", {"as_of": as_of.isoformat(),
-                                                    "source": "console"}, model=model)
+                                                    "source": "console"}, model=model,
+                                 data_version=data_version)
     worker = threading.Thread(
         target=_batch_in_background, args=(engine, run_id, as_of, model),
         name=f"console-{run_id}", daemon=True,
@@ -91,43 +95,21 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
 def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:
     try:
         with keep_alive(engine, run_id):
-            params = run_weekly_batch(engine, run_id, as_of, model)
+            run_weekly_batch(engine, run_id, as_of, model)
     except Exception as exc:  # the thread must record every failure, not die silently
         log.exception("forecast run %s failed", run_id)
         with engine.begin() as conn:
             finish_batch_run(conn, run_id, "failed",
                              params={"as_of": as_of.isoformat(), "error": str(exc)[:500]})
-        return
-    with engine.begin() as conn:
-        finish_batch_run(conn, run_id, "succeeded", params=params)
 
 
 def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> dict[str, Any]:
-    """Forecast every series `BATCH_HORIZON_DAYS` ahead with its quantiles, written under
-    `run_id`; returns the run's parameters. Sold-out days are fitted as estimated demand, as
-    `omni batch weekly` fits them."""
-    from forecasting.registry import make_model  # heavy (lightgbm): only when asked
+    """The weekly batch as `omni batch weekly` runs it (`api.services.forecast_batch`) under
+    the running run `run_id`, which it finishes; returns the run's parameters."""
+    from api.services.forecast_batch import run_forecast_batch
 
-    with engine.connect() as conn:
-        history = sales_history(conn, as_of, BATCH_HISTORY_DAYS)
-    if history.empty:
-        raise ActionError("no sales history to forecast from")
-    fitted = make_model(model, country="PL").fit(history, censored_column="stockout")
-    forecast = fitted.predict(BATCH_HORIZON_DAYS)
-    parts = forecast["unique_id"].str.split("|", expand=True)
-    rows = pd.DataFrame({
-        "run_id": run_id, "unique_id": forecast["unique_id"],
-        "ds": pd.to_datetime(forecast["ds"]).dt.date,
-        "node_id": parts[0], "channel": parts[1], "sku": parts[2],
-        "yhat": forecast["yhat"].astype(float),
-        **{q: forecast[q].astype(float) for q in ("q50", "q80", "q90", "q95", "q99")},
-    })
-    with engine.begin() as conn:
-        conn.execute(insert(Forecast), _records(rows))
-    return {"as_of": as_of.isoformat(), "horizon_days": BATCH_HORIZON_DAYS,
-            "series": int(rows["unique_id"].nunique()), "rows": len(rows), "source": "console",
-            "censored_days": fitted.censored_days_,
-            "censored_added_units": fitted.censored_added_units_}
+    result = run_forecast_batch(engine, run_id, as_of, model, params={"source": "console"})
+    return result.params
 
 
 # --- Rebalancing before a peak ---------------------------------------------------------------

@@ -43,6 +43,12 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, En
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _own_mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console's batch logs to MLflow as `omni batch weekly` does: not into the checkout."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+
 @pytest.fixture
 def client(database: tuple[str, Engine]) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=database[0], api_keys=KEYS))  # type: ignore[arg-type]
@@ -181,9 +187,10 @@ def test_the_chart_marks_the_days_a_shelf_sold_out(
 def test_the_console_batch_fits_sold_out_days_as_estimated_demand(
     database: tuple[str, Engine]
 ) -> None:
-    """The console's batch button runs the same rule as `omni batch weekly`: the sold-out days
-    of its year of history are estimated, and the run says how many."""
-    from api.console.actions import BATCH_HISTORY_DAYS, run_weekly_batch
+    """The console's batch button runs `omni batch weekly`'s batch: the sold-out days of the
+    whole history are estimated, each day's spread is stored for the safety-stock plan, the
+    run's level shock recorded and the walk-in demand rates refreshed from it."""
+    from api.console.actions import run_weekly_batch
     from api.console.queries import as_of_day
 
     engine = database[1]
@@ -191,11 +198,36 @@ def test_the_console_batch_fits_sold_out_days_as_estimated_demand(
         as_of = as_of_day(conn)
         run_id = start_batch_run(conn, "forecast", {"source": "console"}, model="seasonal_naive")
         flagged = conn.execute(text(
-            "SELECT COUNT(*) FROM sales WHERE stockout = 1 AND date > :start"),
-            {"start": (as_of - timedelta(days=BATCH_HISTORY_DAYS)).isoformat()}).scalar_one()
+            "SELECT COUNT(*) FROM sales WHERE stockout = 1 AND date <= :as_of"),
+            {"as_of": as_of.isoformat()}).scalar_one()
+        conn.execute(text("UPDATE demand_rates SET walkin_units_per_day = 1234.5"))
     params = run_weekly_batch(engine, run_id, as_of, "seasonal_naive")
     assert params["censored_days"] == flagged > 0
     assert params["censored_added_units"] > 0
+    assert params["level_shock"] >= 0 and params["source"] == "console"
+    with engine.connect() as conn:
+        status, without_spread = conn.execute(text(
+            "SELECT status, (SELECT COUNT(*) FROM forecasts WHERE run_id = :r AND dispersion IS "
+            "NULL) FROM batch_runs WHERE run_id = :r"), {"r": run_id}).one()
+        stale_rates = conn.execute(text(
+            "SELECT COUNT(*) FROM demand_rates WHERE walkin_units_per_day = 1234.5")).scalar_one()
+    assert status == "succeeded" and without_spread == 0 and stale_rates == 0
+
+
+def test_a_second_console_batch_waits_for_the_first(database: tuple[str, Engine]) -> None:
+    from api.console.actions import ActionError, start_weekly_batch
+
+    engine = database[1]
+    with engine.begin() as conn:  # a CLI batch, alive (started now, so its heartbeat is fresh)
+        running = start_batch_run(conn, "forecast_weekly", {"as_of": "2026-11-08"}, model="lgbm")
+        before = conn.execute(text("SELECT COUNT(*) FROM batch_runs")).scalar_one()
+    try:
+        with pytest.raises(ActionError, match=f"{running} is still running"):
+            start_weekly_batch(engine, "seasonal_naive")
+        assert _count(engine, "batch_runs") == before
+    finally:
+        with engine.begin() as conn:
+            finish_batch_run(conn, running, "failed")
 
 
 def test_the_accuracy_page_scores_the_newest_run_with_sales_after_it(

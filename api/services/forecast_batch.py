@@ -1,0 +1,167 @@
+"""The weekly forecast batch, once, for `omni batch weekly` and the console's batch button.
+
+Both record the run themselves (the CLI in the foreground with a progress bar, the console on
+a background thread) and then hand it here: read the whole sales history through the as-of
+day, fit (sold-out days as estimated demand), forecast, optionally refit and score the last
+28-day folds, log to MLflow, then in one transaction write the forecasts with each day's
+variance-to-mean ratio, refresh the walk-in demand rates the allocator prices stock with, and
+finish the run with its level shock. Every reader downstream (the reservation and transfer
+plans, the HTTP API, realised accuracy) thus finds the same figures whichever started the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from api.db.history import sales_history
+from api.db.runs import finish_batch_run, use_forecast_for_demand_rates, write_forecasts
+from forecasting.accuracy import RealisedAccuracy
+from forecasting.calendar import Country
+
+if TYPE_CHECKING:
+    from experiments.batch_logging import WeeklyBatchRecord
+
+log = logging.getLogger(__name__)
+
+WEEKLY_HORIZON_DAYS = 56
+BACKTEST_FOLD_DAYS = 28
+COUNTRY: Country = "PL"  # the chain's trading calendar
+
+Progress = Callable[[str, int], None]
+"""Told what the batch does next, and how many of its `steps` the last one completed."""
+
+
+def _quiet(_what: str, _done: int) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What the run wrote and how it went; `params` are the run's recorded parameters."""
+
+    rows: int
+    series: int
+    censored_days: int
+    censored_added_units: float
+    mlflow_run_id: str | None
+    mlflow_error: str | None
+    folds: list[RealisedAccuracy] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def steps(backtest_folds: int) -> int:
+    """How many steps `run_forecast_batch` reports to its `progress`."""
+    return 4 + backtest_folds
+
+
+def run_forecast_batch(
+    engine: Engine,
+    run_id: str,
+    as_of: date,
+    model: str,
+    model_params: dict[str, Any] | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    model_version: str | None = None,
+    data_version: str | None = None,
+    horizon: int = WEEKLY_HORIZON_DAYS,
+    backtest_folds: int = 0,
+    progress: Progress = _quiet,
+) -> BatchResult:
+    """Forecast every store x channel x SKU `horizon` days after `as_of` under the running run
+    `run_id` and finish it as succeeded (`params` joined by what the run measured). Raises
+    what fitting raises; the caller then marks the run failed. An MLflow failure does not cost
+    the forecast: the result carries it as `mlflow_error`."""
+    from experiments.batch_logging import WeeklyBatchRecord  # MLflow: only when a batch runs
+    from forecasting.registry import make_model  # LightGBM: only when a batch runs
+
+    model_params = model_params or {}
+    with engine.connect() as conn:
+        recorded = sales_history(conn, as_of)
+    if recorded.empty:
+        raise ValueError(f"no sales recorded through {as_of}: nothing to forecast from")
+    progress(f"fit {model} on {recorded['unique_id'].nunique()} series", 1)
+    forecaster = make_model(model, country=COUNTRY, **model_params).fit(
+        recorded, censored_column="stockout")
+    progress("predict", 1)
+    forecast = forecaster.predict(horizon)
+    progress("backtest" if backtest_folds else "log to MLflow", 1)
+    folds = _backtest_folds(recorded, backtest_folds, model, model_params, progress)
+    progress("log to MLflow", 0)
+    record = WeeklyBatchRecord(run_id, as_of.isoformat(), horizon, model, model_version,
+                               data_version, model_params, forecaster.censored_days_,
+                               forecaster.censored_added_units_)
+    sold_out = recorded.loc[recorded["stockout"] == 1, ["unique_id", "ds", "y"]]
+    mlflow_run_id, mlflow_error = _log_to_mlflow(
+        record, forecaster.history_, forecast, getattr(forecaster, "holdout_", None), sold_out,
+        [fold.summary for fold in folds])
+    series = int(forecast["unique_id"].nunique())
+    finished = {
+        **(params or {}), "as_of": as_of.isoformat(), "horizon_days": horizon,
+        "country": COUNTRY, "series": series,
+        # psi, the variance of the error a series' days share: the safety-stock plan adds it
+        # to the spread of summed demand (allocation.planning.reservation).
+        "level_shock": float(forecaster.dispersion_.level_shock),
+        "censored_days": forecaster.censored_days_,
+        "censored_added_units": forecaster.censored_added_units_,
+        **_fold_means(folds),
+    }
+    with engine.begin() as conn:
+        spread = forecaster.variance_to_mean(forecast)
+        rows = write_forecasts(conn, run_id, forecast.assign(dispersion=spread))
+        use_forecast_for_demand_rates(conn, run_id, as_of + timedelta(days=1),
+                                      as_of + timedelta(days=28))
+        finish_batch_run(conn, run_id, "succeeded", mlflow_run_id=mlflow_run_id,
+                         params=finished)
+    progress("done", 1)
+    return BatchResult(rows, series, forecaster.censored_days_,
+                       forecaster.censored_added_units_, mlflow_run_id, mlflow_error, folds,
+                       finished)
+
+
+def _backtest_folds(recorded: pd.DataFrame, count: int, model: str,
+                    model_params: dict[str, Any], progress: Progress) -> list[RealisedAccuracy]:
+    """The last `count` 28-day folds of the history, each refitted before its cutoff the way
+    the batch fits (sold-out days as estimated demand) and scored as realised accuracy."""
+    from forecasting.accuracy import recent_folds
+    from forecasting.registry import make_model
+
+    def fit_and_forecast(history: pd.DataFrame, horizon: int) -> pd.DataFrame:
+        progress(f"backtest fold ending {history['ds'].max().date()}", 0)
+        fitted = make_model(model, country=COUNTRY, **model_params).fit(
+            history, censored_column="stockout")
+        progress(f"backtest fold ending {history['ds'].max().date()}", 1)
+        return fitted.predict(horizon)
+
+    return recent_folds(fit_and_forecast, recorded, count, BACKTEST_FOLD_DAYS, COUNTRY)
+
+
+def _fold_means(folds: list[RealisedAccuracy]) -> dict[str, float]:
+    """The run's record of its backtest: mean WAPE and bias % of the folds' whole chain."""
+    if not folds:
+        return {}
+    rows = pd.DataFrame([fold.summary.loc["all"] for fold in folds])
+    return {"backtest_folds": len(folds), "backtest_wape": float(rows["wape"].mean()),
+            "backtest_bias_pct": float(rows["bias_pct"].mean())}
+
+
+def _log_to_mlflow(record: WeeklyBatchRecord, history: pd.DataFrame, forecast: pd.DataFrame,
+                   holdout: pd.DataFrame | None, sold_out: pd.DataFrame,
+                   backtest: list[pd.DataFrame]) -> tuple[str | None, str | None]:
+    """(the batch's MLflow run id, None), or (None, what went wrong): a logging failure must
+    not cost the forecast."""
+    from experiments.batch_logging import log_weekly_batch
+
+    try:
+        return log_weekly_batch(record, history, forecast, holdout, sold_out=sold_out,
+                                backtest=backtest), None
+    except Exception as error:  # any tracking-store failure; the forecast still gets written
+        log.warning("MLflow logging of run %s failed: %s", record.batch_run_id, error)
+        return None, str(error)
