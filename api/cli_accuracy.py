@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.cli_db import connected_engine, user_errors
+from api.cli_db import command_error, schema_engine, user_errors
 from api.cli_forecast import INPUT_ERROR_EXIT, check_output
 from forecasting.validation import ForecastInputError
 
@@ -63,8 +63,8 @@ def accuracy(
         except ForecastInputError as error:
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(INPUT_ERROR_EXIT) from None
-    with user_errors():
-        engine = connected_engine(get_settings())
+    with user_errors(command_error):
+        engine = schema_engine(get_settings())
         try:
             with engine.connect() as conn:
                 scored = score_forecast_run(conn, run, last_day)

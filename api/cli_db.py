@@ -21,7 +21,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.db.engine import DatabaseError, check_connection, first_line, make_engine, redact
+from api.db.engine import (
+    DatabaseError,
+    SchemaNotCurrent,
+    check_connection,
+    first_line,
+    make_engine,
+    redact,
+)
 from api.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -68,6 +75,30 @@ def connected_engine(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url, settings)
     check_connection(engine)
     return engine
+
+
+def schema_engine(settings: Settings | None = None) -> Engine:
+    """The settings' database, reachable and at the schema this release needs; else a
+    DatabaseError naming the command that fixes it (`user_errors` prints it on one line), so
+    that a command on an empty or older database stops before it reads or writes anything."""
+    from api.db.migrate import current_revision, head_revision
+
+    engine = connected_engine(settings or get_settings())
+    revision, head = current_revision(engine), head_revision()
+    if revision != head:
+        engine.dispose()
+        if revision is None:
+            raise SchemaNotCurrent(f"{redact(engine.url)} has no schema: run `omni db init "
+                                   "--demo` (the demo chain) or `omni db upgrade` first")
+        raise SchemaNotCurrent(f"{redact(engine.url)} is at schema revision {revision}, this "
+                               f"release needs {head}: run `omni db upgrade`")
+    return engine
+
+
+def command_error(message: str) -> typer.Exit:
+    """One line on stderr and exit 1, for commands outside `omni db`."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
 
 
 @db_app.command("upgrade")

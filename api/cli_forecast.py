@@ -251,8 +251,8 @@ def weekly(
     from rich.progress import Progress
     from sqlalchemy import func, select
 
+    from api.cli_db import command_error, schema_engine, user_errors
     from api.db.datasets import current_data_version
-    from api.db.engine import DatabaseError, make_engine
     from api.db.runs import finish_batch_run, start_batch_run
     from api.db.tables import Sale
     from api.services.forecast_batch import run_forecast_batch, steps
@@ -265,15 +265,11 @@ def weekly(
                    err=True)
         raise typer.Exit(INPUT_ERROR_EXIT)
     label = model_label(name, version)
-    settings = get_settings()
-    try:
-        engine = make_engine(settings.database_url, settings)
+    with user_errors(command_error):
+        engine = schema_engine(get_settings())
         with engine.connect() as conn:
             first_sale, last_sale = conn.execute(
                 select(func.min(Sale.date), func.max(Sale.date))).one()
-    except DatabaseError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from None
     if last_sale is None:
         typer.echo("error: the sales table is empty: load a chain first (omni db init --demo)",
                    err=True)

@@ -21,11 +21,11 @@ INPUT_ERROR_EXIT = 2
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    from api.db.engine import make_engine
-    from api.settings import get_settings
+    """The database at the current schema, or one line and exit 1 (`api.cli_db.schema_engine`)."""
+    from api.cli_db import command_error, schema_engine, user_errors
 
-    settings = get_settings()
-    return make_engine(settings.database_url, settings)
+    with user_errors(command_error):
+        return schema_engine()
 
 
 def _day(value: str | None) -> date:
@@ -47,8 +47,9 @@ def reservations(
     from allocation.planning import PlanningInputError
     from api.services.planning import plan_store_reservations
 
+    day = _day(as_of)  # the input first: a typo needs no database
     try:
-        summary = plan_store_reservations(_engine(), _day(as_of))
+        summary = plan_store_reservations(_engine(), day)
     except (PlanningInputError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
@@ -75,12 +76,14 @@ def rebalance(
     """Plan DC -> store and store -> store transfers that arrive before the peak starts; the
     planner's report (PNG plots, CSV of the top lanes) goes to `<reports-dir>/<plan id>/`."""
     from allocation.planning import PlanningInputError
+    from allocation.planning.rebalance import resolve_peak
     from api.services.planning import plan_peak_transfers
 
+    day = _day(as_of)  # the input first: a typo needs no database
     try:
-        summary = plan_peak_transfers(
-            _engine(), peak, year, _day(as_of), deadline_s, reports_dir=reports_dir
-        )
+        resolve_peak(peak, year)
+        summary = plan_peak_transfers(_engine(), peak, year, day, deadline_s,
+                                      reports_dir=reports_dir)
     except PlanningInputError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None

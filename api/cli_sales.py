@@ -18,12 +18,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli_db import connected_engine, user_errors
+from api.cli_db import schema_engine, user_errors
 from api.cli_forecast import INPUT_ERROR_EXIT
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sqlalchemy import Engine
 
     from api.services.sales_feed import SalesImport
 
@@ -92,25 +91,6 @@ def read_sales_file(path: Path) -> pd.DataFrame:
         raise _input_error(path, f"cannot read it as {suffix[1:]}: {first}") from None
 
 
-def _engine_with_schema() -> Engine:
-    """The settings' database, refused unless it holds the current schema (the stockout
-    column came with revision 0007; an older database would fail half-way)."""
-    from api.db.engine import redact
-    from api.db.migrate import current_revision, head_revision
-    from api.settings import get_settings
-
-    engine = connected_engine(get_settings())
-    revision, head = current_revision(engine), head_revision()
-    if revision is None:
-        engine.dispose()
-        raise _database_error(f"{redact(engine.url)} has no schema: run `omni db init` first")
-    if revision != head:
-        engine.dispose()
-        raise _database_error(f"{redact(engine.url)} is at schema revision {revision}, this "
-                              f"release needs {head}: run `omni db upgrade`")
-    return engine
-
-
 @sales_app.command("import")
 def import_command(
     file: Annotated[Path, typer.Argument(
@@ -130,7 +110,7 @@ def import_command(
         frame = read_sales_file(file)
     names = FileRows(csv=file.suffix.lower() == ".csv")
     with user_errors(_database_error):
-        engine = _engine_with_schema()
+        engine = schema_engine()
         try:
             with _progress_bar(len(frame), hidden=len(frame) <= CHUNK_ROWS) as advance:
                 result = import_sales(engine, frame, names=names, progress=advance)

@@ -55,6 +55,10 @@ class DatabaseUnavailable(DatabaseError):
     """The database cannot be reached or opened."""
 
 
+class SchemaNotCurrent(DatabaseError):
+    """The database has no schema yet, or an older one than this release needs."""
+
+
 def redact(url: URL) -> str:
     """The URL as safe to print: password hidden."""
     return url.render_as_string(hide_password=True)

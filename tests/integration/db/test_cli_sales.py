@@ -149,6 +149,31 @@ def test_a_database_without_the_schema_is_named_in_one_line(
     one_error_line(err, "has no schema", "omni db init")
 
 
+@pytest.mark.parametrize("command", [
+    ["plan", "reservations"], ["plan", "rebalance", "--peak", "christmas", "--year", "2027"],
+    ["batch", "weekly"], ["batch", "accuracy"],
+])
+def test_every_command_on_a_database_without_the_schema_says_what_to_run(
+    sqlite_url: str, command: list[str]
+) -> None:
+    """They used to end in a SQLAlchemy traceback ("no such table: nodes")."""
+    code, _, err = omni(command, sqlite_url)
+    assert code == 1
+    one_error_line(err, "has no schema", "omni db init --demo", "omni db upgrade")
+
+
+def test_a_database_at_an_older_schema_is_named_with_its_revision(sqlite_url: str) -> None:
+    from api.db.engine import make_engine
+    from api.db.migrate import head_revision, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine, "0006")
+    engine.dispose()
+    code, _, err = omni(["plan", "reservations"], sqlite_url)
+    assert code == 1
+    one_error_line(err, "schema revision 0006", f"needs {head_revision()}", "omni db upgrade")
+
+
 @pytest.mark.parametrize("url", ["postgresql+psycopg://nobody@127.0.0.1:1/x", "not a url"])
 def test_an_unusable_database_url_is_one_line(url: str, tmp_path: Path) -> None:
     path = write(tmp_path / "pos.csv", HEADER + GOOD_ROWS)
