@@ -81,17 +81,14 @@ def schema_engine(settings: Settings | None = None) -> Engine:
     """The settings' database, reachable and at the schema this release needs; else a
     DatabaseError naming the command that fixes it (`user_errors` prints it on one line), so
     that a command on an empty or older database stops before it reads or writes anything."""
-    from api.db.migrate import current_revision, head_revision
+    from api.db.migrate import schema_problem
 
     engine = connected_engine(settings or get_settings())
-    revision, head = current_revision(engine), head_revision()
-    if revision != head:
+    with engine.connect() as conn:
+        problem = schema_problem(conn)
+    if problem is not None:
         engine.dispose()
-        if revision is None:
-            raise SchemaNotCurrent(f"{redact(engine.url)} has no schema: run `omni db init "
-                                   "--demo` (the demo chain) or `omni db upgrade` first")
-        raise SchemaNotCurrent(f"{redact(engine.url)} is at schema revision {revision}, this "
-                               f"release needs {head}: run `omni db upgrade`")
+        raise SchemaNotCurrent(f"{redact(engine.url)}: {problem}")
     return engine
 
 

@@ -33,8 +33,14 @@ def serve(
                      "the scientific stack; uvicorn's default of 5 s kills it on a busy box)."),
     ] = 120,
 ) -> None:
-    """Serve the allocation API (settings from OMNI_* environment variables)."""
+    """Serve the allocation API (settings from OMNI_* environment variables). A database
+    without this release's schema stops it before it listens, naming the migration to run."""
     import uvicorn  # imported here: `omni --help` should not pay for the server stack
+
+    from api.cli_db import command_error, schema_engine, user_errors
+
+    with user_errors(command_error):
+        schema_engine().dispose()
 
     metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from api.db.engine import DatabaseUnavailable, first_line, redact
@@ -28,10 +29,23 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return config
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
+    """The newest packaged migration (read once: the packaged scripts do not change)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "no migrations packaged"
     return head
+
+
+def schema_problem(conn: Connection) -> str | None:
+    """Why this database cannot serve this release (no schema, an older one), or None."""
+    revision, head = MigrationContext.configure(conn).get_current_revision(), head_revision()
+    if revision == head:
+        return None
+    if revision is None:
+        return "the database has no schema: run `omni db init --demo` or `omni db upgrade`"
+    return (f"the database is at schema revision {revision}, this release needs {head}: run "
+            "`omni db upgrade`")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from allocation.errors import InvalidOrder, NoFeasiblePlan, OutOfStock, UnknownReference
 from api.db.engine import DatabaseUnavailable as EngineUnavailable
+from api.db.engine import SchemaNotCurrent
 from api.db.stock import BelowReserved, StaleSnapshot, UnknownStockItem
 from api.services.errors import (
     Conflict,
@@ -212,6 +213,11 @@ async def _on_database_down(request: Request, exc: Exception) -> Response:
                    headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
+async def _on_schema_not_current(request: Request, exc: Exception) -> Response:
+    log.warning("not ready on %s: %s", request.url.path, exc)
+    return problem(request, 503, "schema-not-current", "Database schema not current", str(exc))
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     titles = {404: "Not found", 405: "Method not allowed"}
@@ -243,6 +249,7 @@ _HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Respon
     Unauthenticated: _on_unauthenticated,
     Forbidden: _on_forbidden,
     DatabaseUnavailable: _on_database_down,
+    SchemaNotCurrent: _on_schema_not_current,
     EngineUnavailable: _on_database_down,
     OperationalError: _on_database_down,
     PoolTimeout: _on_database_down,

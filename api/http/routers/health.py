@@ -6,6 +6,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from api.db.engine import SchemaNotCurrent
+from api.db.migrate import schema_problem
 from api.http.deps import RuntimeDep
 from api.metrics import render_latest
 
@@ -22,11 +24,17 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"description": "DB unreachable"}})
+@router.get("/readyz", response_model=Health,
+            responses={503: {"description": "DB unreachable, or without this release's schema"}})
 def readyz(runtime: RuntimeDep) -> Health:
-    """The database answers; a 503 problem (with Retry-After) otherwise."""
+    """The database answers and holds the schema this release needs; a 503 problem otherwise
+    (with Retry-After when it cannot be reached; naming the migration to run when the schema
+    is missing or older)."""
     with runtime.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+        problem = schema_problem(conn)
+    if problem is not None:
+        raise SchemaNotCurrent(problem)
     return Health(status="ready")
 
 

@@ -78,6 +78,26 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after() -> None:
         assert_problem(client.get("/readyz"), 503)
 
 
+def test_a_database_without_this_releases_schema_is_not_ready(sqlite_url: str) -> None:
+    """It answers SELECT 1, yet every order would fail: the orchestrator must keep traffic
+    away and the operator learn which migration to run."""
+    from api.db.engine import make_engine
+    from api.db.migrate import head_revision, upgrade
+
+    app = create_app(settings_for(sqlite_url))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        empty = assert_problem(client.get("/readyz"), 503)
+        assert empty["type"] == "/problems/schema-not-current"
+        assert "no schema" in str(empty["detail"]) and "omni db init" in str(empty["detail"])
+        engine = make_engine(sqlite_url)
+        upgrade(engine, "0006")
+        older = assert_problem(client.get("/readyz"), 503)
+        assert f"revision 0006, this release needs {head_revision()}" in str(older["detail"])
+        upgrade(engine)
+        engine.dispose()
+        assert client.get("/readyz").status_code == 200
+
+
 def test_a_database_failure_mid_request_leaves_no_partial_reservation(
     client: TestClient, loaded_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

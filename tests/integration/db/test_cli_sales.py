@@ -152,6 +152,7 @@ def test_a_database_without_the_schema_is_named_in_one_line(
 @pytest.mark.parametrize("command", [
     ["plan", "reservations"], ["plan", "rebalance", "--peak", "christmas", "--year", "2027"],
     ["batch", "weekly"], ["batch", "accuracy"],
+    ["serve", "--host", "256.0.0.1"],  # an address uvicorn cannot bind: a failed check fails fast
 ])
 def test_every_command_on_a_database_without_the_schema_says_what_to_run(
     sqlite_url: str, command: list[str]
