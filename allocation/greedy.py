@@ -4,6 +4,8 @@ A line goes whole to the nearest node holding its full quantity; when no node do
 from the nearest nodes with stock in turn. For click-and-collect the chosen store is nearest
 (0 km). Pick capacity is respected; max parcels is not (the rule does not look at it), so the
 caller checks the plan's feasibility before falling back to it.
+
+`few_nodes_plan` is the fallback for when it breaks them: as few nodes as the lines allow.
 """
 
 from __future__ import annotations

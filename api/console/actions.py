@@ -24,7 +24,6 @@ from api.console.queries import as_of_day
 from api.db.datasets import current_data_version
 from api.db.runs import (
     finish_batch_run,
-    keep_alive,
     latest_run_id,
     new_run_id,
     reap_abandoned_runs,
@@ -94,8 +93,7 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
 
 def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:
     try:
-        with keep_alive(engine, run_id):
-            run_weekly_batch(engine, run_id, as_of, model)
+        run_weekly_batch(engine, run_id, as_of, model)
     except Exception as exc:  # the thread must record every failure, not die silently
         log.exception("forecast run %s failed", run_id)
         with engine.begin() as conn:

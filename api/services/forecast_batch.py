@@ -21,7 +21,13 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from api.db.history import sales_history
-from api.db.runs import finish_batch_run, use_forecast_for_demand_rates, write_forecasts
+from api.db.runs import (
+    HEARTBEAT_EVERY,
+    finish_batch_run,
+    keep_alive,
+    use_forecast_for_demand_rates,
+    write_forecasts,
+)
 from forecasting.accuracy import RealisedAccuracy
 from forecasting.calendar import Country
 
@@ -74,15 +80,25 @@ def run_forecast_batch(
     horizon: int = WEEKLY_HORIZON_DAYS,
     backtest_folds: int = 0,
     progress: Progress = _quiet,
+    heartbeat_every: timedelta = HEARTBEAT_EVERY,
 ) -> BatchResult:
     """Forecast every store x channel x SKU `horizon` days after `as_of` under the running run
-    `run_id` and finish it as succeeded (`params` joined by what the run measured). Raises
-    what fitting raises; the caller then marks the run failed. An MLflow failure does not cost
-    the forecast: the result carries it as `mlflow_error`."""
+    `run_id` and finish it as succeeded (`params` joined by what the run measured). The run
+    beats its heartbeat meanwhile, so that no other process takes it for abandoned (a batch
+    runs for minutes; `api.db.runs.reap_abandoned_runs`). Raises what fitting raises; the
+    caller then marks the run failed. An MLflow failure does not cost the forecast: the result
+    carries it as `mlflow_error`."""
+    with keep_alive(engine, run_id, heartbeat_every):
+        return _run(engine, run_id, as_of, model, model_params or {}, params or {},
+                    model_version, data_version, horizon, backtest_folds, progress)
+
+
+def _run(engine: Engine, run_id: str, as_of: date, model: str, model_params: dict[str, Any],
+         params: dict[str, Any], model_version: str | None, data_version: str | None,
+         horizon: int, backtest_folds: int, progress: Progress) -> BatchResult:
     from experiments.batch_logging import WeeklyBatchRecord  # MLflow: only when a batch runs
     from forecasting.registry import make_model  # LightGBM: only when a batch runs
 
-    model_params = model_params or {}
     with engine.connect() as conn:
         recorded = sales_history(conn, as_of)
     if recorded.empty:
@@ -104,7 +120,7 @@ def run_forecast_batch(
         [fold.summary for fold in folds])
     series = int(forecast["unique_id"].nunique())
     finished = {
-        **(params or {}), "as_of": as_of.isoformat(), "horizon_days": horizon,
+        **params, "as_of": as_of.isoformat(), "horizon_days": horizon,
         "country": COUNTRY, "series": series,
         # psi, the variance of the error a series' days share: the safety-stock plan adds it
         # to the spread of summed demand (allocation.planning.reservation).

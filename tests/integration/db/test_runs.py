@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from api.db.runs import (
     finish_batch_run,
@@ -20,7 +21,7 @@ from api.db.runs import (
     write_forecasts,
 )
 from api.db.stock import read_availability
-from api.db.tables import BatchRun
+from api.db.tables import BatchRun, Sale
 
 START = date(2026, 11, 9)  # a Monday
 
@@ -107,3 +108,38 @@ def test_keep_alive_beats_while_the_work_runs(loaded_engine: Engine) -> None:
     assert last_beat() > started
     with loaded_engine.begin() as conn:
         assert reap_abandoned_runs(conn) == [], "a run that beats is not abandoned"
+
+
+def test_the_weekly_batch_beats_while_it_fits(
+    loaded_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`omni batch weekly` and the console's button run `run_forecast_batch`: a CLI batch of
+    many minutes used to have no heartbeat, and a console start reaped it as abandoned."""
+    from api.services.forecast_batch import run_forecast_batch
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+
+    started = datetime.now(UTC) - timedelta(hours=1)
+    with loaded_engine.begin() as conn:
+        run_id = start_batch_run(conn, "forecast_weekly", {}, now=started)
+        as_of = conn.execute(select(func.max(Sale.date))).scalar_one()
+    beats: list[datetime] = []
+
+    def while_fitting(what: str, _done: int) -> None:
+        if what == "predict":  # the fit is done: give the heartbeat a moment, then look
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline:
+                with loaded_engine.connect() as conn:
+                    beat = conn.execute(select(BatchRun.heartbeat_at)
+                                        .where(BatchRun.run_id == run_id)).scalar_one()
+                if beat > started:
+                    beats.append(beat)
+                    return
+                time.sleep(0.02)
+
+    result = run_forecast_batch(loaded_engine, run_id, as_of, "seasonal_naive",
+                                progress=while_fitting, heartbeat_every=timedelta(milliseconds=20))
+    assert beats and beats[0] > started
+    with loaded_engine.connect() as conn:
+        status = conn.execute(select(BatchRun.status).where(BatchRun.run_id == run_id)).scalar()
+    assert status == "succeeded" and result.rows > 0
