@@ -21,6 +21,7 @@ from allocation.sourcing import source_order
 from api.console import mount_console
 from api.db.engine import make_engine
 from api.http import lane
+from api.http import media_type as media
 from api.http.middleware import LatencyMiddleware
 from api.http.problems import install_problem_handlers
 from api.http.routers import allocations, availability, forecasts, health, plans, sales, stock
@@ -96,6 +97,9 @@ class OmniApp(FastAPI):
     of the framework's CPU per order)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (media_type := media.wrong_media_type(scope)) is not None:
+            await media.refuse(scope, receive, send, media_type)
+            return
         runtime: Runtime | None = getattr(self.state, "runtime", None)
         if runtime is not None and lane.takes(scope):
             await lane.allocation_lane(scope, receive, send, runtime, super().__call__)

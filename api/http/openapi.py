@@ -33,6 +33,7 @@ _TEXT = {
     403: "The key's scope does not allow this",
     404: "Unknown order, SKU, node or locker",
     409: "Conflict: not enough stock, a reused order id, a stale snapshot, an illegal transition",
+    415: "The body is not JSON: send Content-Type: application/json",
     422: "Invalid input; `errors` holds a pointer per bad field",
     503: "Database unavailable; retry after `Retry-After` seconds",
 }
@@ -49,4 +50,4 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-ALL_PROBLEMS = problems(401, 403, 404, 409, 422, 503)
+ALL_PROBLEMS = problems(401, 403, 404, 409, 415, 422, 503)

@@ -14,7 +14,8 @@ from api.services import sales_feed
 router = APIRouter(prefix="/v1/sales", tags=["sales"])
 
 
-@router.post("", response_model=SalesImportResult, responses=problems(401, 403, 404, 422, 503))
+@router.post("", response_model=SalesImportResult,
+             responses=problems(401, 403, 404, 415, 422, 503))
 async def post_sales(body: SalesBatch, runtime: RuntimeDep, _key: FeedKey) -> SalesImportResult:
     """Record daily sales, all or nothing; a day already recorded is replaced."""
     frame = pd.DataFrame([row.model_dump() for row in body.sales],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,6 +77,27 @@ def test_a_database_that_cannot_be_reached_is_a_503_with_retry_after() -> None:
         assert_problem(answer, 503)
         assert answer.headers["retry-after"] == "1"
         assert_problem(client.get("/readyz"), 503)
+
+
+def test_a_body_that_is_not_json_is_a_415_naming_the_header(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """curl's -d without a Content-Type sends a form: the answer says which header to send."""
+    body = json.dumps(order("P-415"))
+    form = client.post("/v1/allocations", content=body, headers={
+        **OMS, "Content-Type": "application/x-www-form-urlencoded"})
+    problem = assert_problem(form, 415)
+    assert "Content-Type: application/json" in str(problem["detail"])
+    assert "application/x-www-form-urlencoded" in str(problem["detail"])
+    text_stock = client.put("/v1/stock", content=b'{"version": 1}',
+                            headers={**OMS, "Content-Type": "text/plain"})
+    assert_problem(text_stock, 415)
+    assert total_reserved(loaded_engine) == 0
+    with_charset = client.post("/v1/allocations", content=body, headers={
+        **OMS, "Content-Type": "application/json; charset=utf-8"})
+    assert with_charset.status_code == 201, with_charset.text
+    no_body = client.post("/v1/allocations/P-415/cancel", headers=OMS)  # no body, no type
+    assert no_body.status_code == 200, no_body.text
 
 
 def test_a_database_without_this_releases_schema_is_not_ready(sqlite_url: str) -> None:
