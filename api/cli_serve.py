@@ -34,13 +34,19 @@ def serve(
     ] = 120,
 ) -> None:
     """Serve the allocation API (settings from OMNI_* environment variables). A database
-    without this release's schema stops it before it listens, naming the migration to run."""
+    without this release's schema stops it before it listens, naming the migration to run; one
+    that cannot be reached yet does not (requests get 503 with Retry-After until it can)."""
     import uvicorn  # imported here: `omni --help` should not pay for the server stack
 
     from api.cli_db import command_error, schema_engine, user_errors
+    from api.db.engine import DatabaseUnavailable
 
     with user_errors(command_error):
-        schema_engine().dispose()
+        try:
+            schema_engine().dispose()
+        except DatabaseUnavailable as down:  # may come up later: serve, /readyz says 503
+            typer.echo(f"warning: {down}; serving anyway, /readyz answers 503 until it is "
+                       "reachable", err=True)
 
     metrics_dir = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):

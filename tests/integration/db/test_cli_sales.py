@@ -163,6 +163,15 @@ def test_every_command_on_a_database_without_the_schema_says_what_to_run(
     one_error_line(err, "has no schema", "omni db init --demo", "omni db upgrade")
 
 
+def test_serve_goes_on_when_the_database_is_not_up_yet() -> None:
+    """Unlike a missing schema, an unreachable database may come up later: the server starts
+    (here it then fails to bind an impossible address, quickly) and /readyz says 503 meanwhile."""
+    code, _, err = omni(["serve", "--host", "256.0.0.1"],
+                        "postgresql+psycopg://nobody@127.0.0.1:1/x")
+    assert "serving anyway" in err and "cannot reach database" in err
+    assert "has no schema" not in err
+
+
 def test_a_database_at_an_older_schema_is_named_with_its_revision(sqlite_url: str) -> None:
     from api.db.engine import make_engine
     from api.db.migrate import head_revision, upgrade
