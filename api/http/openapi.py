@@ -32,7 +32,8 @@ _TEXT = {
     401: "Missing or unknown API key",
     403: "The key's scope does not allow this",
     404: "Unknown order, SKU, node or locker",
-    409: "Conflict: not enough stock, a reused order id, a stale snapshot, an illegal transition",
+    409: ("Conflict: not enough stock, no plan within the order's limits (max_parcels, pick "
+          "capacity), a reused order or movement id, a stale snapshot, an illegal transition"),
     415: "The body is not JSON: send Content-Type: application/json",
     422: "Invalid input; `errors` holds a pointer per bad field",
     503: "Database unavailable; retry after `Retry-After` seconds",
