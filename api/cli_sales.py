@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.cli_db import schema_engine, user_errors
+from api.cli_db import command_error, schema_engine, user_errors
 from api.cli_forecast import INPUT_ERROR_EXIT
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ sales_app = typer.Typer(help="Sales history: load the chain's own daily sales.",
                         no_args_is_help=True)
 console = Console(stderr=True)
 FORMATS = (".csv", ".parquet")
-DATABASE_ERROR_EXIT = 1
 
 
 class FileRows:
@@ -56,11 +55,6 @@ class FileRows:
 def _input_error(path: Path, message: str) -> typer.Exit:
     typer.echo(f"error: {path}: {message}", err=True)
     return typer.Exit(INPUT_ERROR_EXIT)
-
-
-def _database_error(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(DATABASE_ERROR_EXIT)
 
 
 def read_sales_file(path: Path) -> pd.DataFrame:
@@ -109,7 +103,7 @@ def import_command(
     with console.status(f"reading {file}..."):
         frame = read_sales_file(file)
     names = FileRows(csv=file.suffix.lower() == ".csv")
-    with user_errors(_database_error):
+    with user_errors(command_error):
         engine = schema_engine()
         try:
             with _progress_bar(len(frame), hidden=len(frame) <= CHUNK_ROWS) as advance:

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from api.http.deps import authorize_header
+from api.http.media_type import base_type
 from api.http.problems import problem_for
 from api.http.routers.allocations import OMS_SCOPES, allocate
 from api.http.runtime import Runtime
@@ -52,7 +53,8 @@ async def allocation_lane(
             content_type = value.decode("latin-1")
         elif name == b"authorization":
             authorization = value.decode("latin-1")
-    if content_type is None or not _is_json(content_type):
+    # exactly application/json; other JSON types (+json) take the standard way
+    if content_type is None or base_type(content_type) != "application/json":
         await standard(scope, receive, send)
         return
     body = await _read_body(receive)
@@ -73,11 +75,6 @@ async def allocation_lane(
     REQUEST_SECONDS.labels(PATH, "POST", str(response.status_code)).observe(
         time.perf_counter() - started
     )
-
-
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json"
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -28,11 +28,15 @@ def wrong_media_type(scope: Scope) -> str | None:
         return None
     if length is None and b"transfer-encoding" not in headers:
         return None
-    media_type = headers.get(b"content-type", b"").decode("latin-1").split(";", 1)[0]
-    media_type = media_type.strip().lower()
+    media_type = base_type(headers.get(b"content-type", b"").decode("latin-1"))
     if media_type == "application/json" or media_type.endswith("+json"):
         return None
     return media_type or "none"
+
+
+def base_type(content_type: str) -> str:
+    """`application/json; charset=utf-8` -> `application/json`."""
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 async def refuse(scope: Scope, receive: Receive, send: Send, media_type: str) -> None:
