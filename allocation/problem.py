@@ -10,7 +10,16 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from allocation.costs import Bands, Part, Terms, distance_band, grosze, parcel_price
+from allocation.costs import (
+    Bands,
+    DistanceBand,
+    Part,
+    Terms,
+    distance_band,
+    grosze,
+    parcel_price,
+    tariff,
+)
 from allocation.errors import InvalidOrder, UnknownReference
 from allocation.geo import haversine_km
 from allocation.model import (
@@ -336,9 +345,16 @@ def _check_parcel_limit(network: Network, order: Order, lines: Sequence[LineSpec
 def heaviest_parcel_g(network: Network, method: str) -> int | None:
     """Grams the heaviest parcel of the method's tariff carries (None: no tariff, as for
     click-and-collect)."""
-    heaviest_kg = max((r.max_weight_kg for r in network.parcel_rates if r.method == method),
-                      default=None)
-    return None if heaviest_kg is None else int(round(heaviest_kg * 1000))
+    table = _tariff(network, method)
+    return None if table is None else max(band.bands[-1][0] for band in table)
+
+
+def _tariff(network: Network, method: str) -> tuple[DistanceBand, ...] | None:
+    """The method's tariff (`allocation.costs.tariff`, cached per network), or None."""
+    try:
+        return tariff(network, method)
+    except ValueError:  # no parcel rates for the method
+        return None
 
 
 def _check_reach(network: Network, method: str, to: Location, distances_km: np.ndarray) -> None:
@@ -347,10 +363,10 @@ def _check_reach(network: Network, method: str, to: Location, distances_km: np.n
     The tariff prices anything past its last band as that band, so a destination on another
     continent (most often latitude and longitude swapped) would otherwise be "delivered" at the
     price and transit time of a domestic parcel."""
-    reach = max((r.max_distance_km for r in network.parcel_rates if r.method == method),
-                default=None)
-    if reach is None or distances_km.size == 0:
+    table = _tariff(network, method)
+    if table is None or distances_km.size == 0:
         return
+    reach = table[-1].max_distance_km
     nearest = float(distances_km.min())
     if nearest > reach:
         raise InvalidOrder(
