@@ -59,8 +59,8 @@ SETTLE_SHARE = 0.8  # widened searches may run until this share of the deadline
 RUNNER_UP_MIN_MS = 15.0  # a CP-SAT re-solve for the runner-up only with this much time left
 RUNNER_UP_SHARE = 0.2  # and never longer than this share of the deadline (10 ms of 50 ms):
 # the explanation must not cost the p99
-FINISH_SHARE = 0.15  # of the deadline kept after the solvers: evaluating and explaining the plan
-MOVES_SHARE = 0.9  # the runner-up by one move stops here: writing the decision takes ~0.3 ms
+FINISH_SHARE = 0.2  # of the deadline kept after the solvers: evaluating and explaining the plan
+MOVES_SHARE = 0.85  # the runner-up by one move stops here: writing the decision takes ~0.3 ms
 
 
 def source_order(
