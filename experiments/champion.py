@@ -1,15 +1,18 @@
 """The registered champion forecaster: which model (and parameters) planners run.
 
 A champion is a version of the registered model `omni-forecaster` carrying the alias
-`champion`. Its artifact is a pyfunc wrapper (`ForecastSpec`) that refits the named model on
-the history it is given and forecasts; the version's tags `forecast_model` and
-`forecast_params` (JSON) say which model it is, so the forecast CLI and the weekly batch resolve
-it without unpickling anything: `resolve_champion() -> (model_name, params, version)`.
+`champion`. Its artifact is a pyfunc model from code (`ForecastSpec`) that refits the named
+model on the history it is given and forecasts, for instance
+`mlflow.pyfunc.load_model("models:/omni-forecaster@champion").predict(history,
+params={"horizon": 14})`. The version's tags `forecast_model` and `forecast_params` (JSON) say
+which model it is, so the forecast CLI and the weekly batch resolve it without loading the
+artifact: `resolve_champion() -> (model_name, params, version)`.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -32,13 +35,17 @@ def register_champion(run_id: str, model_name: str, params: dict[str, Any],
     to the new version; returns the version number."""
     import mlflow
 
-    from experiments.forecast_spec import ForecastSpec
+    from experiments.forecast_spec import MODEL_CODE, spec_config, spec_signature
 
     configure(uri)
-    spec = ForecastSpec(model_name, params, horizon, country)
-    with mlflow.start_run(run_id=run_id):
+    with mlflow.start_run(run_id=run_id), warnings.catch_warnings():
+        # An input example would make MLflow fit the model at logging time; the signature
+        # already says what the model takes.
+        warnings.filterwarnings("ignore", message=".*input example was not provided")
         info = mlflow.pyfunc.log_model(
-            name="forecaster", python_model=spec, pip_requirements=["omni-allocation"],
+            name="forecaster", python_model=str(MODEL_CODE),
+            model_config=spec_config(model_name, params, horizon, country),
+            signature=spec_signature(horizon), pip_requirements=["omni-allocation"],
             params={"model": model_name, "horizon": horizon},
         )
     tags = {"forecast_model": model_name, "forecast_params": json.dumps(params, sort_keys=True),

@@ -76,3 +76,23 @@ def test_the_demo_dataset_keeps_the_sold_out_flag_out_of_its_regressors() -> Non
     """The flag is not known ahead: as a column it would be fitted as an exogenous regressor."""
     data = load_dataset("demo", small=True)
     assert list(data.history.columns) == ["unique_id", "ds", "y"]
+
+
+def test_the_registered_champion_loads_with_pyfunc_and_forecasts_any_horizon(
+        comparison, store_uri: str) -> None:  # type: ignore[no-untyped-def]
+    import mlflow
+    import numpy as np
+    import pandas as pd
+
+    from experiments.tracking import configure
+
+    configure(store_uri)
+    model = mlflow.pyfunc.load_model(
+        f"models:/omni-forecaster/{comparison.champion_version}")
+    days = pd.date_range("2025-01-01", periods=70)
+    history = pd.DataFrame({"unique_id": "a", "ds": days, "y": np.arange(70) % 7})
+    default = model.predict(history)
+    assert len(default) == model.metadata.signature.params.params[0].default
+    week = model.predict(history, params={"horizon": 7})
+    assert list(week["ds"]) == list(pd.date_range("2025-03-12", periods=7))
+    assert {"yhat", "q50", "q99"} <= set(week.columns)
