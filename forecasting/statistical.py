@@ -98,6 +98,10 @@ def _forecast_here(frame: pd.DataFrame, sf: StatsForecast, horizon: int) -> pd.D
     Ray task's chunk (each series is fitted alone)."""
     with warnings.catch_warnings():  # a series shorter than a season: its gaps filled after
         warnings.filterwarnings("ignore", message=".*shorter than season_length")
+        # Theta's seasonality test divides by the variance of a constant series (a SKU that
+        # sold nothing, or the same every day): the test says "not seasonal", which is right.
+        warnings.filterwarnings("ignore", message="invalid value encountered in divide",
+                                category=RuntimeWarning, module=r"statsmodels\.tsa\.stattools")
         out: pd.DataFrame = sf.forecast(h=horizon, df=frame.reset_index(drop=True))
     return out
 

@@ -93,3 +93,19 @@ def test_a_series_younger_than_a_week_is_forecast_from_its_last_value_where_no_w
         forecast = make_model("seasonal_naive").fit(young).predict(7)
 
     assert forecast["yhat"].tolist() == [4.0, 4.0, 4.0, 4.0, 1.0, 2.0, 4.0]
+
+
+def test_constant_series_are_forecast_flat_without_numpy_warnings() -> None:
+    """A SKU that sold nothing for weeks (or the same every day) has no variance: Theta's
+    seasonality test divides by it. The batch shows no warning for it, and the forecast holds
+    the constant."""
+    days = pd.date_range("2025-01-06", periods=70)
+    history = pd.concat([pd.DataFrame({"unique_id": "dead", "ds": days, "y": 0.0}),
+                         pd.DataFrame({"unique_id": "flat", "ds": days, "y": 3.0})])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forecast = make_model("theta").fit(history).predict(7)
+
+    assert forecast.groupby("unique_id")["yhat"].agg(["min", "max"]).to_dict("index") == {
+        "dead": {"min": 0.0, "max": 0.0}, "flat": {"min": 3.0, "max": 3.0}}
