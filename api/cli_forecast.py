@@ -253,9 +253,10 @@ def weekly(
 
     from api.cli_db import command_error, schema_engine, user_errors
     from api.db.datasets import current_data_version
-    from api.db.runs import finish_batch_run, start_batch_run
+    from api.db.runs import RunInProgress, finish_batch_run, start_exclusive_run
     from api.db.tables import Sale
     from api.services.forecast_batch import run_forecast_batch, steps
+    from api.services.forecast_runs import FORECAST_RUN_KINDS
     from api.services.sales_completeness import arrived_sales
     from api.settings import get_settings
 
@@ -284,9 +285,15 @@ def weekly(
         day = arrived.through
     data_version = current_data_version(engine)
     params: dict[str, Any] = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
-    with engine.begin() as conn:
-        run_id = start_batch_run(conn, "forecast_weekly", params, model=label,
-                                 data_version=data_version)
+    try:
+        with engine.begin() as conn:
+            run_id, reaped = start_exclusive_run(conn, FORECAST_RUN_KINDS, "forecast_weekly",
+                                                 params, model=label, data_version=data_version)
+    except RunInProgress as busy:
+        typer.echo(f"error: forecast {busy}", err=True)
+        raise typer.Exit(1) from None
+    for dead in reaped:
+        typer.echo(f"note: forecast run {dead} had no heartbeat: marked failed", err=True)
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task("forecast batch", total=steps(backtest_folds))

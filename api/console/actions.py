@@ -23,11 +23,11 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from api.console.queries import as_of_day
 from api.db.datasets import current_data_version
 from api.db.runs import (
+    RunInProgress,
     finish_batch_run,
-    latest_run_id,
     new_run_id,
-    reap_abandoned_runs,
     start_batch_run,
+    start_exclusive_run,
 )
 from api.db.tables import (
     SafetyStockPlan,
@@ -70,17 +70,18 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
         raise ActionError(f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
     data_version = current_data_version(engine)
     with engine.begin() as conn:
-        for dead in reap_abandoned_runs(conn):
-            log.warning("forecast run %s had no heartbeat: marked failed", dead)
-        running = latest_run_id(conn, FORECAST_RUN_KINDS, status="running")
-        if running is not None:
-            raise ActionError(f"forecast run {running} is still running: wait for it to finish")
         last_sale = as_of_day(conn)
         arrived = arrived_sales(conn, last_sale)
         as_of = arrived.through
-        run_id = start_batch_run(conn, "forecast", {"as_of": as_of.isoformat(),
-                                                    "source": "console"}, model=model,
-                                 data_version=data_version)
+        try:
+            run_id, reaped = start_exclusive_run(
+                conn, FORECAST_RUN_KINDS, "forecast",
+                {"as_of": as_of.isoformat(), "source": "console"}, model=model,
+                data_version=data_version)
+        except RunInProgress as busy:
+            raise ActionError(f"forecast {busy}") from None
+    for dead in reaped:
+        log.warning("forecast run %s had no heartbeat: marked failed", dead)
     worker = threading.Thread(
         target=_batch_in_background, args=(engine, run_id, as_of, model),
         name=f"console-{run_id}", daemon=True,

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, cast
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text, update
 
 from api.db.bulk import write_frame
 from api.db.tables import BatchRun, DemandRate, Forecast
@@ -64,6 +64,50 @@ def start_batch_run(
         )
     )
     return run_id
+
+
+class RunInProgress(RuntimeError):
+    """A run of the same family is alive (its heartbeat is fresh): starting another would only
+    halve the speed of both, and the later one's forecasts would silently replace the other's."""
+
+    def __init__(self, run_id: str, started_at: datetime) -> None:
+        self.run_id = run_id
+        self.started_at = started_at
+        super().__init__(f"run {run_id} is still running (started "
+                         f"{started_at:%Y-%m-%d %H:%M} UTC): wait for it to finish")
+
+
+# Any fixed number: PostgreSQL's transaction-scoped lock that serialises "is one running? no:
+# start one" across processes. SQLite needs none: its writers queue (BEGIN IMMEDIATE).
+_EXCLUSIVE_RUN_LOCK = 7_311_204
+
+
+def start_exclusive_run(
+    conn: Connection,
+    kinds: tuple[str, ...],
+    kind: str,
+    params: dict[str, Any],
+    model: str | None = None,
+    data_version: str | None = None,
+) -> tuple[str, list[str]]:
+    """Start a run of `kind` unless a run of any of `kinds` is alive: (run id, ids of the
+    abandoned runs this reaped first); raises `RunInProgress`. Check and start are one step,
+    so two batches started at the same moment (the console's button and `omni batch weekly`)
+    cannot both pass the check."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EXCLUSIVE_RUN_LOCK})
+    reaped = reap_abandoned_runs(conn)
+    alive = conn.execute(
+        select(batch_runs.c.run_id, batch_runs.c.started_at)
+        .where(batch_runs.c.kind.in_(kinds) & (batch_runs.c.status == "running"))
+        .order_by(batch_runs.c.started_at.desc()).limit(1)
+    ).first()
+    if alive is not None:
+        started = alive.started_at
+        raise RunInProgress(alive.run_id,
+                            started if started.tzinfo else started.replace(tzinfo=UTC))
+    run_id = start_batch_run(conn, kind, params, model=model, data_version=data_version)
+    return run_id, reaped
 
 
 def finish_batch_run(

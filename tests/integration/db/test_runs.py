@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from api.db.runs import (
+    RunInProgress,
     finish_batch_run,
     heartbeat,
     keep_alive,
@@ -17,6 +19,7 @@ from api.db.runs import (
     read_forecasts,
     reap_abandoned_runs,
     start_batch_run,
+    start_exclusive_run,
     use_forecast_for_demand_rates,
     write_forecasts,
 )
@@ -143,3 +146,47 @@ def test_the_weekly_batch_beats_while_it_fits(
     with loaded_engine.connect() as conn:
         status = conn.execute(select(BatchRun.status).where(BatchRun.run_id == run_id)).scalar()
     assert status == "succeeded" and result.rows > 0
+
+
+KINDS = ("forecast_weekly", "forecast")
+
+
+def test_a_batch_is_not_started_while_another_is_alive_and_the_abandoned_are_reaped_first(
+    loaded_engine: Engine,
+) -> None:
+    with loaded_engine.begin() as conn:
+        dead = start_batch_run(conn, "forecast", {}, now=datetime.now(UTC) - timedelta(hours=1))
+        first, reaped = start_exclusive_run(conn, KINDS, "forecast_weekly", {"as_of": "x"})
+    assert reaped == [dead]
+    with pytest.raises(RunInProgress, match=f"run {first} is still running"):
+        with loaded_engine.begin() as conn:
+            start_exclusive_run(conn, KINDS, "forecast", {})
+    with loaded_engine.connect() as conn:
+        statuses = dict(conn.execute(select(BatchRun.run_id, BatchRun.status)).tuples().all())
+    assert statuses == {dead: "failed", first: "running"}
+
+
+def test_two_batches_started_at_the_same_moment_do_not_both_run(loaded_engine: Engine) -> None:
+    """The second start waits for the first one's transaction (PostgreSQL: an advisory lock,
+    SQLite: its single writer) and then sees it running; checking without waiting would miss
+    the first run's uncommitted row and start a second batch beside it."""
+    outcome: list[object] = []
+
+    def second_start() -> None:
+        try:
+            with loaded_engine.begin() as conn:
+                outcome.append(start_exclusive_run(conn, KINDS, "forecast", {})[0])
+        except RunInProgress as busy:
+            outcome.append(busy)
+
+    with loaded_engine.begin() as conn:
+        first, _ = start_exclusive_run(conn, KINDS, "forecast_weekly", {})
+        other = threading.Thread(target=second_start)
+        other.start()
+        time.sleep(0.5)  # the second start is now waiting on (or past) the check
+    other.join(timeout=30)
+
+    assert len(outcome) == 1 and isinstance(outcome[0], RunInProgress)
+    assert outcome[0].run_id == first
+    with loaded_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(BatchRun)).scalar_one() == 1

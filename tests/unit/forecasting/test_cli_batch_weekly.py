@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -221,3 +221,24 @@ def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_sto
     assert before > 0.1  # the zeros it replaced would have made the forecast 0
     assert mean == pytest.approx(before, rel=0.35)
     assert recorded["censored_days"] == own + 7 and recorded["censored_added_units"] > 0
+
+
+def test_a_batch_is_refused_while_the_consoles_batch_is_running(
+    tiny_chain: tuple[Path, CliRunner],
+) -> None:
+    """Two batches at once would halve the speed of both and the later would replace the
+    other's forecasts; the console already refused to start beside a running one."""
+    database, runner = tiny_chain
+    now = datetime.now(UTC).isoformat(sep=" ")
+    with sqlite3.connect(database) as conn:
+        conn.execute("insert into batch_runs (run_id, kind, started_at, heartbeat_at, status, "
+                     "params) values ('forecast-console', 'forecast', ?, ?, 'running', '{}')",
+                     (now, now))
+
+    result = runner.invoke(app, ["batch", "weekly", "--model", "seasonal_naive"])
+
+    assert result.exit_code == 1
+    assert "forecast run forecast-console is still running" in result.stderr
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("select run_id from batch_runs").fetchall() == [("forecast-console",)]
+        assert conn.execute("select count(*) from forecasts").fetchone() == (0,)
