@@ -70,8 +70,12 @@ class AllocationCreate(Strict):
     order_id: Identifier
     fulfilment: Fulfilment
     destination: Destination | None = None
-    pickup_store_id: Code | None = None
-    locker_id: Code | None = None
+    pickup_store_id: Code | None = Field(default=None, description=(
+        "The store a click_and_collect order is picked up at (required there; refused with "
+        "any other method)"))
+    locker_id: Code | None = Field(default=None, description=(
+        "The parcel locker of a parcel_locker order (else its destination is used; refused "
+        "with any other method)"))
     lines: list[LineIn] = Field(min_length=1, max_length=100)
     promise_by: Instant | None = Field(default=None, description=(
         "the latest delivery the customer was promised; each hour past it is charged as "

@@ -38,6 +38,14 @@ def to_command(body: AllocationCreate) -> AllocateOrder:
         raise InvalidCommand("#/destination", "home_delivery needs a destination")
     if body.fulfilment == "parcel_locker" and body.locker_id is None and body.destination is None:
         raise InvalidCommand("#/locker_id", "parcel_locker needs locker_id or a destination")
+    # A field of another method is a client bug (a form sent with the wrong method): the
+    # order would go to the address while the customer expects it at the store or locker.
+    if body.pickup_store_id is not None and body.fulfilment != "click_and_collect":
+        raise InvalidCommand("#/pickup_store_id", f"pickup_store_id belongs to click_and_collect "
+                             f"orders, not {body.fulfilment}: send one or the other")
+    if body.locker_id is not None and body.fulfilment != "parcel_locker":
+        raise InvalidCommand("#/locker_id", f"locker_id belongs to parcel_locker orders, not "
+                             f"{body.fulfilment}: send one or the other")
     seen: set[str] = set()
     for index, line in enumerate(body.lines):
         if line.line_id in seen:

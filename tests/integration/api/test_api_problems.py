@@ -47,6 +47,29 @@ def test_a_cross_field_rule_points_at_the_missing_field(client: TestClient) -> N
     ]
 
 
+@pytest.mark.parametrize(("fulfilment", "field", "value"), [
+    ("home_delivery", "pickup_store_id", "S001"),
+    ("home_delivery", "locker_id", "L-1"),
+    ("parcel_locker", "pickup_store_id", "S001"),
+    ("click_and_collect", "locker_id", "L-1"),
+])
+def test_a_field_of_another_fulfilment_method_is_refused_not_ignored(
+    client: TestClient, loaded_engine: Engine, fulfilment: str, field: str, value: str
+) -> None:
+    """A home delivery carrying a pickup store was shipped to the address while the customer
+    expected it at the store: the order names two places, and only the OMS knows which."""
+    body = order("P-MIX", **{field: value, "fulfilment": fulfilment})
+    if fulfilment == "click_and_collect":
+        body["pickup_store_id"] = "S001"
+
+    problem = assert_problem(client.post("/v1/allocations", json=body, headers=OMS), 422)
+
+    owner = "click_and_collect" if field == "pickup_store_id" else "parcel_locker"
+    assert problem["errors"] == [{"pointer": f"#/{field}", "detail": (
+        f"{field} belongs to {owner} orders, not {fulfilment}: send one or the other")}]
+    assert total_reserved(loaded_engine) == 0
+
+
 def test_an_unknown_sku_is_a_404_pointing_at_the_line(client: TestClient) -> None:
     problem = assert_problem(
         client.post("/v1/allocations", json=order("P-3", sku="NOSUCH"), headers=OMS), 404
