@@ -12,10 +12,14 @@ does not apply. One worker (the server runs many requests side by side), a deadl
 
 from __future__ import annotations
 
+import threading
 import time
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from allocation.costs import Part, grosze
@@ -29,9 +33,71 @@ FIXED_COST_S = 0.003
 COST_PER_PAIR_S = 0.000045
 
 
+class SolvePace:
+    """How many times the modelled least time (FIXED_COST_S + COST_PER_PAIR_S a pair) CP-SAT
+    takes in this process, by size of model: the constants were measured on one machine, and
+    a slower or busier one (seen: 1.6 x for 24 pairs, 2.2 x for 245 on another 2-core machine)
+    overran the OMS's deadline by up to 65 % on 40-line orders.
+
+    Every solve is an observation: one that ran into its time limit measures its least time
+    (model build plus the overshoot past the limit), one that ended early bounds it from below
+    (its build alone). Per size class (`SIZES`, pairs), the factor is the 90th percentile of
+    its last `WINDOW` observed / modelled ratios: a slow machine shows within a few orders and
+    one stray solve (a pause of the process) does not switch CP-SAT off. A class with fewer
+    than `FEW` observations takes the highest factor of any class. Never below 1, so a fast
+    machine keeps the measured constants' margin, and at most `MOST`."""
+
+    SIZES = (60, 180)  # upper bounds of the small and middle classes
+    WINDOW, FEW, QUANTILE, MOST = 16, 3, 0.9, 10.0
+
+    def __init__(self) -> None:
+        self._ratios = [deque[float](maxlen=self.WINDOW) for _ in range(len(self.SIZES) + 1)]
+        self._factors = [1.0] * (len(self.SIZES) + 1)
+        self._lock = threading.Lock()  # the server decides orders on several threads
+
+    def factor(self, pairs: int) -> float:
+        size = bisect_right(self.SIZES, pairs)
+        known = [f for f, r in zip(self._factors, self._ratios, strict=True) if len(r) >= self.FEW]
+        if len(self._ratios[size]) >= self.FEW:
+            return self._factors[size]
+        return max(known, default=1.0)
+
+    def observe(self, pairs: int, took_s: float, modelled_s: float) -> None:
+        size = bisect_right(self.SIZES, pairs)
+        with self._lock:
+            ratios = self._ratios[size]
+            ratios.append(took_s / modelled_s)
+            high = float(np.quantile(np.fromiter(ratios, float), self.QUANTILE))
+            self._factors[size] = min(max(high, 1.0), self.MOST)
+
+    def observed(self, pairs: int) -> int:
+        """Observations kept for models of this size."""
+        return len(self._ratios[bisect_right(self.SIZES, pairs)])
+
+    def forget(self) -> None:
+        """Drop every observation (the warm-up's first solves are cold by design)."""
+        with self._lock:
+            for ratios in self._ratios:
+                ratios.clear()
+            self._factors = [1.0] * len(self._factors)
+
+
+PACE = SolvePace()
+
+
+def _pairs(candidates: Sequence[Sequence[int]]) -> int:
+    return sum(len(c) for c in candidates)
+
+
+def _modelled_s(pairs: int) -> float:
+    return FIXED_COST_S + COST_PER_PAIR_S * pairs
+
+
 def least_time_s(candidates: Sequence[Sequence[int]]) -> float:
-    """Seconds a solve over `candidates` takes at the least, however short its time limit."""
-    return FIXED_COST_S + COST_PER_PAIR_S * sum(len(c) for c in candidates)
+    """Seconds a solve over `candidates` takes at the least, however short its time limit,
+    at this process's pace (`SolvePace`)."""
+    pairs = _pairs(candidates)
+    return PACE.factor(pairs) * _modelled_s(pairs)
 
 
 UNSERVED_LINE_G = 10_000_000  # 100,000 PLN: serving a line always beats leaving it out
@@ -169,10 +235,17 @@ def solve_cpsat(
 
     solver = cp_model.CpSolver()
     # CP-SAT ends a few ms past its limit (presolve, the last check): FIXED_COST_S of them.
-    limit_s = deadline_s - (time.perf_counter() - started) - FIXED_COST_S
-    solver.parameters.max_time_in_seconds = max(limit_s, 0.001)
+    built_s = time.perf_counter() - started
+    pairs = _pairs(candidates)
+    limit_s = max(deadline_s - built_s - PACE.factor(pairs) * FIXED_COST_S, 0.001)
+    solver.parameters.max_time_in_seconds = limit_s
     solver.parameters.num_workers = 1
+    solving = time.perf_counter()
     status = solver.solve(model)
+    ran_s = time.perf_counter() - solving
+    limited = status not in (cp_model.OPTIMAL, cp_model.INFEASIBLE)  # stopped by the limit
+    PACE.observe(pairs, built_s + (max(ran_s - limit_s, 0.0) if limited else 0.0),
+                 _modelled_s(pairs))
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         name = "infeasible" if status == cp_model.INFEASIBLE else "unknown"  # or MODEL_INVALID
         return CpSatResult(name, ())

@@ -157,7 +157,11 @@ def _solve(
     solver: str,
     k: int,
 ) -> tuple[Evaluation | None, Evaluation | None, Status, list[list[int]]]:
-    if solver == "greedy":
+    # The solvers stop early enough for the plan to be evaluated and explained by the deadline.
+    deadline_at = started + (1.0 - FINISH_SHARE) * deadline_ms / 1000.0
+    if solver == "greedy" or (solver == "auto" and time.perf_counter() >= deadline_at):
+        # Reading a big order took the time (a deadline of a few ms, a slow or busy machine):
+        # the rule's plan now, rather than pruning and searching past the deadline.
         return None, None, "fallback", [[] for _ in problem.lines]
     candidates = prune(problem, k)
     for i, _ in enumerate(problem.lines):
@@ -165,8 +169,6 @@ def _solve(
             if line_index == i and n not in candidates[i] and problem.source(n) is not None:
                 candidates[i].append(n)
     wholes = whole_line_candidates(problem, candidates)
-    # The solvers stop early enough for the plan to be evaluated and explained by the deadline.
-    deadline_at = started + (1.0 - FINISH_SHARE) * deadline_ms / 1000.0
     incumbent: SearchResult | None = None
     if solver == "auto" and all(wholes):
         if len(problem.lines) == 1:

@@ -30,6 +30,7 @@ from allocation.errors import InvalidOrder, OutOfStock
 from allocation.model import Availability, Location, Network, Order, OrderLine, network_from_frames
 from allocation.opportunity import store_opportunity_cost_pln
 from allocation.sourcing import DEFAULT_DEADLINE_MS, source_order
+from allocation.warmup import warm_up
 from api.db.load_chain import demand_rates_from_sales
 from data.demo_chain import generate_chain
 
@@ -147,6 +148,7 @@ def main() -> None:
     print(f"network: {len(network.nodes)} nodes, {len(network.skus)} SKUs, "
           f"{len(stock)} ATP rows (built in {time.perf_counter() - t0:.1f} s)")
     rng = np.random.default_rng(args.seed)
+    warm_up(network)  # as `omni serve` does before its first order
     warm = random_orders(network, skus, weight, 3, 30, rng, as_of)
     run(network, stock, warm, "auto")
     run(network, stock, warm, "cpsat")

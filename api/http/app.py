@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from allocation.sourcing import source_order
+from allocation.warmup import warm_up
 from api.console import mount_console
 from api.db.engine import make_engine
 from api.http import lane
@@ -54,7 +55,11 @@ def create_app(
         allocators = ThreadPoolExecutor(settings.db_pool_size, thread_name_prefix="allocate")
         app.state.runtime = Runtime(settings, engine, network, decide, allocators)
         with contextlib.suppress(Exception):  # a database down at start is a 503 later, not a crash
-            await run_in_threadpool(network.get)
+            data = await run_in_threadpool(network.get)
+            # The first order would pay ~0.9 s of one-off costs (holiday calendar, caches,
+            # CP-SAT's first model) and learn CP-SAT's pace on this machine: paid here.
+            if decide is source_order:
+                await run_in_threadpool(warm_up, data.network)
         # Everything loaded so far (the scientific stack, the network) lives as long as the
         # process: freezing it keeps the cyclic GC from walking ~200k objects in a full
         # collection (0.1-0.2 s, every in-flight request stalled) while serving.
