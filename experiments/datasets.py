@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data.public import shared_data_dir
+from forecasting.series_ids import series_id
 
 DATASETS: tuple[str, ...] = ("demo", "m5", "rossmann")
 Country = str
@@ -69,7 +70,7 @@ def _demo(small: bool, max_series: int | None) -> Dataset:
                            history_days=200 if small else 600, future_days=0)
     sales = chain.sales
     frame = pd.DataFrame({
-        "unique_id": sales["node_id"] + "|" + sales["channel"] + "|" + sales["sku"],
+        "unique_id": series_id(sales["node_id"], sales["channel"], sales["sku"]),
         "ds": sales["date"], "y": sales["units"].astype(float)})
     frame = _fill_zero_days(frame.groupby(["unique_id", "ds"], as_index=False).agg(y=("y", "sum")))
     frame = _cap_series(frame, max_series)

@@ -23,6 +23,7 @@ import pandas as pd
 from forecasting.calendar import Country
 from forecasting.closed_days import ONLINE, WALK_IN, channel_of, closed_mask
 from forecasting.quantiles import QUANTILE_COLUMNS
+from forecasting.series_ids import series_parts
 
 ALL = "all"
 SEGMENTS = (ALL, WALK_IN, ONLINE)
@@ -58,7 +59,7 @@ class RealisedAccuracy:
         """Per store (node) over its series and channels: series, units sold and forecast,
         bias % and WAPE, the stores furthest off in total first (a store whose demand moved,
         by a local event or a competitor, shows as a bias every one of its series shares)."""
-        node = self.by_series.index.to_series().str.split("|").str[0]
+        node = series_parts(self.by_series.index, only=("node",))["node"]
         per = self.by_series.groupby(node.to_numpy()).agg(
             series=("days", "size"), actual_units=("actual_units", "sum"),
             forecast_units=("forecast_units", "sum"), abs_error=("abs_error", "sum"))

@@ -16,20 +16,15 @@ import numpy as np
 import pandas as pd
 
 from forecasting.calendar import Country, calendar_features
+from forecasting.series_ids import series_parts
 
 WALK_IN, ONLINE = "store", "online"
 STORE_OPEN = "store_open"
 
 
 def channel_of(unique_ids: pd.Series | np.ndarray | list[str]) -> np.ndarray:
-    """The channel part of `node|channel|sku` ids, '' for ids of another shape. Each distinct
-    id is parsed once (a forecast repeats every id once per day)."""
-    codes, uniques = pd.factorize(np.asarray(unique_ids, dtype=object), use_na_sentinel=False)
-    ids = pd.Series(uniques, dtype=object).astype(str)
-    three_parts = ids.str.count(r"\|").to_numpy() == 2
-    middle = ids.str.extract(r"^[^|]*\|([^|]*)\|", expand=False).to_numpy(dtype=object)
-    channel = np.where(three_parts, middle, "").astype(object)
-    return channel[codes] if len(codes) else channel[:0]
+    """The channel part of `node|channel|sku` ids, '' for ids of another shape."""
+    return series_parts(unique_ids, only=("channel",))["channel"].to_numpy(dtype=object)
 
 
 def closed_mask(

@@ -19,6 +19,8 @@ from hierarchicalforecast.core import HierarchicalReconciliation
 from hierarchicalforecast.methods import BottomUp, MinTrace
 from hierarchicalforecast.utils import aggregate
 
+from forecasting.series_ids import series_parts
+
 Method = Literal["bottom_up", "ols", "wls_struct"]
 _LEVEL_OF_TAG = {"chain": "chain", "chain/node": "store", "chain/node/channel": "store_channel",
                  "chain/sku": "sku", "chain/node/channel/sku": "store_channel_sku"}
@@ -28,12 +30,11 @@ _SPEC = [["chain"], ["chain", "node"], ["chain", "node", "channel"], ["chain", "
 
 
 def _split_ids(frame: pd.DataFrame, value: str) -> pd.DataFrame:
-    parts = frame["unique_id"].astype(str).str.split("|", expand=True)
-    if parts.shape[1] != 3:
-        raise ValueError("reconcile needs bottom ids of the form node|channel|sku")
+    parts = series_parts(frame["unique_id"], strict=True)
     return pd.DataFrame({
-        "chain": "total", "node": "n:" + parts[0], "channel": "c:" + parts[1],
-        "sku": "s:" + parts[2], "ds": frame["ds"].to_numpy(), "y": frame[value].to_numpy(float),
+        "chain": "total", "node": "n:" + parts["node"], "channel": "c:" + parts["channel"],
+        "sku": "s:" + parts["sku"], "ds": frame["ds"].to_numpy(),
+        "y": frame[value].to_numpy(float),
     })
 
 

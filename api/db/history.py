@@ -16,6 +16,7 @@ from sqlalchemy import Connection, select
 
 from api.db.tables import Sale
 from forecasting.daily_grid import fill_missing_days
+from forecasting.series_ids import series_id
 
 HISTORY_COLUMNS = ["unique_id", "ds", "y", "stockout"]
 
@@ -31,7 +32,7 @@ def sales_history(conn: Connection, as_of: date, days: int | None = None) -> pd.
                         columns=["node_id", "channel", "sku", "date", "units", "stockout"])
     if rows.empty:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
-    rows["unique_id"] = rows["node_id"] + "|" + rows["channel"] + "|" + rows["sku"]
+    rows["unique_id"] = series_id(rows["node_id"], rows["channel"], rows["sku"])
     rows["ds"] = pd.to_datetime(rows["date"])
     sparse = rows.groupby(["unique_id", "ds"], as_index=False).agg(
         y=("units", "sum"), stockout=("stockout", "max"))

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, 
 from api.db.bulk import write_frame
 from api.db.tables import BatchRun, DemandRate, Forecast
 from forecasting.calendar import open_days_between
+from forecasting.series_ids import series_parts
 
 RunStatus = Literal["running", "succeeded", "failed"]
 QUANTILES = ("q50", "q80", "q90", "q95", "q99")
@@ -218,15 +219,15 @@ def write_forecasts(conn: Connection, run_id: str, frame: pd.DataFrame) -> int:
     """Store a forecast frame: `unique_id` ("node|channel|sku"), `ds`, `yhat` and any of the
     quantile columns q50…q99 and `dispersion` (the day's variance-to-mean ratio); missing ones
     stay NULL. Replaces rows of the same run."""
-    parts = frame["unique_id"].str.split("|", n=2, expand=True)
+    parts = series_parts(frame["unique_id"], strict=True)
     rows = pd.DataFrame(
         {
             "run_id": run_id,
             "unique_id": frame["unique_id"].to_numpy(),
             "ds": pd.to_datetime(frame["ds"]).to_numpy(),
-            "node_id": parts[0].to_numpy(),
-            "channel": parts[1].to_numpy(),
-            "sku": parts[2].to_numpy(),
+            "node_id": parts["node"].to_numpy(),
+            "channel": parts["channel"].to_numpy(),
+            "sku": parts["sku"].to_numpy(),
             "yhat": frame["yhat"].to_numpy(dtype=float),
         }
     )
