@@ -22,6 +22,7 @@ import pandas as pd
 
 from forecasting.calendar import Country
 from forecasting.closed_days import ONLINE, WALK_IN, channel_of, closed_mask
+from forecasting.folds import rolling_folds
 from forecasting.quantiles import QUANTILE_COLUMNS
 from forecasting.series_ids import series_parts
 
@@ -171,15 +172,8 @@ def recent_folds(
     fitted by `fit_and_forecast(history, horizon)` on the days before its cutoff and scored on
     the `days` after it, most recent fold first. Folds that would start before any history
     are left out."""
-    last = pd.Timestamp(recorded["ds"].max())
     results = []
-    for k in range(1, folds + 1):
-        cutoff = last - pd.Timedelta(days=days * k)
-        train = recorded.loc[recorded["ds"] <= cutoff]
-        if train.empty:
-            break
-        end = cutoff + pd.Timedelta(days=days)
-        actual = recorded.loc[(recorded["ds"] > cutoff) & (recorded["ds"] <= end)]
-        forecast = fit_and_forecast(train.reset_index(drop=True), days)
-        results.append(realised_accuracy(forecast, actual, end.date(), country))
+    for fold in rolling_folds(recorded, folds, days, newest_first=True):
+        forecast = fit_and_forecast(fold.train.reset_index(drop=True), days)
+        results.append(realised_accuracy(forecast, fold.test, fold.end.date(), country))
     return results

@@ -17,6 +17,7 @@ from utilsforecast.losses import bias, mase, quantile_loss, rmsse
 
 from forecasting.daily_grid import fill_missing_days
 from forecasting.estimator import Forecaster
+from forecasting.folds import rolling_folds
 from forecasting.quantiles import QUANTILE_COLUMNS, QUANTILE_LEVELS
 from forecasting.validation import exog_columns, validate_history, validate_horizon
 
@@ -45,14 +46,9 @@ def backtest(
     last ending with the history, and score its forecasts of the following `horizon` days."""
     validate_horizon(horizon)
     clean, _ = fill_missing_days(validate_history(history))
-    step = step or horizon
-    last = clean["ds"].max()
-    cutoffs = [last - pd.Timedelta(days=horizon + step * (folds - 1 - k)) for k in range(folds)]
     frames, scores = [], []
-    for fold, cutoff in enumerate(cutoffs):
-        train = clean.loc[clean["ds"] <= cutoff]
-        test = clean.loc[(clean["ds"] > cutoff) & (clean["ds"] <= cutoff + pd.Timedelta(
-            days=horizon))]
+    for fold, window in enumerate(rolling_folds(clean, folds, horizon, step)):
+        cutoff, train, test = window.cutoff, window.train, window.test
         complete = test.groupby("unique_id")["ds"].transform("size") == horizon
         test = test.loc[complete & test["unique_id"].isin(train["unique_id"].unique())]
         train = train.loc[train["unique_id"].isin(test["unique_id"].unique())]

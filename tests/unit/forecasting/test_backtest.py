@@ -19,3 +19,20 @@ def test_rolling_origin_backtest_scores_each_fold(history: pd.DataFrame) -> None
         assert metric in summary.index
     assert 0.0 <= summary["coverage_q50"] <= summary["coverage_q99"] <= 1.0
     assert summary["rmsse"] > 0
+
+
+def test_folds_share_one_definition_of_their_windows() -> None:
+    """The model comparison and the weekly batch's backtest score the same windows."""
+    from forecasting.folds import rolling_folds
+
+    days = pd.date_range("2026-01-01", periods=70, freq="D")
+    history = pd.DataFrame({"unique_id": "a", "ds": days, "y": 1.0})
+
+    folds = list(rolling_folds(history, folds=4, horizon=28))
+
+    assert [f.cutoff.date().isoformat() for f in folds] == [  # 2 start before the history
+        "2026-01-14", "2026-02-11"]
+    assert len(folds[0].train) == 14 and len(folds[0].test) == 28
+    assert folds[0].end == days[41]
+    newest = list(rolling_folds(history, folds=2, horizon=7, step=14, newest_first=True))
+    assert [f.cutoff for f in newest] == [days[62], days[48]]
