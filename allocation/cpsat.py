@@ -44,8 +44,9 @@ class SolvePace:
     (its build alone). Per size class (`SIZES`, pairs), the factor is the 90th percentile of
     its last `WINDOW` observed / modelled ratios: a slow machine shows within a few orders and
     one stray solve (a pause of the process) does not switch CP-SAT off. A class with fewer
-    than `FEW` observations takes the highest factor of any class. Never below 1, so a fast
-    machine keeps the measured constants' margin, and at most `MOST`."""
+    than `FEW` observations takes the highest factor of the classes that have them (1 when
+    none has). Never below 1, so a fast machine keeps the measured constants' margin, and at
+    most `MOST`. `allocation.warmup` fills every class before a server takes orders."""
 
     SIZES = (60, 180)  # upper bounds of the small and middle classes
     WINDOW, FEW, QUANTILE, MOST = 16, 3, 0.9, 10.0
@@ -57,9 +58,9 @@ class SolvePace:
 
     def factor(self, pairs: int) -> float:
         size = bisect_right(self.SIZES, pairs)
-        known = [f for f, r in zip(self._factors, self._ratios, strict=True) if len(r) >= self.FEW]
         if len(self._ratios[size]) >= self.FEW:
             return self._factors[size]
+        known = [f for f, r in zip(self._factors, self._ratios, strict=True) if len(r) >= self.FEW]
         return max(known, default=1.0)
 
     def observe(self, pairs: int, took_s: float, modelled_s: float) -> None:
