@@ -63,8 +63,9 @@ def run_policies(weeks: int = 8, seed: int = 0, *, size: ChainSize | None = None
     started = time.perf_counter()
     forecast = forecast_season(chain, season, config.forecast_model, cache_dir=forecast_cache)
     if echo:
-        echo(f"forecast ({config.forecast_model}, {len(forecast.issue_days)} weekly issues): "
-             f"{time.perf_counter() - started:.0f} s")
+        issued = len(forecast.issue_days)
+        echo(f"forecast ({config.forecast_model}, issued weekly: {issued} "
+             f"run{'s' if issued != 1 else ''}): {time.perf_counter() - started:.0f} s")
     results = []
     for name in policies:
         result = simulate(chain, season, name, config, forecast)
