@@ -40,9 +40,10 @@ def accuracy(
                                      "listed")] = 10,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Also write the per-series accuracy here (.csv or .parquet)")] = None,
-    reports_dir: Annotated[Path, typer.Option(
-        "--reports-dir", help="Where the run's plot goes (<dir>/<run id>/accuracy.png)")
-    ] = Path("reports"),
+    reports_dir: Annotated[Path | None, typer.Option(
+        "--reports-dir", help="Where the run's plot goes (<dir>/<run id>/accuracy.png; "
+        "default OMNI_REPORTS_DIR, else reports/ in the project)")
+    ] = None,
 ) -> None:
     """Score a weekly forecast run on the sales recorded after its as-of day."""
     from datetime import date
@@ -91,7 +92,7 @@ def accuracy(
 
         write_frame_atomically(scored.accuracy.by_series.reset_index(), out)
         typer.echo(f"wrote the accuracy of {len(scored.accuracy.by_series):,} series to {out}")
-    plot = _plot(scored, reports_dir)
+    plot = _plot(scored, reports_dir or get_settings().reports_dir)
     typer.echo(f"plot: {plot}")
     _log_to_mlflow(scored, plot)
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OMNI_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
     )
 
+    # Planner reports (PNG plots, CSV): rebalancing plans and realised-accuracy plots, one
+    # folder per run. A server whose working tree is read-only points it at a volume.
+    reports_dir: Path = Field(default_factory=lambda: project_root() / "reports")
+
     # Allocation (issue 4).
     allocation_deadline_ms: int = Field(default=50, gt=0)
     click_and_collect_hold_hours: float = Field(default=72.0, gt=0)

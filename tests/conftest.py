@@ -32,6 +32,22 @@ settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true") 
 
 POSTGRES_ENV = "OMNI_TEST_POSTGRES_URL"
 REQUIRE_ENV = "OMNI_REQUIRE_POSTGRES"
+REPORTS_ENV = "OMNI_REPORTS_DIR"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reports_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Planner reports (the console's rebalancing, omni batch accuracy) written by any test,
+    in process or by a server it starts, go to a temporary folder, not the checkout's
+    reports/."""
+    before = os.environ.get(REPORTS_ENV)
+    folder = tmp_path_factory.mktemp("reports")
+    os.environ[REPORTS_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(REPORTS_ENV, None)
+    else:
+        os.environ[REPORTS_ENV] = before
 
 
 def _postgres_required() -> bool:

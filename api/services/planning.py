@@ -71,10 +71,11 @@ class RebalanceSummary:
 
 
 def default_reports_dir() -> Path:
-    """`reports/` under the project root: one folder per rebalancing run."""
-    from api.settings import project_root
+    """Where rebalancing reports go, one folder per run: OMNI_REPORTS_DIR, else `reports/`
+    under the project root."""
+    from api.settings import get_settings
 
-    return project_root() / "reports"
+    return get_settings().reports_dir
 
 
 def _frame(engine: Engine, query: object) -> pd.DataFrame:

@@ -3,6 +3,7 @@ pages, the login cookie, the planner scope on actions, and the read model's arit
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,6 +122,8 @@ def test_a_rebalancing_plan_is_proposed_and_approving_twice_is_refused(
     if plan is None:
         pytest.skip("this tiny chain's christmas plan moves nothing")
     assert statuses == "proposed"
+    report = Path(os.environ["OMNI_REPORTS_DIR"]) / plan  # the planner's plots and lanes
+    assert (report / "top_lanes.csv").is_file() and (report / "transfers_map.png").is_file()
     first = client.post("/console/actions/transfers/approve", data={"plan_id": plan})
     again = client.post("/console/actions/transfers/approve", data={"plan_id": plan})
     assert "approved" in first.text and 'class="flash ok"' in first.text
