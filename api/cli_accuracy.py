@@ -20,7 +20,7 @@ from rich.table import Table
 
 from api.cli_db import command_error, schema_engine, user_errors
 from api.cli_forecast import INPUT_ERROR_EXIT, check_output
-from forecasting.validation import ForecastInputError
+from forecasting.errors import ForecastInputError
 
 if TYPE_CHECKING:
     import pandas as pd

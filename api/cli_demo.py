@@ -11,21 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-import numpy as np
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
 
-from api.chain_summary import summarise_chain
-from api.cli_db import init_command
-from api.cli_forecast import WEEKLY_HORIZON_DAYS, weekly
-from api.db.engine import make_engine
-from api.demo_orders import day_of_orders, send_orders
-from api.settings import get_settings
-from forecasting.calendar import next_peak
-from forecasting.registry import PRODUCTION_MODEL
+from forecasting.registry import PRODUCTION_MODEL, WEEKLY_HORIZON_DAYS
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 console = Console()
 T = TypeVar("T")
@@ -42,6 +36,14 @@ def demo_command(
     ] = 30.0,
 ) -> None:
     """Run the main job end to end on the embedded defaults and print a summary."""
+    import numpy as np
+
+    from api.chain_summary import summarise_chain
+    from api.cli_db import init_command
+    from api.cli_forecast import weekly
+    from api.db.engine import make_engine
+    from api.demo_orders import day_of_orders, send_orders
+    from api.settings import get_settings
     from data.demo_chain import DEFAULT_SKUS, generate_chain
 
     started = time.perf_counter()
@@ -80,6 +82,7 @@ def demo_command(
 def _plan_step(engine: Engine, as_of: date, deadline_s: float) -> None:
     """The planners' decisions: walk-in safety stock, then transfers before the next peak."""
     from api.services.planning import plan_peak_transfers, plan_store_reservations
+    from forecasting.calendar import next_peak
 
     reservations = _step(
         "3a. reservation plan: safety stock kept for walk-in customers",

@@ -17,14 +17,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
-from api.services.forecast_batch import WEEKLY_HORIZON_DAYS
-from forecasting.registry import MODEL_NAMES, PRODUCTION_MODEL, UnknownModelError, make_model
-from forecasting.validation import ForecastInputError
+from forecasting.errors import ForecastInputError
+from forecasting.registry import (
+    MODEL_NAMES,
+    PRODUCTION_MODEL,
+    WEEKLY_HORIZON_DAYS,
+    UnknownModelError,
+    make_model,
+)
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from forecasting.estimator import Forecaster
 
 INPUT_ERROR_EXIT = 2
@@ -65,6 +71,8 @@ class EngineOption(StrEnum):
 
 def read_frame(path: Path, source: str) -> pd.DataFrame:
     """A CSV or Parquet file (by extension) as a DataFrame; unreadable -> ForecastInputError."""
+    import pandas as pd
+
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
         raise ForecastInputError(
@@ -275,6 +283,8 @@ def weekly(
         typer.echo("error: the sales table is empty: load a chain first (omni db init --demo)",
                    err=True)
         raise typer.Exit(1)
+    import pandas as pd
+
     day = _history_end(as_of, pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date())
     if as_of is None:
         with engine.connect() as conn:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from forecasting.calendar import PEAK_NAMES
+from forecasting.vocabulary import PEAK_NAMES
 
 plan_app = typer.Typer(help="Plan walk-in reservations and transfers before a peak.")
 console = Console()
@@ -44,10 +44,10 @@ def reservations(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
 ) -> None:
     """Set each store's safety stock for walk-in customers; the rest is promisable online."""
+    day = _day(as_of)  # the input first: a typo needs no database nor the planning stack
     from allocation.planning import PlanningInputError
     from api.services.planning import plan_store_reservations
 
-    day = _day(as_of)  # the input first: a typo needs no database
     try:
         summary = plan_store_reservations(_engine(), day)
     except (PlanningInputError, ValueError) as error:
@@ -75,11 +75,15 @@ def rebalance(
 ) -> None:
     """Plan DC -> store and store -> store transfers that arrive before the peak starts; the
     planner's report (PNG plots, CSV of the top lanes) goes to `<reports-dir>/<plan id>/`."""
+    day = _day(as_of)  # the input first: a typo needs no database ...
+    if peak not in PEAK_NAMES:  # ... nor the planning stack's imports
+        typer.echo(f"error: peak: unknown peak {peak!r}: expected one of "
+                   f"{', '.join(PEAK_NAMES)}", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT)
     from allocation.planning import PlanningInputError
     from allocation.planning.rebalance import resolve_peak
     from api.services.planning import plan_peak_transfers
 
-    day = _day(as_of)  # the input first: a typo needs no database
     try:
         resolve_peak(peak, year)
         summary = plan_peak_transfers(_engine(), peak, year, day, deadline_s,

@@ -17,16 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Literal
 
 import holidays
 import numpy as np
 import pandas as pd
 from dateutil.easter import easter
 
-Country = Literal["PL", "DE", "US", "none"]
-PeakName = Literal["back_to_school", "black_week", "christmas"]
-PEAK_NAMES: tuple[PeakName, ...] = ("back_to_school", "black_week", "christmas")
+from forecasting.vocabulary import PEAK_NAMES, Country, PeakName
+
 TIMEZONE = "Europe/Warsaw"
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from forecasting.calendar import Country
+from forecasting.vocabulary import Country
 
 if TYPE_CHECKING:
     from forecasting.estimator import Forecaster
 
 Engine = Literal["local", "dask", "ray"]
-PRODUCTION_MODEL = "lgbm"
+PRODUCTION_MODEL = "lgbm"  # what the weekly batch runs unless told otherwise
+WEEKLY_HORIZON_DAYS = 56  # ... and how far ahead: 8 weeks
 STATISTICAL_MODELS: tuple[str, ...] = (
     "seasonal_naive", "auto_ets", "theta", "croston", "tsb", "adida", "imapa")
 MODEL_NAMES: tuple[str, ...] = (

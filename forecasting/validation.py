@@ -11,28 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from forecasting.errors import ForecastInputError
+
 KEY_COLUMNS: tuple[str, str] = ("unique_id", "ds")
 TARGET = "y"
-
-
-class ForecastInputError(ValueError):
-    """A forecasting input is unusable; `source`, `column` and `row` say where (row is 1-based
-    over data rows, header excluded)."""
-
-    def __init__(
-        self, problem: str, source: str = "history", column: str | None = None,
-        row: int | None = None,
-    ) -> None:
-        self.problem, self.source, self.column, self.row = problem, source, column, row
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = [self.source]
-        if self.column is not None:
-            where.append(f"column {self.column!r}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        return f"{', '.join(where)}: {self.problem}"
 
 
 MAX_HORIZON_DAYS = 3660  # ten years of days: past it a daily forecast means nothing

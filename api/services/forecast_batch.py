@@ -30,13 +30,13 @@ from api.db.runs import (
 )
 from forecasting.accuracy import RealisedAccuracy
 from forecasting.calendar import Country
+from forecasting.registry import WEEKLY_HORIZON_DAYS
 
 if TYPE_CHECKING:
     from experiments.batch_logging import WeeklyBatchRecord
 
 log = logging.getLogger(__name__)
 
-WEEKLY_HORIZON_DAYS = 56
 BACKTEST_FOLD_DAYS = 28
 COUNTRY: Country = "PL"  # the chain's trading calendar
 
