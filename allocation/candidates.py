@@ -47,20 +47,16 @@ def node_arrays(network: Network) -> NodeArrays:
     )
 
 
-def rough_shipping(problem: Problem, weight_g: int, units: int, split_g: int = 0) -> np.ndarray:
-    """Grosze per node to ship `weight_g` grams (`units` units) from it alone: the parcel at that
-    weight in the node's distance band, or for click-and-collect the transfer (the cheaper of
-    the lane and the scheduled truck, which may not run; nothing from the pickup store). Never
-    more than the true price of a node's load that holds at least this weight and these units.
-    `split_g`: added per parcel beyond the first of a load heavier than the top weight band
-    (the split term of those parcels, which such a load pays whatever else the plan ships)."""
-    return rough_shipping_of(problem, np.array([weight_g]), np.array([units]), split_g)[0]
-
-
 def rough_shipping_of(
     problem: Problem, weight_g: np.ndarray, units: np.ndarray, split_g: int = 0
 ) -> np.ndarray:
-    """`rough_shipping` for several loads at once: loads x nodes."""
+    """Grosze per load and node (loads x nodes) to ship `weight_g` grams (`units` units) from
+    the node alone: the parcel at that weight in the node's distance band, or for
+    click-and-collect the transfer (the cheaper of the lane and the scheduled truck, which may
+    not run; nothing from the pickup store). Never more than the true price of a node's load
+    that holds at least this weight and these units. `split_g`: added per parcel beyond the
+    first of a load heavier than the top weight band (the split term of those parcels, which
+    such a load pays whatever else the plan ships)."""
     arrays = node_arrays(problem.network)
     distance = problem.distances_km
     units_col = units.astype(float)[:, None]
@@ -118,17 +114,10 @@ def parcel_prices(bands: Bands, weight_g: np.ndarray) -> tuple[np.ndarray, np.nd
     return full * top_price + prices[at], full + 1
 
 
-def rough_costs(problem: Problem, line_index: int, qty: int) -> np.ndarray:
-    """Grosze to serve `qty` units of a line alone from each node, without lateness."""
-    line = problem.lines[line_index]
-    arrays = node_arrays(problem.network)
-    cost = arrays.pick_g + problem.opp_by_sku[line.sku] * qty
-    return cost + rough_shipping(problem, line.unit_weight_g * qty, qty)
-
-
 def rough_costs_of_lines(problem: Problem) -> np.ndarray:
-    """`rough_costs` of every line at its full quantity: lines x nodes, in one pass over the
-    tariff (a 40-line order spent most of its pruning pricing each line apart)."""
+    """Grosze to serve each line in full alone from each node, without lateness: lines x
+    nodes, in one pass over the tariff (a 40-line order spent most of its pruning pricing
+    each line apart)."""
     arrays = node_arrays(problem.network)
     lines = problem.lines
     weights = np.array([line.unit_weight_g * line.qty for line in lines], dtype=np.int64)
@@ -259,7 +248,7 @@ class _Lines:
 
 
 def _loads(problem: Problem) -> np.ndarray:
-    """`rough_shipping` (with the split of extra parcels) of each line alone, then of the whole
+    """`rough_shipping_of` (with the split of extra parcels) of each line alone, then of the whole
     order: (lines + 1) x nodes."""
     lines = problem.lines
     weights = [ln.unit_weight_g * ln.qty for ln in lines]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from allocation.candidates import rough_costs
+from allocation.candidates import rough_costs_of_lines
 from allocation.costs import grosze, parcel_price
 from allocation.problem import Evaluation, Problem, Source
 
@@ -69,7 +69,7 @@ def whole_line_candidates(problem: Problem, candidates: Sequence[Sequence[int]])
 def best_single_line(problem: Problem) -> SearchResult:
     """Exact best and runner-up for a one-line order among all nodes holding the whole line."""
     line = problem.lines[0]
-    rough = rough_costs(problem, 0, line.qty)
+    rough = rough_costs_of_lines(problem)[0]
     holders = np.flatnonzero(problem.atp_by_sku[line.sku] >= line.qty)
     top = _Top2()
     for n in holders[np.argsort(rough[holders], kind="stable")].tolist():
