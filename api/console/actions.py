@@ -171,7 +171,7 @@ def run_reservation_plan(engine: Engine) -> ActionResult:
     """Safety stock per store x SKU, as `omni plan reservations` computes it
     (`api.services.planning.store_reservations`), written as a `proposed` plan."""
     from allocation.planning import PlanningInputError
-    from api.services.planning import store_reservations
+    from api.services.planning import planned_service_level, store_reservations
 
     with engine.connect() as conn:
         as_of = as_of_day(conn)
@@ -183,7 +183,7 @@ def run_reservation_plan(engine: Engine) -> ActionResult:
         raise ActionError("no store stock to plan")
     run_id = new_run_id("reservations")
     created = datetime.now(UTC)  # explicit: SQLite's CURRENT_TIMESTAMP has whole seconds
-    level = plan["critical_ratio"].fillna(plan["service_level"])
+    level = planned_service_level(plan)
     rows = [
         {"plan_id": run_id, "node_id": r["store"], "sku": r["sku"], "peak": None,
          "safety_stock": int(r["safety_stock"]), "service_level": float(lv),

@@ -163,6 +163,12 @@ def store_reservations(
     return plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"])
 
 
+def planned_service_level(plan: pd.DataFrame) -> pd.Series:
+    """The service level each row of a reservation plan was set at, as recorded with it: the
+    critical ratio where the policy computed one, else the policy's fixed level."""
+    return plan["critical_ratio"].fillna(plan["service_level"])
+
+
 def plan_store_reservations(
     engine: Engine, as_of: date, policy: ReservationPolicy | None = None
 ) -> ReservationSummary:
@@ -174,7 +180,7 @@ def plan_store_reservations(
     started = datetime.now(UTC)
     plan = store_reservations(engine, as_of, policy)
     plan_id = f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
-    level = plan["critical_ratio"].fillna(plan["service_level"]).tolist()
+    level = planned_service_level(plan).tolist()
     keys = list(zip(plan["store"].tolist(), plan["sku"].tolist(), strict=True))
     units = [int(u) for u in plan["safety_stock"].tolist()]
     rows = [
