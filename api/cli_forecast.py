@@ -261,7 +261,7 @@ def weekly(
 
     from api.cli_db import command_error, schema_engine, user_errors
     from api.db.datasets import current_data_version
-    from api.db.runs import RunInProgress, finish_batch_run, start_exclusive_run
+    from api.db.runs import RunInProgress, start_exclusive_run
     from api.db.tables import Sale
     from api.services.forecast_batch import run_forecast_batch, steps
     from api.services.forecast_runs import FORECAST_RUN_KINDS
@@ -315,10 +315,6 @@ def weekly(
                 engine, run_id, day, name, model_params, params=params, model_version=version,
                 data_version=data_version, horizon=horizon, backtest_folds=backtest_folds,
                 progress=report)
-    except Exception:
-        with engine.begin() as conn:
-            finish_batch_run(conn, run_id, "failed")
-        raise
     finally:
         engine.dispose()
     if result.mlflow_error is not None:

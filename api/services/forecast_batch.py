@@ -85,12 +85,18 @@ def run_forecast_batch(
     """Forecast every store x channel x SKU `horizon` days after `as_of` under the running run
     `run_id` and finish it as succeeded (`params` joined by what the run measured). The run
     beats its heartbeat meanwhile, so that no other process takes it for abandoned (a batch
-    runs for minutes; `api.db.runs.reap_abandoned_runs`). Raises what fitting raises; the
-    caller then marks the run failed. An MLflow failure does not cost the forecast: the result
-    carries it as `mlflow_error`."""
-    with keep_alive(engine, run_id, heartbeat_every):
-        return _run(engine, run_id, as_of, model, model_params or {}, params or {},
-                    model_version, data_version, horizon, backtest_folds, progress)
+    runs for minutes; `api.db.runs.reap_abandoned_runs`). What fitting or writing raises
+    marks the run failed, with the error among its parameters, and is raised again. An MLflow
+    failure does not cost the forecast: the result carries it as `mlflow_error`."""
+    try:
+        with keep_alive(engine, run_id, heartbeat_every):
+            return _run(engine, run_id, as_of, model, model_params or {}, params or {},
+                        model_version, data_version, horizon, backtest_folds, progress)
+    except Exception as exc:
+        with engine.begin() as conn:
+            finish_batch_run(conn, run_id, "failed", params={
+                **(params or {}), "as_of": as_of.isoformat(), "error": str(exc)[:500]})
+        raise
 
 
 def _run(engine: Engine, run_id: str, as_of: date, model: str, model_params: dict[str, Any],

@@ -190,3 +190,26 @@ def test_two_batches_started_at_the_same_moment_do_not_both_run(loaded_engine: E
     assert outcome[0].run_id == first
     with loaded_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(BatchRun)).scalar_one() == 1
+
+
+def test_a_batch_that_fails_marks_its_run_failed_with_the_error(
+    loaded_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI and the console run the same service; it owns the run's end either way."""
+    from api.services.forecast_batch import run_forecast_batch
+    from forecasting.registry import UnknownModelError
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with loaded_engine.begin() as conn:
+        run_id = start_batch_run(conn, "forecast_weekly", {"source": "test"})
+        as_of = conn.execute(select(func.max(Sale.date))).scalar_one()
+
+    with pytest.raises(UnknownModelError):
+        run_forecast_batch(loaded_engine, run_id, as_of, "no-such-model",
+                           params={"source": "test"})
+
+    with loaded_engine.connect() as conn:
+        status, params = conn.execute(select(BatchRun.status, BatchRun.params)
+                                      .where(BatchRun.run_id == run_id)).one()
+    assert status == "failed" and params["source"] == "test"
+    assert "no-such-model" in params["error"] and params["as_of"] == str(as_of)
