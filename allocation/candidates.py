@@ -118,12 +118,14 @@ def rough_costs_of_lines(problem: Problem) -> np.ndarray:
     """Grosze to serve each line in full alone from each node, without lateness: lines x
     nodes, in one pass over the tariff (a 40-line order spent most of its pruning pricing
     each line apart)."""
-    arrays = node_arrays(problem.network)
     lines = problem.lines
     weights = np.array([line.unit_weight_g * line.qty for line in lines], dtype=np.int64)
     units = np.array([line.qty for line in lines], dtype=np.int64)
-    opportunity = np.stack([problem.opp_by_sku[line.sku] * line.qty for line in lines])
-    return arrays.pick_g + opportunity + rough_shipping_of(problem, weights, units)
+    costs = rough_shipping_of(problem, weights, units)  # a new array: added to in place
+    costs += node_arrays(problem.network).pick_g
+    for row, line in zip(costs, lines, strict=True):  # most orders have one line: no stack
+        row += problem.opp_by_sku[line.sku] * line.qty
+    return costs
 
 
 def prune(problem: Problem, k: int = DEFAULT_K) -> list[list[int]]:
