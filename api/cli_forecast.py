@@ -215,29 +215,15 @@ def forecast(
 batch_app = typer.Typer(help="Scheduled batch jobs.", no_args_is_help=True)
 
 
-def _history_end(as_of: str | None, first_sale: date, last_sale: date) -> date:
-    """The batch's last day of history: `--as-of`, or the last day with sales (the caller then
-    holds back days whose sales look incomplete). An as-of past the last recorded day is
-    refused, since the days between would be read as no demand (a feed running late would pull
-    the whole forecast down); one before the first sale has nothing to learn from. Both exit 2
-    with the range that can be used."""
+def _as_of_option(as_of: str | None) -> date | None:
+    """`--as-of` as a date; a malformed one exits 2 naming it."""
     if as_of is None:
-        return last_sale
+        return None
     try:
-        day = date.fromisoformat(as_of)
+        return date.fromisoformat(as_of)
     except ValueError:
         typer.echo(f"error: --as-of: {as_of!r} is not a date (YYYY-MM-DD)", err=True)
         raise typer.Exit(INPUT_ERROR_EXIT) from None
-    if day > last_sale:
-        typer.echo(f"error: --as-of: sales are recorded through {last_sale} only; the days "
-                   f"after it up to {day} would be read as no demand. Import those days first "
-                   "(omni sales import) or choose an earlier --as-of", err=True)
-        raise typer.Exit(INPUT_ERROR_EXIT)
-    if day < first_sale:
-        typer.echo(f"error: --as-of: {day} is before the first recorded sale ({first_sale}): "
-                   "there is no history to learn from", err=True)
-        raise typer.Exit(INPUT_ERROR_EXIT)
-    return day
 
 
 @batch_app.command("weekly")
@@ -257,15 +243,11 @@ def weekly(
 ) -> None:
     """Forecast every store x channel x SKU for the next 8 weeks and store the run."""
     from rich.progress import Progress
-    from sqlalchemy import func, select
 
     from api.cli_db import command_error, schema_engine, user_errors
-    from api.db.datasets import current_data_version
-    from api.db.runs import RunInProgress, start_exclusive_run
-    from api.db.tables import Sale
-    from api.services.forecast_batch import run_forecast_batch, steps
-    from api.services.forecast_runs import FORECAST_RUN_KINDS
-    from api.services.sales_completeness import arrived_sales
+    from api.db.runs import RunInProgress
+    from api.services.errors import Conflict, InvalidCommand
+    from api.services.forecast_batch import run_forecast_batch, start_forecast_batch, steps
     from api.settings import get_settings
 
     name, model_params, version = resolve_model_option(model)
@@ -274,36 +256,26 @@ def weekly(
                    err=True)
         raise typer.Exit(INPUT_ERROR_EXIT)
     label = model_label(name, version)
-    with user_errors(command_error):
-        engine = schema_engine(get_settings())
-        with engine.connect() as conn:
-            first_sale, last_sale = conn.execute(
-                select(func.min(Sale.date), func.max(Sale.date))).one()
-    if last_sale is None:
-        typer.echo("error: the sales table is empty: load a chain first (omni db init --demo)",
-                   err=True)
-        raise typer.Exit(1)
-    import pandas as pd
-
-    day = _history_end(as_of, pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date())
-    if as_of is None:
-        with engine.connect() as conn:
-            arrived = arrived_sales(conn, day)
-        if arrived.short:
-            typer.echo(f"note: {arrived.describe()} (pass --as-of to use them anyway)",
-                       err=True)
-        day = arrived.through
-    data_version = current_data_version(engine)
-    params: dict[str, Any] = {"as_of": day.isoformat(), "horizon_days": horizon, "country": "PL"}
+    day = _as_of_option(as_of)
     try:
-        with engine.begin() as conn:
-            run_id, reaped = start_exclusive_run(conn, FORECAST_RUN_KINDS, "forecast_weekly",
-                                                 params, model=label, data_version=data_version)
+        with user_errors(command_error):
+            engine = schema_engine(get_settings())
+            started = start_forecast_batch(engine, "forecast_weekly", label, as_of=day,
+                                           horizon=horizon)
+    except InvalidCommand as refused:
+        typer.echo(f"error: --as-of: {refused.detail}", err=True)
+        raise typer.Exit(INPUT_ERROR_EXIT) from None
+    except Conflict as refused:
+        typer.echo(f"error: {refused.detail}", err=True)
+        raise typer.Exit(1) from None
     except RunInProgress as busy:
         typer.echo(f"error: forecast {busy}", err=True)
         raise typer.Exit(1) from None
-    for dead in reaped:
+    if started.held_back is not None:
+        typer.echo(f"note: {started.held_back} (pass --as-of to use them anyway)", err=True)
+    for dead in started.reaped:
         typer.echo(f"note: forecast run {dead} had no heartbeat: marked failed", err=True)
+    run_id, day = started.run_id, started.as_of
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task("forecast batch", total=steps(backtest_folds))
@@ -312,8 +284,8 @@ def weekly(
                 progress.update(task, advance=done, description=what)
 
             result = run_forecast_batch(
-                engine, run_id, day, name, model_params, params=params, model_version=version,
-                data_version=data_version, horizon=horizon, backtest_folds=backtest_folds,
+                engine, run_id, day, name, model_params, model_version=version,
+                data_version=started.data_version, horizon=horizon, backtest_folds=backtest_folds,
                 progress=report)
     finally:
         engine.dispose()

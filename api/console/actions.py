@@ -21,21 +21,13 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from api.console.queries import as_of_day
-from api.db.datasets import current_data_version
-from api.db.runs import (
-    RunInProgress,
-    finish_batch_run,
-    new_run_id,
-    start_batch_run,
-    start_exclusive_run,
-)
+from api.db.runs import RunInProgress, finish_batch_run, new_run_id, start_batch_run
 from api.db.tables import (
     SafetyStockPlan,
     Stock,
     Transfer,
 )
-from api.services.forecast_runs import FORECAST_RUN_KINDS
-from api.services.sales_completeness import arrived_sales
+from api.services.errors import Conflict
 from forecasting.calendar import PeakName, peak_window
 
 log = logging.getLogger(__name__)
@@ -64,32 +56,27 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
     """Record a `running` forecast batch and run it on a background thread: a batch over the
     whole chain takes minutes, longer than a browser should wait for a page. One at a time:
     a second would only halve the speed of both."""
+    from api.services.forecast_batch import start_forecast_batch
     from forecasting.registry import MODEL_NAMES
 
     if model not in MODEL_NAMES:
         raise ActionError(f"unknown model {model!r}: expected one of {', '.join(MODEL_NAMES)}")
-    data_version = current_data_version(engine)
-    with engine.begin() as conn:
-        last_sale = as_of_day(conn)
-        arrived = arrived_sales(conn, last_sale)
-        as_of = arrived.through
-        try:
-            run_id, reaped = start_exclusive_run(
-                conn, FORECAST_RUN_KINDS, "forecast",
-                {"as_of": as_of.isoformat(), "source": "console"}, model=model,
-                data_version=data_version)
-        except RunInProgress as busy:
-            raise ActionError(f"forecast {busy}") from None
-    for dead in reaped:
+    try:
+        started = start_forecast_batch(engine, "forecast", model, params={"source": "console"})
+    except Conflict as refused:
+        raise ActionError(refused.detail) from None
+    except RunInProgress as busy:
+        raise ActionError(f"forecast {busy}") from None
+    for dead in started.reaped:
         log.warning("forecast run %s had no heartbeat: marked failed", dead)
     worker = threading.Thread(
-        target=_batch_in_background, args=(engine, run_id, as_of, model),
-        name=f"console-{run_id}", daemon=True,
+        target=_batch_in_background, args=(engine, started.run_id, started.as_of, model),
+        name=f"console-{started.run_id}", daemon=True,
     )
     worker.start()
-    held_back = f" ({arrived.describe()})" if arrived.short else ""
-    return ActionResult(run_id, f"forecast run {run_id} as of {as_of} started; it is listed "
-                        f"below until done{held_back}")
+    held_back = f" ({started.held_back})" if started.held_back else ""
+    return ActionResult(started.run_id, f"forecast run {started.run_id} as of {started.as_of} "
+                        f"started; it is listed below until done{held_back}")
 
 
 def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:

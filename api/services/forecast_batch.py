@@ -1,12 +1,13 @@
 """The weekly forecast batch, once, for `omni batch weekly` and the console's batch button.
 
-Both record the run themselves (the CLI in the foreground with a progress bar, the console on
-a background thread) and then hand it here: read the whole sales history through the as-of
-day, fit (sold-out days as estimated demand), forecast, optionally refit and score the last
-28-day folds, log to MLflow, then in one transaction write the forecasts with each day's
-variance-to-mean ratio, refresh the walk-in demand rates the allocator prices stock with, and
-finish the run with its level shock. Every reader downstream (the reservation and transfer
-plans, the HTTP API, realised accuracy) thus finds the same figures whichever started the run.
+Both start the run with `start_forecast_batch` (which as-of day, one batch at a time) and then
+run it with `run_forecast_batch` (the CLI in the foreground with a progress bar, the console on
+a background thread): read the whole sales history through the as-of day, fit (sold-out days as
+estimated demand), forecast, optionally refit and score the last 28-day folds, log to MLflow,
+then in one transaction write the forecasts with each day's variance-to-mean ratio, refresh the
+walk-in demand rates the allocator prices stock with, and finish the run with its level shock.
+Every reader downstream (the reservation and transfer plans, the HTTP API, realised accuracy)
+thus finds the same figures whichever started the run.
 """
 
 from __future__ import annotations
@@ -18,16 +19,23 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
+from api.db.datasets import current_data_version
 from api.db.history import sales_history
 from api.db.runs import (
     HEARTBEAT_EVERY,
     finish_batch_run,
     keep_alive,
+    reap_abandoned_runs,
+    start_exclusive_run,
     use_forecast_for_demand_rates,
     write_forecasts,
 )
+from api.db.tables import Sale
+from api.services.errors import Conflict, InvalidCommand
+from api.services.forecast_runs import FORECAST_RUN_KINDS
+from api.services.sales_completeness import arrived_sales
 from forecasting.accuracy import RealisedAccuracy
 from forecasting.calendar import Country
 from forecasting.registry import WEEKLY_HORIZON_DAYS
@@ -60,6 +68,61 @@ class BatchResult:
     mlflow_error: str | None
     folds: list[RealisedAccuracy] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StartedBatch:
+    """A forecast run recorded as running: its id, the last day of history it forecasts from,
+    the data version it reads, the abandoned runs reaped before it, and, when the default
+    as-of held back recent days whose sales look incomplete, which and why."""
+
+    run_id: str
+    as_of: date
+    data_version: str | None
+    reaped: list[str]
+    held_back: str | None
+
+
+def start_forecast_batch(engine: Engine, kind: str, model: str, *, as_of: date | None = None,
+                         horizon: int = WEEKLY_HORIZON_DAYS,
+                         params: dict[str, Any] | None = None) -> StartedBatch:
+    """Record a forecast run of `kind` as running, unless one is alive (`RunInProgress`).
+
+    The as-of day is `as_of`, else the last day whose sales have arrived from the usual
+    number of stores in every channel. An `as_of` past the last recorded sale is refused
+    (`InvalidCommand` at `as_of`): the days between would be read as no demand and a feed
+    running late would pull the whole forecast down; one before the first sale has nothing to
+    learn from. An empty sales table is a `Conflict`. Abandoned runs are reaped in a
+    transaction of their own, so that they stay reaped when the start is refused."""
+    with engine.connect() as conn:
+        first_sale, last_sale = conn.execute(
+            select(func.min(Sale.date), func.max(Sale.date))).one()
+    if last_sale is None:
+        raise Conflict("no_sales", "the sales table is empty: load a chain first "
+                       "(omni db init --demo) or import sales (omni sales import)")
+    first_sale, last_sale = pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date()
+    held_back = None
+    if as_of is None:
+        with engine.connect() as conn:
+            arrived = arrived_sales(conn, last_sale, COUNTRY)
+        as_of = arrived.through
+        held_back = arrived.describe() if arrived.short else None
+    elif as_of > last_sale:
+        raise InvalidCommand("as_of", f"sales are recorded through {last_sale} only; the days "
+                             f"after it up to {as_of} would be read as no demand. Import those "
+                             "days first (omni sales import) or choose an earlier --as-of")
+    elif as_of < first_sale:
+        raise InvalidCommand("as_of", f"{as_of} is before the first recorded sale "
+                             f"({first_sale}): there is no history to learn from")
+    data_version = current_data_version(engine)
+    with engine.begin() as conn:
+        reaped = reap_abandoned_runs(conn)
+    recorded = {**(params or {}), "as_of": as_of.isoformat(), "horizon_days": horizon,
+                "country": COUNTRY}
+    with engine.begin() as conn:
+        run_id, reaped_too = start_exclusive_run(conn, FORECAST_RUN_KINDS, kind, recorded,
+                                                 model=model, data_version=data_version)
+    return StartedBatch(run_id, as_of, data_version, reaped + reaped_too, held_back)
 
 
 def steps(backtest_folds: int) -> int:

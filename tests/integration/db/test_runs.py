@@ -166,6 +166,35 @@ def test_a_batch_is_not_started_while_another_is_alive_and_the_abandoned_are_rea
     assert statuses == {dead: "failed", first: "running"}
 
 
+def test_a_refused_batch_start_still_reaps_the_abandoned_runs(loaded_engine: Engine) -> None:
+    """Reaping and refusing used to share one transaction, so a refused start rolled its
+    reaping back and a dead run stayed `running` on the console until the next start."""
+    from api.services.forecast_batch import start_forecast_batch
+
+    with loaded_engine.begin() as conn:
+        alive = start_batch_run(conn, "forecast", {})
+        dead = start_batch_run(conn, "forecast_weekly", {},
+                               now=datetime.now(UTC) - timedelta(hours=1))
+    with pytest.raises(RunInProgress, match=f"run {alive} is still running"):
+        start_forecast_batch(loaded_engine, "forecast_weekly", "seasonal_naive")
+    with loaded_engine.connect() as conn:
+        statuses = dict(conn.execute(select(BatchRun.run_id, BatchRun.status)).tuples().all())
+    assert statuses == {alive: "running", dead: "failed"}
+
+
+def test_a_batch_is_not_started_on_an_empty_sales_table(loaded_engine: Engine) -> None:
+    """The console's button used to record a run dated today and fail it in the background."""
+    from api.services.errors import Conflict
+    from api.services.forecast_batch import start_forecast_batch
+
+    with loaded_engine.begin() as conn:
+        conn.execute(Sale.__table__.delete())
+    with pytest.raises(Conflict, match="the sales table is empty"):
+        start_forecast_batch(loaded_engine, "forecast", "seasonal_naive")
+    with loaded_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(BatchRun)).scalar_one() == 0
+
+
 def test_two_batches_started_at_the_same_moment_do_not_both_run(loaded_engine: Engine) -> None:
     """The second start waits for the first one's transaction (PostgreSQL: an advisory lock,
     SQLite: its single writer) and then sees it running; checking without waiting would miss
