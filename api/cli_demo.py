@@ -92,6 +92,7 @@ def _plan_step(engine: Engine, as_of: date, deadline_s: float) -> None:
         f"  {reservations.rows:,} store x SKU rows: {reservations.safety_units:,} units kept "
         f"for walk-in, {reservations.promisable_units:,} promisable online"
     )
+    console.print(f"  demand: {reservations.demand_source}", soft_wrap=True)
     peak = next_peak(as_of)
     transfers = _step(
         f"3b. rebalancing before {peak.name} {peak.start}",
@@ -103,6 +104,7 @@ def _plan_step(engine: Engine, as_of: date, deadline_s: float) -> None:
         f"expected gain {plan.expected_gain_pln:,.0f} PLN after "
         f"{plan.transfer_cost_pln:,.0f} PLN transfer cost (plan {transfers.plan_id}, proposed)"
     )
+    console.print(f"  demand: {transfers.demand_source}", soft_wrap=True)
 
 
 def _step(title: str, action: Callable[[], T]) -> T:

@@ -58,6 +58,7 @@ def reservations(
         f"{summary.safety_units:,} units kept for walk-in, "
         f"{summary.promisable_units:,} promisable online, {summary.stale_rows} stale rows refused"
     )
+    console.print(f"demand: {summary.demand_source}", soft_wrap=True)
     console.print("stores most at risk (SKUs whose stock is below the horizon forecast):")
     console.print(summary.stores_at_risk.to_string(index=False))
 
@@ -98,6 +99,7 @@ def rebalance(
         f"expected gain {plan.expected_gain_pln:,.0f} PLN after "
         f"{plan.transfer_cost_pln:,.0f} PLN of transfer costs"
     )
+    console.print(f"demand: {summary.demand_source}", soft_wrap=True)
     console.print("stores most at risk (summed shadow price of one more unit per SKU, PLN):")
     console.print(summary.stores_at_risk.to_string(index=False))
     console.print(

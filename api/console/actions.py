@@ -127,7 +127,7 @@ def run_rebalance(engine: Engine, peak: PeakName, year: int | None = None) -> Ac
         summary.plan_id,
         f"plan {summary.plan_id} for {peak} {window.start.year}: {plan.units_moved} units in "
         f"{len(plan.transfers)} transfers, expected gain {plan.expected_gain_pln:.2f} PLN "
-        f"({plan.status})",
+        f"({plan.status}); demand: {summary.demand_source}",
     )
 
 
@@ -160,7 +160,7 @@ def run_reservation_plan(engine: Engine) -> ActionResult:
     with engine.connect() as conn:
         as_of = as_of_day(conn)
     try:
-        plan = store_reservations(engine, as_of)
+        plan, source = store_reservations(engine, as_of)
     except PlanningInputError as exc:
         raise ActionError(str(exc)) from None
     if plan.empty:
@@ -176,14 +176,15 @@ def run_reservation_plan(engine: Engine) -> ActionResult:
     ]
     policy = str(plan["policy"].iloc[0])
     params = {"as_of": as_of.isoformat(), "policy": policy,
-              "units_kept": int(plan["safety_stock"].sum()), "rows": len(rows)}
+              "units_kept": int(plan["safety_stock"].sum()), "rows": len(rows),
+              "demand_source": source.describe()}
     with engine.begin() as conn:
         start_batch_run(conn, "reservations", params, model=policy, run_id=run_id)
         conn.execute(insert(SafetyStockPlan), rows)
         finish_batch_run(conn, run_id, "succeeded", params=params)
     return ActionResult(
-        run_id, f"reservation plan {run_id}: {params['units_kept']} units kept for walk-in"
-    )
+        run_id, f"reservation plan {run_id}: {params['units_kept']} units kept for walk-in; "
+        f"demand: {params['demand_source']}")
 
 
 def _newer_approved_reservation_plan(conn: Connection, plan_id: str) -> str | None:

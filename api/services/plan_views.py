@@ -33,6 +33,7 @@ class ReservationView:
     as_of: date | None
     policy: str | None
     lines: tuple[ReservationLine, ...]
+    demand_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class TransferPlanView:
     report_dir: str | None
     total_transfers: int
     transfers: tuple[TransferLine, ...]
+    demand_source: str | None = None
 
 
 def latest_reservations(engine: Engine, store_id: str) -> ReservationView:
@@ -121,6 +123,7 @@ def latest_reservations(engine: Engine, store_id: str) -> ReservationView:
         date.fromisoformat(as_of) if isinstance(as_of, str) else None,
         policy if isinstance(policy, str) else None,
         lines,
+        _text(params.get("demand_source")),
     )
 
 
@@ -191,17 +194,22 @@ def latest_transfer_plan(
         units_moved=int(sum(int(units) for _, _, units in statuses)),
         expected_gain_pln=_float(params.get("expected_gain_pln")),
         transfer_cost_pln=_float(params.get("transfer_cost_pln")),
-        report_dir=params.get("report_dir") if isinstance(params.get("report_dir"), str) else None,
+        report_dir=_text(params.get("report_dir")),
         total_transfers=int(sum(int(n) for _, n, _ in statuses)),
         transfers=tuple(
             TransferLine(*r[:4], int(r[4]), r[5], r[6], float(r[7]), r[8]) for r in rows
         ),
+        demand_source=_text(params.get("demand_source")),
     )
 
 
 def _run_params(conn: Any, run_id: str) -> dict[str, Any]:
     params = conn.execute(select(BatchRun.params).where(BatchRun.run_id == run_id)).scalar()
     return dict(params or {})
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _float(value: object) -> float | None:

@@ -3,7 +3,8 @@ the plans. Plain functions over an Engine; the CLI (api/cli_plan.py) only format
 
 Forecasts: the latest forecast run's daily means (`forecasts.yhat`) where they cover the days
 asked for; otherwise the walk-in demand rates (`demand_rates`, units per open day), so a fresh
-demo database plans before its first forecast batch.
+demo database plans before its first forecast batch. Each plan says which (`DemandSource`):
+rates miss a peak's uplift and online demand, and a planner should know the plan rests on them.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class ReservationSummary:
     promisable_units: int
     stale_rows: int
     stores_at_risk: pd.DataFrame
+    demand_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class RebalanceSummary:
     stores_at_risk: pd.DataFrame
     report_dir: Path | None = None
     shadow_price_rows: int = 0
+    demand_source: str = ""
 
 
 def default_reports_dir() -> Path:
@@ -83,33 +86,65 @@ def _frame(engine: Engine, query: object) -> pd.DataFrame:
         return pd.read_sql(query, conn)  # type: ignore[call-overload, no-any-return]
 
 
+@dataclass(frozen=True)
+class DemandSource:
+    """Where a plan's daily demand came from: forecast run `run_id`, or, when no succeeded run
+    covers the plan's days (`gap` says why), the walk-in demand rates: recent units per open
+    day, flat, without a peak's uplift or the weekday shape, and with no online demand."""
+
+    run_id: str | None
+    start: date
+    end: date
+    gap: str | None = None
+
+    def describe(self) -> str:
+        """One line for the planner and the plan's record."""
+        if self.run_id is not None and self.gap is None:
+            return f"forecast run {self.run_id} ({self.start} .. {self.end})"
+        return (f"walk-in demand rates, flat, without peak uplift or online demand: {self.gap}; "
+                f"a forecast batch whose horizon reaches {self.end} plans with the forecast "
+                "(omni batch weekly --horizon DAYS)")
+
+
 def _daily_walkin(
     engine: Engine, start: date, end: date, stores: pd.Series, channel: str = "store"
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, DemandSource]:
     """Daily means per store x SKU over [start, end] of a channel: the latest forecasts (with
-    each day's `dispersion`, NaN where the run stored none), else (walk-in only) the demand
-    rates; an online channel without forecasts is empty."""
+    each day's `dispersion`, NaN where the run stored none) when they cover every day, else
+    (walk-in only) the demand rates; an online channel without forecasts is empty. With where
+    the figures came from."""
+    run_id = _latest_forecast_run(engine)
     forecast = _frame(
         engine,
         select(Forecast.node_id, Forecast.sku, Forecast.ds, Forecast.yhat,
                Forecast.dispersion).where(
-            Forecast.run_id == _latest_forecast_run(engine),
+            Forecast.run_id == run_id,
             Forecast.channel == channel,
             Forecast.ds >= start,
             Forecast.ds <= end,
         ),
     )
-    if len(forecast) and pd.to_datetime(forecast["ds"]).max() >= pd.Timestamp(end):
+    days = pd.to_datetime(forecast["ds"])
+    if len(forecast) and days.min() <= pd.Timestamp(start) and days.max() >= pd.Timestamp(end):
         forecast["dispersion"] = pd.to_numeric(forecast["dispersion"], errors="coerce")
-        return forecast.rename(columns={"node_id": "store", "ds": "date", "yhat": "mean"})
+        frame = forecast.rename(columns={"node_id": "store", "ds": "date", "yhat": "mean"})
+        return frame, DemandSource(run_id, start, end)
+    if run_id is None:
+        gap = "no forecast run has succeeded yet"
+    elif len(forecast):
+        gap = (f"the latest forecast run {run_id} covers only {days.min().date()} .. "
+               f"{days.max().date()} of these days")
+    else:
+        gap = f"the latest forecast run {run_id} holds none of these days"
+    source = DemandSource(run_id, start, end, gap)
     if channel != "store":
-        return pd.DataFrame(columns=["store", "sku", "date", "mean"])
+        return pd.DataFrame(columns=["store", "sku", "date", "mean"]), source
     rates = _frame(
         engine, select(DemandRate.node_id, DemandRate.sku, DemandRate.walkin_units_per_day)
     )
     rates = rates[rates["node_id"].isin(stores)]
     dates = pd.date_range(start, end, freq="D")
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "store": np.repeat(rates["node_id"].to_numpy(), len(dates)),
             "sku": np.repeat(rates["sku"].to_numpy(), len(dates)),
@@ -117,6 +152,7 @@ def _daily_walkin(
             "mean": np.repeat(rates["walkin_units_per_day"].to_numpy(), len(dates)),
         }
     )
+    return frame, source
 
 
 def _latest_forecast_run(engine: Engine) -> str | None:
@@ -137,12 +173,12 @@ def _latest_level_shock(engine: Engine) -> float:
 
 def store_reservations(
     engine: Engine, as_of: date, policy: ReservationPolicy | None = None
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, DemandSource]:
     """The reservation plan per store x SKU (`allocation.planning.plan_reservations`'s columns
     and the stock row's `version`) from the database: units on hand less those reserved for
     orders, the latest forecast run's walk-in means with their dispersion and level shock (else
     the demand rates). One reading for the CLI, which applies it, and the console, which
-    proposes it."""
+    proposes it. With where the walk-in demand came from."""
     nodes = _frame(engine, select(Node.node_id, Node.kind, Node.replenishment_days))
     stores = nodes.loc[nodes["kind"] == "store"]
     skus = _frame(engine, select(Sku.sku, Sku.category, Sku.price_pln, Sku.unit_cost_pln))
@@ -156,11 +192,12 @@ def store_reservations(
     stock["online_margin_pln"] = stock["walkin_margin_pln"]
     stock["fulfilment_cost_pln"] = ONLINE_FULFILMENT_PLN
     horizon_end = as_of + timedelta(days=int(stock["replenishment_days"].max() or 0))
-    forecast = _daily_walkin(engine, as_of + timedelta(days=1), horizon_end, stores["node_id"])
+    forecast, source = _daily_walkin(engine, as_of + timedelta(days=1), horizon_end,
+                                     stores["node_id"])
     if "dispersion" in forecast.columns:  # read from a forecast run, not the demand rates
         forecast["level_shock"] = _latest_level_shock(engine)
     plan = plan_reservations(stock, as_of, forecast, policy)
-    return plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"])
+    return plan.merge(stock[["store", "sku", "version"]], on=["store", "sku"]), source
 
 
 def planned_service_level(plan: pd.DataFrame) -> pd.Series:
@@ -178,7 +215,7 @@ def plan_store_reservations(
     written: its plan would rest on stale stock. The run is recorded in `batch_runs` (its policy
     in `params`), under the plan id."""
     started = datetime.now(UTC)
-    plan = store_reservations(engine, as_of, policy)
+    plan, source = store_reservations(engine, as_of, policy)
     plan_id = f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
     level = planned_service_level(plan).tolist()
     keys = list(zip(plan["store"].tolist(), plan["sku"].tolist(), strict=True))
@@ -231,7 +268,8 @@ def plan_store_reservations(
                 "finished_at": datetime.now(UTC),
                 "status": "succeeded",
                 "model": policy_kind,
-                "params": {"as_of": as_of.isoformat(), "policy": policy_kind, "rows": len(plan)},
+                "params": {"as_of": as_of.isoformat(), "policy": policy_kind, "rows": len(plan),
+                           "demand_source": source.describe()},
             },
         )
     at_risk = plan.assign(short=plan["horizon_demand_mean"] > plan["on_hand"])
@@ -248,6 +286,7 @@ def plan_store_reservations(
         promisable_units=int(plan["promisable_online"].sum()),
         stale_rows=len(rows) - written,
         stores_at_risk=risk,
+        demand_source=source.describe(),
     )
 
 
@@ -273,8 +312,8 @@ def plan_peak_transfers(
     stock = _frame(engine, select(Stock.node_id, Stock.sku, Stock.on_hand, Stock.reserved))
     rates = _frame(engine, select(TransferRate.__table__))
     stores = nodes.loc[nodes["kind"] == "store", "node_id"]
-    walkin = _daily_walkin(engine, window.start, window.end, stores)
-    online = _daily_walkin(engine, window.start, window.end, stores, channel="online")
+    walkin, source = _daily_walkin(engine, window.start, window.end, stores)
+    online, _ = _daily_walkin(engine, window.start, window.end, stores, channel="online")
     # A DC keeps the online demand of the stores it is nearest to (its own forecast).
     online = online.assign(store=online["store"].map(nearest_dc(nodes)))
     frames = [f for f in (walkin, online) if len(f)]
@@ -318,6 +357,7 @@ def plan_peak_transfers(
                     "window_end": window.end.isoformat(),
                     "shadow_price_rows": len(prices),
                     "report_dir": str(report_dir),
+                    "demand_source": source.describe(),
                 },
             },
         )
@@ -338,6 +378,7 @@ def plan_peak_transfers(
         stores_at_risk=risk,
         report_dir=report_dir,
         shadow_price_rows=len(prices),
+        demand_source=source.describe(),
     )
 
 

@@ -20,6 +20,9 @@ PeakParam = Literal["back_to_school", "black_week", "christmas"]
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 
 
+DEMAND_SOURCE = ("where the plan's daily demand came from: a forecast run, or the flat walk-in "
+                 "demand rates and why (null: plans written before this was recorded)")
+
 class ReservationLineOut(BaseModel):
     sku: str
     on_hand: int = Field(description="units on the shelf now")
@@ -39,6 +42,7 @@ class ReservationPlanOut(BaseModel):
     created_at: datetime | None
     as_of: date | None
     policy: Literal["critical_ratio", "service_level"] | None
+    demand_source: str | None = Field(description=DEMAND_SOURCE)
     lines: list[ReservationLineOut]
 
 
@@ -68,6 +72,7 @@ class TransferPlanOut(BaseModel):
     expected_gain_pln: float | None = Field(description="expected margin gained net of costs")
     transfer_cost_pln: float | None
     report_dir: str | None = Field(description="the planner's report (PNGs, CSV) of the run")
+    demand_source: str | None = Field(description=DEMAND_SOURCE)
     total_transfers: int
     transfers: list[TransferOut] = Field(description="biggest first, at most `limit`")
 
@@ -91,6 +96,7 @@ async def get_reservations(
         created_at=view.created_at,
         as_of=view.as_of,
         policy=view.policy,  # type: ignore[arg-type]
+        demand_source=view.demand_source,
         lines=[ReservationLineOut(**vars(line)) for line in view.lines],
     )
 
@@ -122,6 +128,7 @@ async def get_transfers(
         expected_gain_pln=view.expected_gain_pln,
         transfer_cost_pln=view.transfer_cost_pln,
         report_dir=view.report_dir,
+        demand_source=view.demand_source,
         total_transfers=view.total_transfers,
         transfers=[TransferOut(**vars(t)) for t in view.transfers],
     )

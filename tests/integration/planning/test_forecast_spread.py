@@ -3,37 +3,14 @@ variance-to-mean ratio and the run's level shock, with the policy default for ol
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pandas as pd
-from planning_setup import PLAN_AS_OF
+from planning_setup import PLAN_AS_OF, record_forecast_run
 from sqlalchemy import Engine, select
 
 from allocation.planning import ReservationPolicy
 from api.console import actions
 from api.console.queries import as_of_day
-from api.db.runs import finish_batch_run, start_batch_run, write_forecasts
-from api.db.tables import Node, SafetyStockPlan, Stock
+from api.db.tables import SafetyStockPlan, Stock
 from api.services.planning import plan_store_reservations
-
-
-def _record_run(engine: Engine, run_id: str, dispersion: float | None,
-                level_shock: float | None, kind: str = "forecast_weekly") -> None:
-    with engine.connect() as conn:
-        pairs = conn.execute(
-            select(Stock.node_id, Stock.sku).join(Node, Node.node_id == Stock.node_id)
-            .where(Node.kind == "store")).all()
-    days = pd.date_range(PLAN_AS_OF + timedelta(days=1), periods=60, freq="D")
-    frame = pd.DataFrame(
-        [(f"{node}|store|{sku}", day, 2.0) for node, sku in pairs for day in days],
-        columns=["unique_id", "ds", "yhat"])
-    if dispersion is not None:
-        frame["dispersion"] = dispersion
-    params = {} if level_shock is None else {"level_shock": level_shock}
-    with engine.begin() as conn:
-        start_batch_run(conn, kind, {}, run_id=run_id)
-        write_forecasts(conn, run_id, frame)
-        finish_batch_run(conn, run_id, "succeeded", params=params)
 
 
 def test_the_latest_runs_ratio_and_level_shock_set_the_safety_stock(
@@ -43,11 +20,11 @@ def test_the_latest_runs_ratio_and_level_shock_set_the_safety_stock(
         conn.execute(Stock.__table__.update().values(on_hand=500))
     # a 95 % service level: a wider distribution of demand means more units kept
     policy = ReservationPolicy(kind="service_level", default_service_level=0.95)
-    _record_run(loaded_engine, "forecast_weekly-1-old", None, None)
+    record_forecast_run(loaded_engine, "forecast_weekly-1-old", None, None)
     default = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
-    _record_run(loaded_engine, "forecast_weekly-2-poisson", 1.0, 0.0)
+    record_forecast_run(loaded_engine, "forecast_weekly-2-poisson", 1.0, 0.0)
     poisson = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
-    _record_run(loaded_engine, "forecast_weekly-3-shock", 1.0, 0.3)
+    record_forecast_run(loaded_engine, "forecast_weekly-3-shock", 1.0, 0.3)
     shocked = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
 
     # a run without ratios takes the default 1.5; Poisson days keep less; a shared level
@@ -64,9 +41,9 @@ def test_a_console_run_newer_than_the_weekly_batch_is_the_one_planned_from(
     with loaded_engine.begin() as conn:
         conn.execute(Stock.__table__.update().values(on_hand=500))
     policy = ReservationPolicy(kind="service_level", default_service_level=0.95)
-    _record_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.0, 0.0)
+    record_forecast_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.0, 0.0)
     weekly = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
-    _record_run(loaded_engine, "forecast-20261108T0700Z-b", 1.0, 0.3, kind="forecast")
+    record_forecast_run(loaded_engine, "forecast-20261108T0700Z-b", 1.0, 0.3, kind="forecast")
     console = plan_store_reservations(loaded_engine, PLAN_AS_OF, policy)
     assert console.safety_units > weekly.safety_units
 
@@ -74,7 +51,7 @@ def test_a_console_run_newer_than_the_weekly_batch_is_the_one_planned_from(
 def test_the_console_proposes_the_plan_the_cli_applies(loaded_engine: Engine) -> None:
     """The console's button and `omni plan reservations` read stock, forecast, dispersion and
     level shock the same way: the same safety stock for every store x SKU."""
-    _record_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.3, 0.2)
+    record_forecast_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.3, 0.2)
     proposed = actions.run_reservation_plan(loaded_engine)
     with loaded_engine.connect() as conn:
         as_of = as_of_day(conn)
