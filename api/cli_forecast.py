@@ -235,7 +235,8 @@ def weekly(
     model: Annotated[str, typer.Option(
         "--model", help=f"Forecasting model, or {CHAMPION} (the registered champion)")
     ] = PRODUCTION_MODEL,
-    horizon: Annotated[int, typer.Option("--horizon", help="Days ahead")] = WEEKLY_HORIZON_DAYS,
+    horizon: Annotated[int, typer.Option(
+        "--horizon", min=1, help="Days ahead (at least 1)")] = WEEKLY_HORIZON_DAYS,
     backtest_folds: Annotated[int, typer.Option(
         "--backtest-folds", min=0, help="Also refit on the history before each of the last N "
         "28-day folds and score the fold as realised accuracy (logged to MLflow as "

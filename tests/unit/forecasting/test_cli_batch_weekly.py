@@ -111,6 +111,21 @@ def test_an_as_of_the_sales_cannot_support_is_refused_before_a_run_is_recorded(
         assert conn.execute("select count(*) from forecasts").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("horizon", ["0", "-3"])
+def test_a_horizon_below_one_day_is_refused_before_a_run_is_recorded(
+    tiny_chain: tuple[Path, CliRunner], horizon: str
+) -> None:
+    database, runner = tiny_chain
+
+    result = runner.invoke(app, ["batch", "weekly", "--horizon", horizon, "--model",
+                                 "seasonal_naive"])
+
+    assert result.exit_code == 2
+    assert "--horizon" in result.stderr and "greater than or equal to 1" in result.stderr
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("select count(*) from batch_runs").fetchone() == (0,)
+
+
 def test_a_last_day_only_some_stores_have_reported_is_held_back_from_the_default_as_of(
     tiny_chain: tuple[Path, CliRunner], tmp_path: Path
 ) -> None:
