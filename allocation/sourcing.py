@@ -1,8 +1,9 @@
 """`source_order`: which node serves each line of one order, at what cost and promised time.
 
 The path of a decision:
-1. check the order (`build_problem`), set aside lines short of stock (`OutOfStock`, or
-   `unfulfilled` with `allow_partial`);
+1. check the order (`build_problem`), set aside lines short of stock, judged per SKU over
+   all the order's lines (`OutOfStock`, or `unfulfilled` with `allow_partial`: the lines in
+   order while the SKU's units cover them whole);
 2. prune to a few candidate nodes per line (`allocation.candidates`), always with the nodes the
    greedy rule would use, so that the answer never costs more than the rule;
 3. exact search over whole-line plans (`allocation.search`): single-line orders over all nodes,
@@ -85,11 +86,7 @@ def source_order(
     """
     started = time.perf_counter()
     problem = build_problem(order, network, availability, remaining_capacity, weights)
-    short = [
-        ShortLine(line.line_id, line.sku, line.qty, problem.available(line.sku))
-        for line in problem.lines
-        if problem.available(line.sku) < line.qty
-    ]
+    short = _lines_left_out(problem) if order.allow_partial else _lines_over_stock(problem)
     if short and not order.allow_partial:
         raise OutOfStock(order.order_id, short)
     short_ids = {s.line_id for s in short}
@@ -142,6 +139,35 @@ def source_order(
     n_considered = len({n for c in considered for n in c})
     explanation = _explanation(served, best, runner_up, greedy, n_considered)
     return decision_from(served, best, status, unfulfilled, explanation, started)
+
+
+def _lines_over_stock(problem: Problem) -> list[ShortLine]:
+    """Every line of a SKU the order asks more units of, over all its lines, than the network
+    holds, with the SKU's units: two lines of 4 against 5 units are short together, though
+    each alone is not (checked per line, the solvers searched in vain and the order was
+    refused as having no plan within its limits)."""
+    asked: dict[str, int] = {}
+    for line in problem.lines:
+        asked[line.sku] = asked.get(line.sku, 0) + line.qty
+    return [
+        ShortLine(line.line_id, line.sku, line.qty, problem.available(line.sku))
+        for line in problem.lines
+        if asked[line.sku] > problem.available(line.sku)
+    ]
+
+
+def _lines_left_out(problem: Problem) -> list[ShortLine]:
+    """With `allow_partial`: per SKU, the lines in order each take their units whole while the
+    SKU's units left cover them; the lines that do not fit are left out (with the SKU's units),
+    so that the solvers, and the greedy rule, get an order the stock can serve."""
+    left = {line.sku: problem.available(line.sku) for line in problem.lines}
+    short = []
+    for line in problem.lines:
+        if line.qty <= left[line.sku]:
+            left[line.sku] -= line.qty
+        else:
+            short.append(ShortLine(line.line_id, line.sku, line.qty, problem.available(line.sku)))
+    return short
 
 
 def _rank(plan: Evaluation) -> tuple[int, int]:
