@@ -172,7 +172,11 @@ def _lines_left_out(problem: Problem) -> list[ShortLine]:
 
 def _rank(plan: Evaluation) -> tuple[int, int]:
     """Plans serving more lines first, then cheaper ones."""
-    return -len({i for i, _, _ in plan.parts}), plan.total_g
+    return -_lines_served(plan), plan.total_g
+
+
+def _lines_served(plan: Evaluation) -> int:
+    return len({i for i, _, _ in plan.parts})
 
 
 def _solve(
@@ -312,7 +316,11 @@ def _cpsat_runner_up(
     if result.status not in ("optimal", "feasible"):
         return None
     plan = problem.evaluate(result.parts)
-    return plan if plan.feasible and plan.parts else None
+    # With `allow_partial` the cut may leave a line out instead (when no other plan serves
+    # them all): a plan serving less is no runner-up, and its lower cost no "next best".
+    if not (plan.feasible and plan.parts) or _lines_served(plan) < _lines_served(best):
+        return None
+    return plan
 
 
 def _runner_up_by_one_move(

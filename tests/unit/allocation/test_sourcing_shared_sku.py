@@ -76,3 +76,16 @@ def test_a_partial_order_keeps_the_lines_of_a_sku_its_units_cover_in_order(
     decision = source_order(order, network, STOCK, deadline_ms=deadline_ms, solver=solver)
     assert _served(decision) == {"1": 4, "3": 1, "4": 1}
     assert [(u.line_id, u.qty, u.available) for u in decision.unfulfilled] == [("2", 4, 5)]
+
+
+def test_a_partial_orders_runner_up_serves_every_line_the_decision_serves(
+    network: Network,
+) -> None:
+    """The four TEEs must come from both nodes, the JEANS from the DC: no other plan serves
+    both lines, so there is no runner-up (the re-solve's plan without the TEE line, 30 PLN
+    cheaper, was reported as the next best plan costing -30.20 PLN more)."""
+    order = _order(("1", "TEE", 4), ("2", "JEANS", 1), allow_partial=True)
+    decision = source_order(order, network, STOCK, deadline_ms=3_000)
+    assert _served(decision) == {"1": 4, "2": 1}
+    assert decision.explanation.runner_up is None
+    assert decision.explanation.runner_up_delta_pln is None
