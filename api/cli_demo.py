@@ -44,7 +44,7 @@ def demo_command(
     from api.db.engine import make_engine
     from api.demo_orders import day_of_orders, send_orders
     from api.settings import get_settings
-    from data.demo_chain import DEFAULT_SKUS, generate_chain
+    from data.demo_chain import DEFAULT_SKUS, DEMO_AS_OF, generate_chain
 
     started = time.perf_counter()
     n_skus = skus if skus is not None else DEFAULT_SKUS
@@ -73,8 +73,9 @@ def demo_command(
     finally:
         engine.dispose()
     console.print(
-        "planner console: run `omni serve` and open http://127.0.0.1:8000/console "
-        "(development planner key: dev-planner-key)"
+        f"planner console: run `OMNI_BUSINESS_DATE={DEMO_AS_OF} omni serve` (the demo "
+        "chain's day; without it the console plans from today) and open "
+        "http://127.0.0.1:8000/console (development planner key: dev-planner-key)", soft_wrap=True
     )
     console.print(f"[bold green]demo finished in {time.perf_counter() - started:.1f} s[/]")
 

@@ -18,6 +18,7 @@ from forecasting.vocabulary import PEAK_NAMES
 plan_app = typer.Typer(help="Plan walk-in reservations and transfers before a peak.")
 console = Console()
 INPUT_ERROR_EXIT = 2
+AS_OF_HELP = "YYYY-MM-DD (default: OMNI_BUSINESS_DATE, else today in Warsaw)"
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -29,9 +30,14 @@ def _engine():  # type: ignore[no-untyped-def]
 
 
 def _day(value: str | None) -> date:
-    """`--as-of` as a date (default today); a malformed one exits 2 naming it."""
+    """`--as-of` as a date (default: the business day, `OMNI_BUSINESS_DATE` or today in
+    Warsaw); a malformed one exits 2 naming it."""
     if value is None:
-        return date.today()
+        from api.cli_db import command_error, user_errors
+        from api.settings import get_settings
+
+        with user_errors(command_error):
+            return get_settings().today()
     try:
         return datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
@@ -41,7 +47,7 @@ def _day(value: str | None) -> date:
 
 @plan_app.command("reservations")
 def reservations(
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
 ) -> None:
     """Set each store's safety stock for walk-in customers; the rest is promisable online."""
     day = _day(as_of)  # the input first: a typo needs no database nor the planning stack
@@ -68,7 +74,7 @@ def rebalance(
     peak: Annotated[str, typer.Option(help=" | ".join(PEAK_NAMES))],
     year: Annotated[int, typer.Option(help="YYYY")],
     deadline_s: Annotated[float, typer.Option("--deadline-s", help="solver deadline")] = 60.0,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
     reports_dir: Annotated[
         Path | None,
         typer.Option("--reports-dir", help="where the run's report folder goes (default reports/)"),

@@ -6,8 +6,10 @@ entry points, the app's lifespan), so tests can set the environment first.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +20,7 @@ Environment = Literal["development", "production"]
 SCOPES: frozenset[str] = frozenset({"oms", "planner", "admin"})
 DEVELOPMENT_API_KEYS = "dev-oms-key:oms,dev-planner-key:planner,dev-admin-key:admin"
 MIN_PRODUCTION_KEY_LENGTH = 16
+CHAIN_TIMEZONE = ZoneInfo("Europe/Warsaw")
 
 
 def project_root() -> Path:
@@ -63,6 +66,10 @@ class Settings(BaseSettings):
     # folder per run. A server whose working tree is read-only points it at a volume.
     reports_dir: Path = Field(default_factory=lambda: project_root() / "reports")
 
+    # The business day the planners' tools (omni plan, the console's plans) plan from: unset,
+    # today in Warsaw. Set it to replay a past day, e.g. the demo chain's 2026-11-08.
+    business_date: date | None = None
+
     # Allocation (issue 4).
     allocation_deadline_ms: int = Field(default=50, gt=0)
     click_and_collect_hold_hours: float = Field(default=72.0, gt=0)
@@ -80,6 +87,11 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(default=5, ge=1)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
     db_lock_timeout_ms: int = Field(default=5_000, ge=0)
+
+    def today(self) -> date:
+        """The business day: `business_date`, else today's date in Warsaw (the chain's day;
+        the server's clock may run in UTC, an hour or two behind after midnight)."""
+        return self.business_date or datetime.now(CHAIN_TIMEZONE).date()
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -20,7 +20,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from api.console.queries import as_of_day
 from api.db.runs import RunInProgress, finish_batch_run, new_run_id, start_batch_run
 from api.db.tables import (
     SafetyStockPlan,
@@ -104,14 +103,14 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
-def run_rebalance(engine: Engine, peak: PeakName, year: int | None = None) -> ActionResult:
-    """The optimised transfer plan for `peak` (the planning service's), written as `proposed`
-    with its expected gain; the next such peak when no year is given."""
+def run_rebalance(engine: Engine, peak: PeakName, as_of: date,
+                  year: int | None = None) -> ActionResult:
+    """The optimised transfer plan for `peak` made on the business day `as_of` (the planning
+    service's, as `omni plan rebalance` makes it), written as `proposed` with its expected
+    gain; the next such peak that has not begun when no year is given."""
     from allocation.planning import PlanningInputError
     from api.services.planning import plan_peak_transfers
 
-    with engine.connect() as conn:
-        as_of = as_of_day(conn)
     try:
         window = peak_window(peak, year or _next_year_of(peak, as_of))
     except ValueError as exc:
@@ -151,14 +150,13 @@ def approve_transfers(engine: Engine, plan_id: str) -> ActionResult:
 # --- Safety stock kept for walk-in customers -------------------------------------------------
 
 
-def run_reservation_plan(engine: Engine) -> ActionResult:
-    """Safety stock per store x SKU, as `omni plan reservations` computes it
-    (`api.services.planning.store_reservations`), written as a `proposed` plan."""
+def run_reservation_plan(engine: Engine, as_of: date) -> ActionResult:
+    """Safety stock per store x SKU as of the business day `as_of`, as `omni plan
+    reservations` computes it (`api.services.planning.store_reservations`), written as a
+    `proposed` plan."""
     from allocation.planning import PlanningInputError
     from api.services.planning import planned_service_level, store_reservations
 
-    with engine.connect() as conn:
-        as_of = as_of_day(conn)
     try:
         plan, source = store_reservations(engine, as_of)
     except PlanningInputError as exc:

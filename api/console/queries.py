@@ -141,10 +141,10 @@ class ChainMap:
         return tuple(sorted(stores, key=lambda n: -n.risk)[:10])
 
 
-def chain_map(conn: Connection, projection: Projection | None = None) -> ChainMap:
-    """Nodes placed on Poland, stores coloured by the share of next-peak demand left uncovered."""
+def chain_map(conn: Connection, as_of: date, projection: Projection | None = None) -> ChainMap:
+    """Nodes placed on Poland, stores coloured by the share of the demand of the next peak
+    after the business day `as_of` left uncovered."""
     projection = projection or Projection()
-    as_of = as_of_day(conn)
     peak = next_peak(as_of)
     demand, source = peak_demand(conn, peak)
     stock = {

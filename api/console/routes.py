@@ -62,7 +62,7 @@ async def _form(request: Request) -> dict[str, str]:
 def chain_page(request: Request, runtime: RuntimeDep, who: ViewerDep) -> HTMLResponse:
     """The chain on a map of Poland, stores coloured by stock risk for the next peak."""
     with runtime.engine.connect() as conn:
-        chain = queries.chain_map(conn)
+        chain = queries.chain_map(conn, runtime.settings.today())
     return _page(request, "chain.html", who, chain=chain, page="chain")
 
 
@@ -108,13 +108,13 @@ def transfers_page(
     """The transfer plans for a peak with their expected gain; one plan on the map."""
     projection = Projection()
     with runtime.engine.connect() as conn:
-        upcoming = next_peak(queries.as_of_day(conn))
+        upcoming = next_peak(runtime.settings.today())
         peak = peak if peak in PEAK_NAMES else upcoming.name
         plans = queries.transfer_plans(conn, peak)
         shown = plan if plan in {p.plan_id for p in plans} else (
             plans[0].plan_id if plans else None)
         rows = queries.transfers_of(conn, shown, projection) if shown else []
-        chain = queries.chain_map(conn, projection)
+        chain = queries.chain_map(conn, runtime.settings.today(), projection)
     return _page(request, "transfers.html", who, page="transfers", peak=peak, peaks=PEAK_NAMES,
                  plans=plans, shown=shown, rows=rows, chain=chain)
 
@@ -223,7 +223,8 @@ async def run_rebalance(request: Request, runtime: RuntimeDep, who: ViewerDep) -
     if peak not in PEAK_NAMES:
         return _back("/transfers", err=f"unknown peak {peak!r}")
     try:
-        done = await run_in_threadpool(actions.run_rebalance, runtime.engine, peak)
+        done = await run_in_threadpool(actions.run_rebalance, runtime.engine, peak,
+                                       runtime.settings.today())
     except actions.ActionError as exc:
         return _back("/transfers", peak=peak, err=str(exc))
     return _back("/transfers", peak=peak, plan=done.run_id, msg=done.message)
@@ -247,7 +248,8 @@ async def run_reservations(request: Request, runtime: RuntimeDep, who: ViewerDep
     if not who.can_plan:
         return _refused("/reservations")
     try:
-        done = await run_in_threadpool(actions.run_reservation_plan, runtime.engine)
+        done = await run_in_threadpool(actions.run_reservation_plan, runtime.engine,
+                                       runtime.settings.today())
     except actions.ActionError as exc:
         return _back("/reservations", err=str(exc))
     return _back("/reservations", plan=done.run_id, msg=done.message)

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, func, insert, select, update
 
 from allocation.geo import great_circle_km
 from allocation.planning import (
+    PlanningInputError,
     RebalanceSettings,
     ReservationPolicy,
     plan_reservations,
@@ -35,6 +36,7 @@ from api.db.tables import (
     Forecast,
     Node,
     SafetyStockPlan,
+    Sale,
     ShadowPrice,
     Sku,
     Stock,
@@ -178,7 +180,19 @@ def store_reservations(
     and the stock row's `version`) from the database: units on hand less those reserved for
     orders, the latest forecast run's walk-in means with their dispersion and level shock (else
     the demand rates). One reading for the CLI, which applies it, and the console, which
-    proposes it. With where the walk-in demand came from."""
+    proposes it. With where the walk-in demand came from.
+
+    An `as_of` before the last day with recorded sales is refused (PlanningInputError): the
+    stock on hand already reflects those sales, so such a plan would set today's safety stock
+    from demand of days already past."""
+    with engine.connect() as conn:
+        last_sale = conn.execute(select(func.max(Sale.date))).scalar()
+    if last_sale is not None and as_of < pd.Timestamp(last_sale).date():
+        last = pd.Timestamp(last_sale).date()
+        raise PlanningInputError("as_of",
+            f"{as_of} lies before the last day with recorded sales ({last}): the stock "
+            f"on hand already reflects them, and a plan as of {as_of} would keep it back for "
+            f"demand of days already past. Plan as of {last} or later")
     nodes = _frame(engine, select(Node.node_id, Node.kind, Node.replenishment_days))
     stores = nodes.loc[nodes["kind"] == "store"]
     skus = _frame(engine, select(Sku.sku, Sku.category, Sku.price_pln, Sku.unit_cost_pln))

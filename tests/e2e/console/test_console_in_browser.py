@@ -62,6 +62,8 @@ if _missing is not None:
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright  # noqa: E402
 
+from data.demo_chain import DEMO_AS_OF  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 
@@ -123,7 +125,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     url = f"sqlite:///{tmp_path_factory.mktemp('console') / 'omni.db'}"
     engine = _small_demo_database(url)
     port = _free_port()
-    env = {**os.environ, "OMNI_DATABASE_URL": url, "OMNI_API_KEYS": API_KEYS}
+    # The planners' business day is the demo chain's last day of history, whatever the date.
+    env = {**os.environ, "OMNI_DATABASE_URL": url, "OMNI_API_KEYS": API_KEYS,
+           "OMNI_BUSINESS_DATE": DEMO_AS_OF.isoformat()}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "api.console:app_with_console",

@@ -3,9 +3,10 @@ pages, the login cookie, the planner scope on actions, and the read model's arit
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +24,7 @@ from api.db.migrate import upgrade
 from api.db.runs import finish_batch_run, start_batch_run, write_forecasts
 from api.http.app import create_app
 from api.settings import Settings
+from data.demo_chain import DEMO_AS_OF
 
 KEYS = "page-oms-key:oms,page-planner-key:planner"
 PAGES = ["/console", "/console/series", "/console/series?node=S002&channel=online&sku=E00006",
@@ -52,7 +54,8 @@ def _own_mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def client(database: tuple[str, Engine]) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database[0], api_keys=KEYS))  # type: ignore[arg-type]
+    app = create_app(Settings(  # the business day: the demo chain's last day of history
+        database_url=database[0], api_keys=KEYS, business_date=DEMO_AS_OF))  # type: ignore[arg-type]
     mount_console(app)
     mount_console(app)  # a second call must not mount twice
     with TestClient(app) as test_client:
@@ -128,6 +131,32 @@ def test_a_rebalancing_plan_is_proposed_and_approving_twice_is_refused(
     again = client.post("/console/actions/transfers/approve", data={"plan_id": plan})
     assert "approved" in first.text and 'class="flash ok"' in first.text
     assert 'class="flash err"' in again.text
+
+
+def test_the_console_plans_from_the_business_day_not_from_the_last_sales_row(
+    database: tuple[str, Engine]
+) -> None:
+    """Sales arriving late must not move the planners' day back: on 25 November (Black Week
+    under way) the console's next Black Week is 2027's, as `omni plan rebalance` would say,
+    and its reservation plan is dated that day. Before, it planned from the last sales row
+    (8 November here): transfers that should have left in the past."""
+    settings = Settings(database_url=database[0], api_keys=KEYS,  # type: ignore[arg-type]
+                        business_date=date(2026, 11, 25))
+    app = create_app(settings)
+    mount_console(app)
+    with TestClient(app) as during_black_week:
+        assert "As of 2026-11-25; peak 2026-12-01" in during_black_week.get("/console").text
+        during_black_week.post("/console/login", data={"key": "page-planner-key"})
+        ran = during_black_week.post("/console/actions/rebalance", data={"peak": "black_week"})
+        assert "for black_week 2027" in ran.text
+        planned = during_black_week.post("/console/actions/reservations", data={})
+        assert "reservations-" in planned.text and 'class="flash ok"' in planned.text
+    with database[1].connect() as conn:
+        params = conn.execute(text(
+            "SELECT params FROM batch_runs WHERE kind = 'reservations' "
+            "ORDER BY started_at DESC LIMIT 1")).scalar_one()
+    recorded = params if isinstance(params, dict) else json.loads(params)
+    assert recorded["as_of"] == "2026-11-25"
 
 
 def test_an_older_reservation_plan_cannot_undo_a_newer_approved_one(

@@ -18,14 +18,15 @@ IN_PEAK, BEFORE_PEAK = date(2026, 12, 5), date(2026, 11, 20)
 
 def record_forecast_run(engine: Engine, run_id: str, dispersion: float | None,
                         level_shock: float | None, kind: str = "forecast_weekly",
-                        days: int = 60) -> None:
+                        days: int = 60, first_day: date | None = None) -> None:
     """A succeeded run forecasting 2 walk-in units a day for every store x SKU, `days` days
-    after PLAN_AS_OF, with each day's `dispersion` and the run's `level_shock` when given."""
+    from `first_day` (default: the day after PLAN_AS_OF), with each day's `dispersion` and
+    the run's `level_shock` when given."""
     with engine.connect() as conn:
         pairs = conn.execute(
             select(Stock.node_id, Stock.sku).join(Node, Node.node_id == Stock.node_id)
             .where(Node.kind == "store")).all()
-    ds = pd.date_range(PLAN_AS_OF + timedelta(days=1), periods=days, freq="D")
+    ds = pd.date_range(first_day or PLAN_AS_OF + timedelta(days=1), periods=days, freq="D")
     frame = pd.DataFrame(
         [(f"{node}|store|{sku}", day, 2.0) for node, sku in pairs for day in ds],
         columns=["unique_id", "ds", "yhat"])

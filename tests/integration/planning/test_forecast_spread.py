@@ -8,7 +8,6 @@ from sqlalchemy import Engine, select
 
 from allocation.planning import ReservationPolicy
 from api.console import actions
-from api.console.queries import as_of_day
 from api.db.tables import SafetyStockPlan, Stock
 from api.services.planning import plan_store_reservations
 
@@ -52,10 +51,8 @@ def test_the_console_proposes_the_plan_the_cli_applies(loaded_engine: Engine) ->
     """The console's button and `omni plan reservations` read stock, forecast, dispersion and
     level shock the same way: the same safety stock for every store x SKU."""
     record_forecast_run(loaded_engine, "forecast_weekly-20261108T0600Z-a", 1.3, 0.2)
-    proposed = actions.run_reservation_plan(loaded_engine)
-    with loaded_engine.connect() as conn:
-        as_of = as_of_day(conn)
-    applied = plan_store_reservations(loaded_engine, as_of)
+    proposed = actions.run_reservation_plan(loaded_engine, PLAN_AS_OF)
+    applied = plan_store_reservations(loaded_engine, PLAN_AS_OF)
     with loaded_engine.connect() as conn:
         rows = select(SafetyStockPlan.node_id, SafetyStockPlan.sku, SafetyStockPlan.safety_stock)
         plans = {
