@@ -34,6 +34,7 @@ class ReservationView:
     policy: str | None
     lines: tuple[ReservationLine, ...]
     demand_source: str | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,11 @@ class TransferPlanView:
     demand_source: str | None = None
 
 
-def latest_reservations(engine: Engine, store_id: str) -> ReservationView:
-    """The newest reservation plan's rows for `store_id` beside the store's stock now.
+def latest_reservations(engine: Engine, store_id: str,
+                        status: str = "approved") -> ReservationView:
+    """The newest reservation plan in `status` for `store_id` beside the store's stock now:
+    by default the approved one, whose safety stock is in force (a console proposal awaiting
+    approval changes nothing the allocator sees, and must not read as if it did).
 
     `promisable_online` is on hand − reserved − safety stock (never below 0), today's figure."""
     with engine.connect() as conn:
@@ -78,7 +82,7 @@ def latest_reservations(engine: Engine, store_id: str) -> ReservationView:
             raise NotFound("store", store_id)
         newest = conn.execute(
             select(SafetyStockPlan.plan_id, SafetyStockPlan.created_at)
-            .where(SafetyStockPlan.node_id == store_id)
+            .where(SafetyStockPlan.node_id == store_id, SafetyStockPlan.status == status)
             .order_by(SafetyStockPlan.created_at.desc(), SafetyStockPlan.plan_id.desc())
             .limit(1)
         ).first()
@@ -124,6 +128,7 @@ def latest_reservations(engine: Engine, store_id: str) -> ReservationView:
         policy if isinstance(policy, str) else None,
         lines,
         _text(params.get("demand_source")),
+        status,
     )
 
 

@@ -42,6 +42,9 @@ class ReservationPlanOut(BaseModel):
     created_at: datetime | None
     as_of: date | None
     policy: Literal["critical_ratio", "service_level"] | None
+    status: Literal["approved", "proposed"] | None = Field(
+        description="approved: the plan in force (its safety stock is in `stock`); proposed: "
+        "a plan awaiting a planner's approval")
     demand_source: str | None = Field(description=DEMAND_SOURCE)
     lines: list[ReservationLineOut]
 
@@ -86,9 +89,11 @@ async def get_reservations(
     store_id: Annotated[str, Path(min_length=1, max_length=32)],
     runtime: RuntimeDep,
     _key: PlannerKey,
+    status: Literal["approved", "proposed"] = "approved",
 ) -> ReservationPlanOut:
-    """The store's latest reservation plan per SKU beside its stock now."""
-    view = await run_in_threadpool(latest_reservations, runtime.engine, store_id)
+    """The store's latest reservation plan in `status` per SKU beside its stock now: by
+    default the approved plan, the one in force; `proposed` for the newest awaiting approval."""
+    view = await run_in_threadpool(latest_reservations, runtime.engine, store_id, status)
     return ReservationPlanOut(
         store_id=view.store_id,
         plan_exists=view.plan_id is not None,
@@ -96,6 +101,7 @@ async def get_reservations(
         created_at=view.created_at,
         as_of=view.as_of,
         policy=view.policy,  # type: ignore[arg-type]
+        status=view.status if view.plan_id else None,  # type: ignore[arg-type]
         demand_source=view.demand_source,
         lines=[ReservationLineOut(**vars(line)) for line in view.lines],
     )

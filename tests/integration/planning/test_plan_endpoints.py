@@ -102,3 +102,20 @@ def test_the_transfer_plan_arrives_before_the_peak_and_follows_its_status(
                      .values(status="approved"))
     approved = client.get(url + "&status=approved", headers=PLANNER).json()
     assert approved["plan_id"] == summary.plan_id and approved["status"] == "approved"
+
+
+def test_the_reservation_plan_read_back_is_the_one_in_force_not_a_proposal(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """A console proposal awaiting approval changes nothing the allocator sees; reading it
+    back as the store's plan would promise online what the store still keeps back."""
+    from api.console.actions import run_reservation_plan
+
+    applied = plan_store_reservations(loaded_engine, PLAN_AS_OF)
+    proposed = run_reservation_plan(loaded_engine, PLAN_AS_OF)
+    in_force = client.get("/v1/plans/reservations/S001", headers=PLANNER).json()
+    assert in_force["plan_id"] == applied.plan_id and in_force["status"] == "approved"
+    waiting = client.get("/v1/plans/reservations/S001?status=proposed", headers=PLANNER).json()
+    assert waiting["plan_id"] == proposed.run_id and waiting["status"] == "proposed"
+    bad = client.get("/v1/plans/reservations/S001?status=draft", headers=PLANNER)
+    assert bad.status_code == 422
