@@ -137,7 +137,7 @@ def source_order(
         explain_by = started + MOVES_SHARE * deadline_ms / 1000.0  # then write the decision
         runner_up = _runner_up_by_one_move(served, best, considered, stop_at=explain_by)
     n_considered = len({n for c in considered for n in c})
-    explanation = _explanation(served, best, runner_up, greedy, n_considered)
+    explanation = _explanation(served, best, runner_up, greedy, n_considered, status, solver)
     return decision_from(served, best, status, unfulfilled, explanation, started)
 
 
@@ -350,16 +350,21 @@ def _explanation(
     runner_up: Evaluation | None,
     greedy: Evaluation | None,
     considered: int,
+    status: Status,
+    solver: str,
 ) -> Explanation:
     runner_delta = (runner_up.total_g - best.total_g) / 100.0 if runner_up else None
     greedy_delta = (greedy.total_g - best.total_g) / 100.0 if greedy else None
-    text = f"cheapest plan among {considered} candidate nodes"
+    text = _headline(status, best is greedy, solver, considered)
     if runner_delta is not None:
-        text += f"; the next best plan costs {runner_delta:.2f} PLN more"
-    if greedy_delta is not None:
-        text += (
-            f"; nearest-node-with-stock would cost {greedy_delta:.2f} PLN more"
-            + ("" if greedy is not None and greedy.feasible else " and break a constraint")
+        # Only an optimum is known to be cheaper than every other plan.
+        other = "the next best plan" if status == "optimal" else "the runner-up plan"
+        text += f"; {other} costs {_more_or_less(runner_delta)}"
+    if best is greedy and status != "fallback":
+        text += "; it is also the nearest-node-with-stock plan"
+    elif greedy is not None and greedy_delta is not None and best is not greedy:
+        text += f"; nearest-node-with-stock would cost {_more_or_less(greedy_delta)}" + (
+            "" if greedy.feasible else " and break a constraint"
         )
     return Explanation(
         runner_up=plan_of(problem, runner_up),
@@ -369,6 +374,27 @@ def _explanation(
         candidates_considered=considered,
         text=text,
     )
+
+
+def _headline(status: Status, rule_plan: bool, solver: str, considered: int) -> str:
+    """What the plan is: "cheapest" only when proven; a fallback names the rule that made it
+    and why no solver plan was taken (it searched no candidates worth naming)."""
+    if status == "optimal":
+        return f"cheapest plan among {considered} candidate nodes"
+    if status == "feasible":
+        return f"best plan found within the deadline among {considered} candidate nodes"
+    if rule_plan and solver == "greedy":
+        return "the nearest-node rule's plan, as asked (solver greedy)"
+    if rule_plan:
+        return "the nearest-node rule's plan: no solver plan was found within the deadline"
+    return (
+        "the plan from the fewest nodes holding the lines: no solver plan was found within "
+        "the deadline, and the nearest-node rule breaks max_parcels or pick capacity"
+    )
+
+
+def _more_or_less(delta_pln: float) -> str:
+    return f"{abs(delta_pln):.2f} PLN " + ("less" if delta_pln < 0 else "more")
 
 
 def _empty(considered: int) -> Explanation:
