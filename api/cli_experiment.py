@@ -28,8 +28,11 @@ def forecast_command(
         help="comma-separated registry names (default: seasonal_naive,auto_ets,theta,tsb,"
              "lgbm,ensemble)")] = None,
     folds: Annotated[int, typer.Option(min=1, help="rolling-origin folds")] = 3,
-    register: Annotated[bool, typer.Option(
-        help="register the best model and make it the champion")] = True,
+    register: Annotated[bool | None, typer.Option(
+        "--register/--no-register",
+        help="register the best model and make it the champion (default: yes, but not with "
+             "--small: a quick subset must not replace the champion the weekly batch runs)",
+        show_default=False)] = None,
     small: Annotated[bool, typer.Option(help="a quick subset of the data")] = False,
     max_series: Annotated[int | None, typer.Option(help="cap the number of series")] = None,
 ) -> None:
@@ -52,11 +55,14 @@ def forecast_command(
         raise typer.Exit(1) from exc
     typer.echo(f"{dataset}: {data.history['unique_id'].nunique()} series, horizon "
                f"{data.horizon} days, {folds} folds; tracking {tracking_uri()}")
+    register = not small if register is None else register
     result = compare_forecasters(data, chosen, folds, register=register, echo=typer.echo)
     typer.echo(result.table().round(4).to_string(index=False))
     typer.echo(f"champion: {result.champion} by {result.primary_metric}"
                + (f" (registered version {result.champion_version})"
-                  if result.champion_version else "")
+                  if result.champion_version else
+                  " (not registered: --small runs do not replace the champion; pass "
+                  "--register to)" if small and not register else "")
                + f"; parent run {result.parent_run_id}; {time.perf_counter() - started:.0f} s")
 
 

@@ -96,3 +96,20 @@ def test_the_registered_champion_loads_with_pyfunc_and_forecasts_any_horizon(
     week = model.predict(history, params={"horizon": 7})
     assert list(week["ds"]) == list(pd.date_range("2025-03-12", periods=7))
     assert {"yhat", "q50", "q99"} <= set(week.columns)
+
+
+def test_a_quick_small_comparison_does_not_replace_the_champion(tmp_path: Path) -> None:
+    """`omni batch weekly --model champion` runs what the registry's alias names: a quick
+    subset run (`--small`) registers nothing unless asked to with --register."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    result = CliRunner().invoke(app, ["experiment", "forecast", "--small", "--folds", "1",
+                                      "--models", "seasonal_naive"],
+                                env={"MLFLOW_TRACKING_URI": uri})
+    assert result.exit_code == 0, result.output
+    assert "not registered: --small runs do not replace the champion" in result.stdout
+    with pytest.raises(NoChampionError):
+        resolve_champion(uri=uri)
