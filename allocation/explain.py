@@ -86,6 +86,7 @@ def decision_from(
                 price_pln=(use.terms.shipping + use.terms.transfer) / 100.0,
                 line_ids=tuple(problem.lines[i].line_id for i, _, _ in use.parts),
                 promised_at=src.promised_at,
+                boxes=use.parcels,
             )
         )
     costs = best.terms if best is not None else Terms()

@@ -192,8 +192,10 @@ class UnfulfilledLine:
 
 @dataclass(frozen=True, slots=True)
 class Parcel:
-    """One consignment: a parcel to the customer, or a transfer into the pickup store (or the
-    pickup store's own shelf for click-and-collect)."""
+    """One consignment from a node: parcels to the customer, or a transfer into the pickup
+    store (or the pickup store's own shelf for click-and-collect). `boxes` is how many physical
+    parcels it ships in (each within the carrier's heaviest weight band); `weight_kg` and
+    `price_pln` are theirs together."""
 
     node_id: str
     method: Method
@@ -202,6 +204,7 @@ class Parcel:
     price_pln: float
     line_ids: tuple[str, ...]
     promised_at: datetime
+    boxes: int = 1
 
 
 @dataclass(frozen=True, slots=True)

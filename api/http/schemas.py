@@ -101,6 +101,8 @@ class AllocatedLine(BaseModel):
 
 
 class Parcel(BaseModel):
+    """One consignment from a node; `weight_kg` and `price_pln` are its boxes' together."""
+
     node_id: str
     method: Method
     weight_kg: float
@@ -108,6 +110,9 @@ class Parcel(BaseModel):
     price_pln: float
     line_ids: list[str]
     promised_at: datetime
+    boxes: int = Field(default=1, ge=1, description="physical parcels the consignment ships "
+                       "in, each within the carrier's heaviest weight band (1 for decisions "
+                       "recorded before this was reported)")
 
 
 class AllocationOut(BaseModel):

@@ -262,6 +262,19 @@ def test_an_order_heavier_than_its_parcels_can_carry_is_refused_not_called_short
     assert source_order(_order(("1", "TV", 3), max_parcels=2), network, stock).lines
 
 
+def test_a_consignment_heavier_than_one_parcel_says_how_many_boxes_it_ships_in(
+    network: Network,
+) -> None:
+    """Three 12 kg TVs from one DC are 36 kg: two boxes within the 31.5 kg band, not one
+    36 kg parcel, and the price is theirs together."""
+    decision = source_order(_order(("1", "TV", 3), max_parcels=2), network,
+                            [Availability("DC", "TV", 10)])
+    (consignment,) = decision.parcels
+    assert consignment.boxes == 2 and consignment.weight_kg == pytest.approx(36.0)
+    light = source_order(_order(("1", "TV", 1)), network, [Availability("DC", "TV", 10)])
+    assert light.parcels[0].boxes == 1
+
+
 def test_stock_spread_beyond_max_parcels_is_no_feasible_plan_with_no_short_line(
     network: Network,
 ) -> None:
