@@ -29,6 +29,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _TEXT = {
+    400: ("The body is not JSON (empty, cut short, not UTF-8); `detail` says where the parser "
+          "stopped"),
     401: "Missing or unknown API key",
     403: "The key's scope does not allow this",
     404: "Unknown order, SKU, node or locker",
@@ -41,7 +43,11 @@ _TEXT = {
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """`responses=` entries documenting `codes` as problem documents."""
+    """`responses=` entries documenting `codes` as problem documents. A route that takes a body
+    (and so lists 415, a body that is not sent as JSON) also answers 400 for one that does not
+    parse: documented with it, so that no body route can forget it."""
+    if 415 in codes and 400 not in codes:
+        codes = (400, *codes)
     return {
         code: {
             "description": _TEXT[code],

@@ -3,7 +3,9 @@
 Handlers and services raise domain errors (`api.services.errors`); this module maps each kind to
 a status, a stable `type` URI and a human `detail`. Validation errors carry `errors`, one entry per
 bad field: `pointer` (a JSON pointer into the body, `#/lines/0/qty`) for the body, `parameter` and
-`in` for query, path and header parameters. Nothing internal (tracebacks, SQL) ever leaves.
+`in` for query, path and header parameters. A body that is not JSON at all (empty, cut short,
+not UTF-8) is no field's fault: a 400 `malformed-json` saying where the parser stopped. Nothing
+internal (tracebacks, SQL) ever leaves.
 """
 
 from __future__ import annotations
@@ -97,9 +99,52 @@ def _validation_entry(error: Mapping[str, Any]) -> dict[str, Any]:
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [_validation_entry(e) for e in exc.errors()]
+    raw = exc.errors()
+    invalid = next((e for e in raw if e.get("type") == "json_invalid"), None)
+    if invalid is not None:
+        return _malformed_json(request, invalid, exc.body)
+    if any(_body_missing(e) for e in raw) and await _empty_body(request):
+        return _malformed(request, "the body is empty: this operation takes a JSON document")
+    errors = [_validation_entry(e) for e in raw]
     return problem(request, 422, "invalid-input", "Invalid input",
                    f"{len(errors)} field(s) failed validation", {"errors": errors})
+
+
+def _malformed_json(request: Request, error: Mapping[str, Any], doc: object) -> Response:
+    """FastAPI reports a body that does not parse as a validation error at ("body", offset):
+    it is no field's fault, and the offset is no JSON pointer, so it is a 400 saying where the
+    parser stopped (line and column as editors count them, offset in characters)."""
+    text = doc if isinstance(doc, str) else ""
+    if not text.strip():
+        return _malformed(request, "the body is empty: this operation takes a JSON document")
+    loc = error.get("loc", ())
+    offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    reason = str(error.get("ctx", {}).get("error", "JSON decode error"))
+    return _malformed(
+        request,
+        f"the body is not valid JSON: {reason} at line {line}, column {column} "
+        f"(character {offset})",
+        {"line": line, "column": column, "offset": offset},
+    )
+
+
+def _malformed(request: Request, detail: str, extra: Mapping[str, Any] | None = None) -> Response:
+    return problem(request, 400, "malformed-json", "Malformed JSON", detail, extra)
+
+
+def _body_missing(error: Mapping[str, Any]) -> bool:
+    return error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)
+
+
+async def _empty_body(request: Request) -> bool:
+    """Whether the request came without a body (or with blanks only): FastAPI reports that as
+    the whole body missing, as it does a JSON `null`, which is no 400."""
+    try:
+        return not (await request.body()).strip()
+    except RuntimeError:  # the stream was read by another Request: cannot tell
+        return False
 
 
 def _locate(where: str, detail: str) -> dict[str, Any]:
@@ -220,6 +265,11 @@ async def _on_schema_not_current(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        # FastAPI's "There was an error parsing the body" for bytes that are not text
+        return _malformed(request, f"the body is not valid JSON: byte {cause.start} is not "
+                          f"{cause.encoding} text")
     titles = {404: "Not found", 405: "Method not allowed"}
     return problem(request, exc.status_code, f"http-{exc.status_code}",
                    titles.get(exc.status_code, "HTTP error"), str(exc.detail),

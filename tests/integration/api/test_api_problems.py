@@ -123,6 +123,70 @@ def test_a_body_that_is_not_json_is_a_415_naming_the_header(
     assert no_body.status_code == 200, no_body.text
 
 
+JSON = {**OMS, "Content-Type": "application/json"}
+
+
+def test_a_body_that_does_not_parse_is_a_400_saying_where_the_parser_stopped(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """It was a 422 with the character offset dressed as a JSON pointer (`#/34`) and "1 field(s)
+    failed validation": no field is wrong, the document is."""
+    cut = json.dumps(order("P-400"), indent=1)[:-3]  # the closing brackets lost in transit
+    answer = client.post("/v1/allocations", content=cut, headers=JSON)
+    problem = assert_problem(answer, 400)
+    assert problem["type"] == "/problems/malformed-json"
+    assert "errors" not in problem
+    with pytest.raises(json.JSONDecodeError) as parser:  # where Python's own parser stops
+        json.loads(cut)
+    where = parser.value
+    assert where.lineno > 1 and where.colno > 1
+    assert (problem["line"], problem["column"], problem["offset"]) == (
+        where.lineno, where.colno, where.pos)
+    assert problem["detail"] == (f"the body is not valid JSON: {where.msg} at line "
+                                 f"{where.lineno}, column {where.colno} (character {where.pos})")
+    stock = client.put("/v1/stock", content=b'{"version": ', headers=JSON)
+    assert assert_problem(stock, 400)["type"] == "/problems/malformed-json"
+    assert total_reserved(loaded_engine) == 0
+
+
+@pytest.mark.parametrize(("body", "headers"), [
+    (b"", JSON), (b" \n", JSON), (None, OMS),
+], ids=["empty", "blank", "none-without-content-type"])
+def test_an_empty_body_is_a_400_saying_so(
+    client: TestClient, body: bytes | None, headers: dict[str, str]
+) -> None:
+    problem = assert_problem(client.post("/v1/allocations", content=body, headers=headers), 400)
+    assert problem["type"] == "/problems/malformed-json"
+    assert problem["detail"] == "the body is empty: this operation takes a JSON document"
+
+
+def test_a_body_that_is_not_utf8_is_a_400_malformed_json(client: TestClient) -> None:
+    answer = client.post("/v1/allocations", content=b'{"order_id": "\xc5\x81\xff"}',
+                         headers=JSON)
+    problem = assert_problem(answer, 400)
+    assert problem["type"] == "/problems/malformed-json"
+    assert problem["detail"] == "the body is not valid JSON: byte 16 is not utf-8 text"
+
+
+@pytest.mark.parametrize("body", [b"null", b"[1, 2]", b'"order"'])
+def test_json_that_is_not_an_object_stays_a_422_pointing_at_the_body(
+    client: TestClient, body: bytes
+) -> None:
+    problem = assert_problem(client.post("/v1/allocations", content=body, headers=JSON), 422)
+    assert problem["type"] == "/problems/invalid-input"
+    assert [e["pointer"] for e in problem["errors"]] == ["#/"]  # type: ignore[attr-defined]
+
+
+def test_the_openapi_schema_lists_the_400_on_the_routes_that_take_a_body(
+    client: TestClient,
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, method in (("/v1/allocations", "post"), ("/v1/stock", "put"),
+                         ("/v1/stock/movements", "post"), ("/v1/sales", "post")):
+        answers = paths[path][method]["responses"]
+        assert "application/problem+json" in answers["400"]["content"], (path, method)
+
+
 def test_a_database_without_this_releases_schema_is_not_ready(sqlite_url: str) -> None:
     """It answers SELECT 1, yet every order would fail: the orchestrator must keep traffic
     away and the operator learn which migration to run."""
