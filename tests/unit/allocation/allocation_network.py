@@ -165,3 +165,11 @@ def small_case(pick: Picker, min_lines: int = 1, max_lines: int = 4) -> Case:
     )
     capacity = {n.node_id: pick.integer(0, 4) for n in nodes if n.kind == "store"}
     return Case(network, order, stock, capacity)
+
+
+def krakow_order(*lines: tuple[str, str, int], order_id: str = "o-1",
+                 max_parcels: int | None = None, allow_partial: bool = False) -> Order:
+    """A home delivery to Kraków placed on WEDNESDAY; `lines` as (line_id, sku, qty)."""
+    return Order(order_id, "home_delivery", tuple(OrderLine(i, s, q) for i, s, q in lines),
+                 WEDNESDAY, destination=KRAKOW, max_parcels=max_parcels,
+                 allow_partial=allow_partial)

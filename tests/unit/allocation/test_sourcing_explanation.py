@@ -4,25 +4,14 @@ best found for a feasible plan, and for a fallback which rule made the plan and 
 from __future__ import annotations
 
 import pytest
-from allocation_network import KRAKOW, WEDNESDAY
+from allocation_network import krakow_order
 
 import allocation.sourcing as sourcing
 from allocation.cpsat import CpSatResult
-from allocation.model import Availability, Network, Order, OrderLine
+from allocation.model import Availability, Network
 from allocation.sourcing import source_order
 
 NO_TIME = {"solver": "cpsat", "deadline_ms": 0.0}  # no solver plan can come in time
-
-
-def _order(*lines: tuple[str, str, int], max_parcels: int | None = None) -> Order:
-    return Order(
-        "o-why",
-        "home_delivery",
-        tuple(OrderLine(i, s, q) for i, s, q in lines),
-        WEDNESDAY,
-        destination=KRAKOW,
-        max_parcels=max_parcels,
-    )
 
 
 def test_a_fallback_says_it_is_the_rules_plan_for_want_of_a_solver_plan(
@@ -31,7 +20,7 @@ def test_a_fallback_says_it_is_the_rules_plan_for_want_of_a_solver_plan(
     """It said "cheapest plan among 0 candidate nodes; nearest-node-with-stock would cost
     0.00 PLN more" of the rule's own plan."""
     stock = [Availability("DC", "TEE", 5), Availability("S-KRK", "JEANS", 5)]
-    decision = source_order(_order(("1", "TEE", 1), ("2", "JEANS", 1)), network, stock,
+    decision = source_order(krakow_order(("1", "TEE", 1), ("2", "JEANS", 1)), network, stock,
                             **NO_TIME)  # type: ignore[arg-type]
     assert decision.status == "fallback"
     text = decision.explanation.text
@@ -48,7 +37,7 @@ def test_a_fallback_from_the_fewest_nodes_says_the_rule_broke_the_limits(
     """TEE nearest in Krakow, JEANS at the DC: the rule's two parcels break max_parcels 1."""
     stock = [Availability("S-KRK", "TEE", 5), Availability("DC", "TEE", 5),
              Availability("DC", "JEANS", 5)]
-    order = _order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
+    order = krakow_order(("1", "TEE", 1), ("2", "JEANS", 1), max_parcels=1)
     decision = source_order(order, network, stock, **NO_TIME)  # type: ignore[arg-type]
     assert decision.status == "fallback"
     text = decision.explanation.text
@@ -60,7 +49,7 @@ def test_a_fallback_from_the_fewest_nodes_says_the_rule_broke_the_limits(
 
 def test_the_rule_asked_for_is_named_as_asked(network: Network) -> None:
     stock = [Availability("DC", "TEE", 5)]
-    decision = source_order(_order(("1", "TEE", 1)), network, stock, solver="greedy")
+    decision = source_order(krakow_order(("1", "TEE", 1)), network, stock, solver="greedy")
     assert decision.explanation.text == "the nearest-node rule's plan, as asked (solver greedy)"
 
 
@@ -77,7 +66,7 @@ def test_a_feasible_plan_is_the_best_found_not_the_cheapest(
     monkeypatch.setattr(sourcing, "solve_cpsat", cut_short)
     stock = [Availability("DC", "TEE", 5), Availability("S-KRK", "JEANS", 5),
              Availability("S-WAW", "JEANS", 5)]
-    order = _order(("1", "TEE", 1), ("2", "JEANS", 1))
+    order = krakow_order(("1", "TEE", 1), ("2", "JEANS", 1))
     decision = source_order(order, network, stock, solver="cpsat", deadline_ms=5_000)
     assert decision.status == "feasible"
     assert decision.explanation.text.startswith(
@@ -88,7 +77,7 @@ def test_a_feasible_plan_is_the_best_found_not_the_cheapest(
 
 def test_an_optimum_is_still_the_cheapest(network: Network) -> None:
     stock = [Availability("DC", "TEE", 10), Availability("S-GDA", "TEE", 10)]
-    decision = source_order(_order(("1", "TEE", 1)), network, stock)
+    decision = source_order(krakow_order(("1", "TEE", 1)), network, stock)
     assert decision.status == "optimal"
     assert decision.explanation.text.startswith("cheapest plan among ")
     assert "; the next best plan costs " in decision.explanation.text

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from allocation_network import KRAKOW, WEDNESDAY
+from allocation_network import krakow_order
 
 from allocation.errors import NoFeasiblePlan, OutOfStock
-from allocation.model import Availability, Decision, Network, Order, OrderLine
+from allocation.model import Availability, Decision, Network
 from allocation.sourcing import source_order
 
 # Five TEEs in the whole network, over two nodes; JEANS plenty at the DC.
@@ -15,18 +15,6 @@ STOCK = [
     Availability("S-WAW", "TEE", 2),
     Availability("DC", "JEANS", 5),
 ]
-
-
-def _order(*lines: tuple[str, str, int], allow_partial: bool = False) -> Order:
-    return Order(
-        "o-shared",
-        "home_delivery",
-        tuple(OrderLine(i, s, q) for i, s, q in lines),
-        WEDNESDAY,
-        destination=KRAKOW,
-        max_parcels=5,
-        allow_partial=allow_partial,
-    )
 
 
 def _served(decision: Decision) -> dict[str, int]:
@@ -42,7 +30,7 @@ def test_lines_of_one_sku_asking_more_than_the_network_holds_are_out_of_stock(
     network: Network, solver: str
 ) -> None:
     """4 + 4 TEEs against 5: a shortage, not "no plan within max_parcels or the deadline"."""
-    order = _order(("1", "TEE", 4), ("2", "TEE", 4), ("3", "JEANS", 1))
+    order = krakow_order(("1", "TEE", 4), ("2", "TEE", 4), ("3", "JEANS", 1))
     with pytest.raises(OutOfStock) as raised:
         source_order(order, network, STOCK, deadline_ms=3_000, solver=solver)
     assert not isinstance(raised.value, NoFeasiblePlan)
@@ -53,7 +41,7 @@ def test_lines_of_one_sku_asking_more_than_the_network_holds_are_out_of_stock(
 
 
 def test_lines_of_one_sku_asking_exactly_its_units_are_served(network: Network) -> None:
-    order = _order(("1", "TEE", 4), ("2", "TEE", 1))
+    order = krakow_order(("1", "TEE", 4), ("2", "TEE", 1))
     decision = source_order(order, network, STOCK, deadline_ms=3_000)
     assert _served(decision) == {"1": 4, "2": 1}
     assert not decision.unfulfilled
@@ -69,7 +57,7 @@ def test_a_partial_order_keeps_the_lines_of_a_sku_its_units_cover_in_order(
 ) -> None:
     """Lines 1 and 3 take the five TEEs; line 2 does not fit after line 1 and is named, also
     when the rule answers (it used to find no plan for line 2 and give up on the order)."""
-    order = _order(
+    order = krakow_order(
         ("1", "TEE", 4), ("2", "TEE", 4), ("3", "TEE", 1), ("4", "JEANS", 1),
         allow_partial=True,
     )
@@ -84,7 +72,7 @@ def test_a_partial_orders_runner_up_serves_every_line_the_decision_serves(
     """The four TEEs must come from both nodes, the JEANS from the DC: no other plan serves
     both lines, so there is no runner-up (the re-solve's plan without the TEE line, 30 PLN
     cheaper, was reported as the next best plan costing -30.20 PLN more)."""
-    order = _order(("1", "TEE", 4), ("2", "JEANS", 1), allow_partial=True)
+    order = krakow_order(("1", "TEE", 4), ("2", "JEANS", 1), allow_partial=True)
     decision = source_order(order, network, STOCK, deadline_ms=3_000)
     assert _served(decision) == {"1": 4, "2": 1}
     assert decision.explanation.runner_up is None
