@@ -599,6 +599,15 @@ def _record_movement(conn: Connection, m: Movement, at: datetime) -> bool:
     return inserted.first() is not None  # (rowcount is -1 here on psycopg)
 
 
+def recorded_movement_ids(conn: Connection, ids: Iterable[str]) -> set[str]:
+    """Which of `ids` name a movement already recorded."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(conn.execute(
+        select(movements.c.movement_id).where(movements.c.movement_id.in_(wanted))).scalars())
+
+
 def _recorded_movement(conn: Connection, movement_id: str) -> Movement:
     row = conn.execute(
         select(movements.c.node_id, movements.c.sku, movements.c.kind, movements.c.qty,

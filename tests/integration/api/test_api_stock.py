@@ -79,6 +79,25 @@ def test_a_movement_id_reused_for_another_movement_is_refused_and_nothing_applie
     assert retry.json() == {"applied": 1, "duplicates": 1}
 
 
+def test_two_movements_of_one_batch_under_one_id_are_refused_as_invalid_input(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """Nothing was recorded under the id yet, so it is the batch that is wrong (422 at the
+    second), not a 409 saying the id 'was recorded as' the first; an exact repeat within the
+    batch is still a harmless duplicate."""
+    sale = {"movement_id": "m7", "node_id": "S001", "sku": "SCARF", "kind": "sale", "qty": 1,
+            "occurred_at": "2026-11-08T12:00:00+01:00"}
+    other = {**sale, "qty": 2}
+    answer = client.post("/v1/stock/movements", json={"movements": [sale, other]}, headers=OMS)
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["errors"][0]["pointer"] == "#/movements/1/movement_id"
+    assert "also the id of movement 0 of this batch" in problem["errors"][0]["detail"]
+    assert stock_row(loaded_engine, "S001", "SCARF") == (10, 0)
+    same = client.post("/v1/stock/movements", json={"movements": [sale, sale]}, headers=OMS)
+    assert same.json() == {"applied": 1, "duplicates": 1}
+
+
 def test_a_sale_below_the_reserved_units_is_refused(client: TestClient) -> None:
     assert client.post(
         "/v1/allocations",
