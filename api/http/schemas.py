@@ -5,7 +5,7 @@ Field names are the external contract the OMS codes against (issue 4); extend, n
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -33,6 +33,18 @@ def _this_century(value: datetime) -> datetime:
 
 
 Instant = Annotated[AwareDatetime, AfterValidator(_this_century)]
+CLOCK_SKEW = timedelta(days=1)  # a till's clock or time zone set wrong by hours still passes
+
+
+def _not_ahead(value: datetime) -> datetime:
+    """What a till or a warehouse reports has happened: an instant well in the future is a
+    clock or typing error, and would date the movement after the counts that follow it."""
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("lies in the future: a movement reports what has happened")
+    return value
+
+
+PastInstant = Annotated[AwareDatetime, AfterValidator(_this_century), AfterValidator(_not_ahead)]
 
 
 class Strict(BaseModel):
@@ -166,7 +178,7 @@ class MovementIn(Strict):
     sku: Code
     kind: Literal["sale", "receipt"]
     qty: int = Field(ge=1, le=1_000_000)
-    occurred_at: Instant
+    occurred_at: PastInstant
 
 
 class Movements(Strict):

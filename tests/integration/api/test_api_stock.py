@@ -162,3 +162,24 @@ def test_an_instant_outside_this_century_is_invalid_input(client: TestClient) ->
     answer = client.post("/v1/stock/movements", json=batch, headers=OMS)
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["pointer"] == "#/movements/0/occurred_at"
+
+
+def test_a_movement_dated_in_the_future_is_invalid_input_and_a_skewed_clock_passes(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """A till clock a few hours off is normal; a sale dated 2030 is a clock or typing error."""
+    from datetime import UTC, datetime, timedelta
+
+    def batch(movement_id: str, at: datetime) -> dict[str, object]:
+        return {"movements": [{"movement_id": movement_id, "node_id": "S001", "sku": "SCARF",
+                               "kind": "sale", "qty": 1, "occurred_at": at.isoformat()}]}
+
+    ahead = client.post("/v1/stock/movements", json=batch("f1", datetime(2030, 1, 1, tzinfo=UTC)),
+                        headers=OMS)
+    assert ahead.status_code == 422
+    error = ahead.json()["errors"][0]
+    assert error["pointer"] == "#/movements/0/occurred_at" and "future" in error["detail"]
+    skewed = datetime.now(UTC) + timedelta(hours=3)
+    assert client.post("/v1/stock/movements", json=batch("f2", skewed),
+                       headers=OMS).json() == {"applied": 1, "duplicates": 0}
+    assert stock_row(loaded_engine, "S001", "SCARF") == (9, 0)
