@@ -98,7 +98,7 @@ def start_forecast_batch(engine: Engine, kind: str, model: str, *, as_of: date |
         first_sale, last_sale = conn.execute(
             select(func.min(Sale.date), func.max(Sale.date))).one()
     if last_sale is None:
-        raise Conflict("no_sales", "the sales table is empty: load a chain first "
+        raise Conflict("no-sales", "the sales table is empty: load a chain first "
                        "(omni db init --demo) or import sales (omni sales import)")
     first_sale, last_sale = pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date()
     held_back = None

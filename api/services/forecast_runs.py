@@ -45,7 +45,7 @@ def resolve_forecast_run(conn: Connection, run_id: str | None = None) -> Forecas
     if run is None or run["kind"] not in FORECAST_RUN_KINDS:
         raise NotFound("forecast run", key)
     if run["status"] != "succeeded":
-        raise Conflict("run_not_succeeded",
+        raise Conflict("run-not-succeeded",
                        f"run {key!r} is {run['status']}, not succeeded: it has no complete "
                        "forecast")
     params: dict[str, Any] = dict(run["params"] or {})

@@ -98,7 +98,7 @@ def test_unknown_and_failed_runs_are_problems(client: TestClient, loaded_engine:
     assert unknown.headers["content-type"] == "application/problem+json"
     assert unknown.json()["type"] == "/problems/unknown-forecast-run"
     assert unknown.json()["key"] == "nope"
-    assert not_done.status_code == 409 and not_done.json()["type"] == "/problems/run_not_succeeded"
+    assert not_done.status_code == 409 and not_done.json()["type"] == "/problems/run-not-succeeded"
     assert bad_top.status_code == 422 and forbidden.status_code == 403
 
 
