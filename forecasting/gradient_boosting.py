@@ -6,6 +6,12 @@ every exogenous column of the history (price, promo...). Tweedie objective: reta
 non-negative count with many zeros. To bound time and memory on 100k series, training uses the
 last `train_days` days of at most `max_train_rows` rows (a seeded sample of whole series);
 forecasts are still made for every series from its own recent history.
+
+A day's features read up to `feature_reach` days before it (the 28-day lag's 28-day rolling
+mean: 55), and only days with all of them train the model. A series younger than that (a SKU
+launched weeks ago) would be forecast with its missing features read as 0, i.e. as no demand,
+so it is forecast at the mean of its open days instead. A history in which no series is old
+enough to train on is refused with the number of days it needs.
 """
 
 from __future__ import annotations
@@ -25,13 +31,24 @@ from mlforecast.target_transforms import GlobalSklearnTransformer
 from sklearn.preprocessing import FunctionTransformer
 
 from forecasting.calendar import Country
+from forecasting.closed_days import closed_mask
 from forecasting.distributed import dask_client, map_series_on_ray
+from forecasting.errors import ForecastInputError
 from forecasting.estimator import Forecaster
 from forecasting.features import CHANNEL_CODE, add_calendar, add_channel_code, learns_yearly
 from forecasting.registry import Engine
 from forecasting.series_index import DAY_NS, SeriesIndex, row_positions
 
 DEFAULT_LAGS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 14, 21, 28)
+# Rolling means of lagged demand, by lag: (window, season) with season 1 for consecutive days;
+# (4, 7) is the mean of the same weekday over the last 4 weeks.
+ROLLING_MEANS: dict[int, tuple[tuple[int, int], ...]] = {
+    1: ((7, 1), (28, 1), (4, 7)),
+    7: ((7, 1), (28, 1)),
+    28: ((28, 1),),
+}
+# LightGBM bags 80% of the rows: of a single row it keeps none and refuses to train.
+_MIN_TRAINING_ROWS = 2
 
 
 @dataclass(frozen=True)
@@ -103,14 +120,37 @@ class LGBMForecaster(Forecaster):
             freq="D",
             lags=list(self.lags),
             lag_transforms={
-                1: [RollingMean(window_size=7), RollingMean(window_size=28),
-                    SeasonalRollingMean(season_length=7, window_size=4)],
-                7: [RollingMean(window_size=7), RollingMean(window_size=28)],
-                28: [RollingMean(window_size=28)],
-            },
+                lag: [RollingMean(window_size=window) if season == 1 else
+                      SeasonalRollingMean(season_length=season, window_size=window)
+                      for window, season in means]
+                for lag, means in ROLLING_MEANS.items()},
             num_threads=self.num_threads,
             target_transforms=[_log1p()] if self.log_target else None,
         )
+
+    @property
+    def feature_reach(self) -> int:
+        """How many days before a day its features read: a series needs that many days before
+        a day can train the model, and before its first forecast day has every feature."""
+        rolling = [lag + season * (window - 1)
+                   for lag, means in ROLLING_MEANS.items() for window, season in means]
+        return max([*self.lags, *rolling])
+
+    @property
+    def min_history_days(self) -> int:
+        """Days of one series the model needs to be trained at all."""
+        return self.feature_reach + _MIN_TRAINING_ROWS
+
+    def _trainable(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, int, int]:
+        """Of a daily training frame: the series old enough to give a day with every feature
+        (younger ones give none, and mlforecast would warn that it dropped them), how many such
+        days they give, and the longest series' days."""
+        days = rows["unique_id"].value_counts()
+        old = days[days > self.feature_reach]
+        if len(old) < len(days):
+            rows = rows.loc[rows["unique_id"].isin(old.index)]
+        longest = int(days.max()) if len(days) else 0
+        return rows, int((old - self.feature_reach).sum()), longest
 
     def _calendar(self, frame: pd.DataFrame, yearly: bool) -> pd.DataFrame:
         return add_calendar(frame, self.country, yearly=yearly, day_of_month=True)
@@ -120,8 +160,8 @@ class LGBMForecaster(Forecaster):
 
     def _window(self) -> int:
         """Rows of each series' recent history the recursive features need (longest lag plus
-        the longest rolling window, and a week to spare)."""
-        return max(self.lags) + 28 + 7
+        the longest rolling window, at least `feature_reach`, and a week to spare)."""
+        return max(max(self.lags) + 28, self.feature_reach) + 7
 
     def _training_positions(
         self, index: SeriesIndex, end: np.ndarray, usable: np.ndarray | None = None
@@ -146,6 +186,17 @@ class LGBMForecaster(Forecaster):
         return row_positions(lo[chosen], end[chosen])
 
     def _fit_rows(self, rows: pd.DataFrame) -> FittedPipeline:
+        rows, trainable, longest = self._trainable(rows)
+        if trainable < _MIN_TRAINING_ROWS:
+            window = (f" (its training window, train_days, is {self.train_days} days)"
+                      if self.train_days is not None and self.train_days < self.min_history_days
+                      else "")
+            raise ForecastInputError(
+                f"history too short for {self.name}: it learns only from days that follow "
+                f"{self.feature_reach} days of their series (its longest lag and rolling mean), "
+                f"so at least one series needs {self.min_history_days} days"
+                f"{window}; the longest has {longest}. Use a statistical model (seasonal_naive, "
+                "auto_ets) for shorter histories")
         mlf = self._pipeline()
         yearly = learns_yearly(rows["ds"])
         mlf.fit(self._features(rows.reset_index(drop=True), yearly),
@@ -161,8 +212,12 @@ class LGBMForecaster(Forecaster):
         future: pd.DataFrame | None,
     ) -> pd.DataFrame:
         """The holdout model needs only its training rows and each series' recent window
-        before the cut, so the history before the cut is never copied whole."""
-        state = self._fit_rows(history.take(self._training_positions(index, cut, usable)))
+        before the cut, so the history before the cut is never copied whole. Too few rows to
+        train it on: no holdout, as when no series is long enough for one."""
+        train = history.take(self._training_positions(index, cut, usable))
+        if self._trainable(train)[1] < _MIN_TRAINING_ROWS:
+            return pd.DataFrame(columns=["unique_id", "ds", "yhat"])
+        state = self._fit_rows(train)
         lo = np.maximum(index.starts, cut - self._window())
         recent = history.take(row_positions(lo[usable], cut[usable])).reset_index(drop=True)
         return self._mean(state, recent, self.calibration_days, future)
@@ -173,6 +228,16 @@ class LGBMForecaster(Forecaster):
         fitted: FittedPipeline = state
         mlf = fitted.mlf
         index = SeriesIndex.of(history)
+        young = index.ends - index.starts < self.feature_reach
+        if young.any():
+            fallback = self._young_series_means(history, index, young, grid)
+            if young.all():
+                return fallback
+            history = history.take(row_positions(index.starts[~young], index.ends[~young]))
+            history = history.reset_index(drop=True)
+            grid = grid.loc[~grid["unique_id"].isin(index.ids[young])].reset_index(drop=True)
+            point = self._predict_point(state, history, horizon, grid)
+            return pd.concat([point, fallback], ignore_index=True)
         lo = np.maximum(index.starts, index.ends - self._window())
         recent = history.take(row_positions(lo, index.ends)).reset_index(drop=True)
         # mlforecast orders features by new_df's columns
@@ -187,13 +252,27 @@ class LGBMForecaster(Forecaster):
                 out = mlf.predict(h=horizon, new_df=new_df, X_df=x_df)
         return out.rename(columns={"lgbm": "yhat"})[["unique_id", "ds", "yhat"]]
 
+    def _young_series_means(
+        self, history: pd.DataFrame, index: SeriesIndex, young: np.ndarray, grid: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The grid days of the `young` series at the mean of each one's open days so far.
+        The model never saw a missing feature in training and reads one as 0, i.e. no demand:
+        on the demo chain (4 stores x 6 SKUs), walk-in series selling 0.5-1.9 a day, cut to
+        their last 3-28 days, were forecast at 0.07-0.22 a day (at 42 days 0.28-0.76; from 56
+        days on as from their whole history)."""
+        rows = history.take(row_positions(index.starts[young], index.ends[young]))
+        open_rows = rows.loc[~closed_mask(rows, self.country)]
+        means = open_rows.groupby("unique_id", sort=False)["y"].mean()
+        days = grid.loc[grid["unique_id"].isin(index.ids[young]), ["unique_id", "ds"]]
+        yhat = days["unique_id"].map(means).fillna(0.0).to_numpy(float)
+        return days.assign(yhat=yhat).reset_index(drop=True)
+
 
 @contextmanager
 def _young_series_expected() -> Iterator[None]:
-    """A series younger than a lag or rolling window (a SKU launched weeks ago) has no value
-    for it yet. LightGBM routes missing values natively and trained on such rows, so
-    mlforecast's warning about them, once per forecast day, is noise: 56 lines in a weekly
-    batch for every chain with a new SKU. Other warnings pass."""
+    """mlforecast warns once per forecast day about a series with a feature missing: 56 lines
+    in a weekly batch. Series younger than `feature_reach` no longer reach the model, so none
+    is expected; this stays as a guard. Other warnings pass."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Found null values in", category=UserWarning)
         yield

@@ -238,6 +238,42 @@ def test_weekly_batch_forecasts_a_sold_out_series_from_the_demand_around_its_sto
     assert recorded["censored_days"] == own + 7 and recorded["censored_added_units"] > 0
 
 
+@pytest.mark.slow
+def test_a_sku_launched_days_ago_is_forecast_at_its_own_level_beside_the_older_ones(
+    tmp_path: Path, tiny_chain: tuple[Path, CliRunner]
+) -> None:
+    """A SKU with five days of sales is younger than the 55 days the LightGBM's features read
+    back: the batch forecasts it at the mean of its open days (4 a day), not at the near-zero
+    the model gives a series whose features are missing, and the other series as usual."""
+    database, runner = tiny_chain
+    with sqlite3.connect(database) as conn:
+        last = conn.execute("select max(date) from sales").fetchone()[0]
+        node, sku = conn.execute("select node_id, sku from sales order by sku, node_id "
+                                 "limit 1").fetchone()
+        conn.execute("delete from sales where sku = ?", (sku,))
+    days = pd.date_range(end=last, periods=5)
+    walk_in = [d for d in days if is_store_open(d.date(), "PL")]
+    pd.DataFrame({"date": [*days, *walk_in], "node_id": node,
+                  "channel": ["online"] * len(days) + ["store"] * len(walk_in), "sku": sku,
+                  "units": 4}).to_csv(tmp_path / "launch.csv", index=False)
+    assert runner.invoke(app, ["sales", "import", str(tmp_path / "launch.csv")]).exit_code == 0
+
+    result = runner.invoke(app, ["batch", "weekly", "--as-of", str(last)[:10]])
+
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute("select unique_id, ds, yhat from forecasts").fetchall()
+    forecast = pd.DataFrame(rows, columns=["unique_id", "ds", "yhat"])
+    online = forecast.loc[forecast["unique_id"] == f"{node}|online|{sku}", "yhat"]
+    store = forecast.loc[forecast["unique_id"] == f"{node}|store|{sku}"]
+    opened = [is_store_open(date.fromisoformat(ds[:10]), "PL") for ds in store["ds"]]
+    assert len(online) == len(store) == 56 and len(walk_in) >= 4
+    assert online.to_numpy() == pytest.approx(4.0)
+    assert store.loc[opened, "yhat"].to_numpy() == pytest.approx(4.0)
+    assert (store.loc[[not o for o in opened], "yhat"] == 0).all()
+    assert forecast["unique_id"].nunique() > 2
+
+
 def test_a_batch_is_refused_while_the_consoles_batch_is_running(
     tiny_chain: tuple[Path, CliRunner],
 ) -> None:
