@@ -139,12 +139,14 @@ def _print(scored: ScoredRun, heading: str, top: int) -> None:
 def _print_ranking(frame: pd.DataFrame, key: str,
                    columns: tuple[tuple[str, str, str], ...]) -> None:
     """A ranked table: the index (a series or a store) left, its figures right."""
+    from api.services.forecast_accuracy import shown
+
     table = Table()
     table.add_column(key)
     for _, label, _ in columns:
         table.add_column(label, justify="right")
     for name, row in frame.iterrows():
-        table.add_row(str(name), *(fmt.format(row[column]) for column, _, fmt in columns))
+        table.add_row(str(name), *(shown(fmt, float(row[column])) for column, _, fmt in columns))
     console.print(table)
 
 

@@ -10,6 +10,7 @@ the one layout of the figures that the CLI prints and the console shows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -107,9 +108,14 @@ def summary_table(summary: pd.DataFrame) -> tuple[list[str], list[tuple[str, lis
         str(segment): {str(k): float(v) for k, v in row.items()}
         for segment, row in summary.iterrows()}
     segments = [s for s in SEGMENT_LABELS if figures.get(s, {}).get("days", 0) > 0]
-    rows = [(label, [fmt.format(figures[s][column]) for s in segments])
+    rows = [(label, [shown(fmt, figures[s][column]) for s in segments])
             for column, label, fmt in SUMMARY_ROWS]
     rows += [(f"share sold ≤ {column.removeprefix('coverage_')}",
-              [f"{figures[s][column]:.3f}" for s in segments])
+              [shown("{:.3f}", figures[s][column]) for s in segments])
              for column in map(str, summary.columns) if column.startswith("coverage_")]
     return [SEGMENT_LABELS[s] for s in segments], rows
+
+
+def shown(fmt: str, value: float) -> str:
+    """A figure formatted, or `n/a` where there is none (no units sold: no WAPE, no bias %)."""
+    return fmt.format(value) if math.isfinite(value) else "n/a"
