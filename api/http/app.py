@@ -105,6 +105,9 @@ class OmniApp(FastAPI):
         if (media_type := media.wrong_media_type(scope)) is not None:
             await media.refuse(scope, receive, send, media_type)
             return
+        if (size := media.oversized(scope)) is not None:
+            await media.refuse_size(scope, receive, send, *size)
+            return
         runtime: Runtime | None = getattr(self.state, "runtime", None)
         if runtime is not None and lane.takes(scope):
             await lane.allocation_lane(scope, receive, send, runtime, super().__call__)

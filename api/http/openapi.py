@@ -36,6 +36,8 @@ _TEXT = {
     404: "Unknown order, SKU, node or locker",
     409: ("Conflict: not enough stock, no plan within the order's limits (max_parcels, pick "
           "capacity), a reused order or movement id, a stale snapshot, an illegal transition"),
+    413: ("The body's declared length is over the endpoint's limit (1 MiB for an order, 32 MiB "
+          "otherwise); `limit_bytes` says which"),
     415: "The body is not JSON: send Content-Type: application/json",
     422: "Invalid input; `errors` holds a pointer per bad field",
     503: "Database unavailable; retry after `Retry-After` seconds",
@@ -45,9 +47,9 @@ _TEXT = {
 def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` entries documenting `codes` as problem documents. A route that takes a body
     (and so lists 415, a body that is not sent as JSON) also answers 400 for one that does not
-    parse: documented with it, so that no body route can forget it."""
-    if 415 in codes and 400 not in codes:
-        codes = (400, *codes)
+    parse and 413 for one too long: documented with it, so that no body route can forget them."""
+    if 415 in codes:
+        codes = tuple(sorted({*codes, 400, 413}))
     return {
         code: {
             "description": _TEXT[code],

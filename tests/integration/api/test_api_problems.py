@@ -126,6 +126,24 @@ def test_a_body_that_is_not_json_is_a_415_naming_the_header(
 JSON = {**OMS, "Content-Type": "application/json"}
 
 
+def test_a_body_over_the_endpoints_limit_is_a_413_before_it_is_read(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """An order of 100 lines is a few kB: a 2 MB one is refused by its declared length, not
+    read and parsed in full first; other writes take up to 32 MiB (a stock snapshot of
+    100,000 rows)."""
+    padded = {**order("P-413"), "note": "x" * (2 * 2**20)}
+    answer = client.post("/v1/allocations", content=json.dumps(padded), headers=JSON)
+    problem = assert_problem(answer, 413)
+    assert problem["type"] == "/problems/body-too-large"
+    assert problem["limit_bytes"] == 2**20 and "at most 1,048,576" in str(problem["detail"])
+    assert total_reserved(loaded_engine) == 0
+    snapshot = {"version": 7, "items": [{"node_id": "S001", "sku": "SCARF", "on_hand": 12}]}
+    three_mib = json.dumps(snapshot) + " " * (3 * 2**20)  # trailing blanks: still that JSON
+    stocked = client.put("/v1/stock", content=three_mib, headers=JSON)
+    assert stocked.status_code == 200, stocked.text
+
+
 def test_a_body_that_does_not_parse_is_a_400_saying_where_the_parser_stopped(
     client: TestClient, loaded_engine: Engine
 ) -> None:
