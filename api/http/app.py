@@ -102,11 +102,8 @@ class OmniApp(FastAPI):
     of the framework's CPU per order)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (media_type := media.wrong_media_type(scope)) is not None:
-            await media.refuse(scope, receive, send, media_type)
-            return
-        if (size := media.oversized(scope)) is not None:
-            await media.refuse_size(scope, receive, send, *size)
+        if (refusal := media.body_refusal(scope)) is not None:
+            await media.refuse(scope, receive, send, refusal)
             return
         runtime: Runtime | None = getattr(self.state, "runtime", None)
         if runtime is not None and lane.takes(scope):

@@ -10,6 +10,8 @@ schemas' list limits instead.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
@@ -20,14 +22,44 @@ MAX_BODY_BYTES = 32 * 2**20  # a stock snapshot of 100,000 rows (the schema's mo
 MAX_ORDER_BYTES = 2**20  # an order of 100 lines, the most it may have, is a few kB
 
 
-def wrong_media_type(scope: Scope) -> str | None:
-    """The media type of a `/v1/` write's body when it is not JSON (`"none"` when unnamed);
-    None when the request is fine or has no body."""
+class Refusal(NamedTuple):
+    """A problem document to answer instead of routing the request."""
+
+    status: int
+    kind: str
+    title: str
+    detail: str
+    extra: dict[str, object]
+
+
+def body_refusal(scope: Scope) -> Refusal | None:
+    """Why a `/v1/` write's body is refused before routing, as (status, type, title, detail,
+    extension members): 415 for a body not sent as JSON, 413 for a declared length over the
+    endpoint's limit; None when the request is fine, has no body or is no `/v1/` write. One
+    reading of the headers for both: every order passes here."""
     if scope["type"] != "http" or scope["method"] not in WRITES:
         return None
-    if not str(scope["path"]).startswith("/v1/"):
+    path = str(scope["path"])
+    if not path.startswith("/v1/"):
         return None
     headers = dict(scope["headers"])
+    media_type = _wrong_media_type(headers)
+    if media_type is not None:
+        return Refusal(415, "unsupported-media-type", "Unsupported media type",
+                f"the body must be JSON: send Content-Type: application/json "
+                f"(got {media_type})", {"accepted": ["application/json"]})
+    limit = MAX_ORDER_BYTES if path.startswith("/v1/allocations") else MAX_BODY_BYTES
+    length = _declared_length(headers)
+    if length is not None and length > limit:
+        return Refusal(413, "body-too-large", "Body too large",
+                f"the body is {length:,} bytes; this endpoint takes at most {limit:,}",
+                {"limit_bytes": limit})
+    return None
+
+
+def _wrong_media_type(headers: dict[bytes, bytes]) -> str | None:
+    """The media type of a body that is not JSON (`"none"` when unnamed); None when it is JSON
+    or there is no body."""
     length = headers.get(b"content-length")
     if length is not None and length.strip() in (b"", b"0"):
         return None
@@ -39,41 +71,23 @@ def wrong_media_type(scope: Scope) -> str | None:
     return media_type or "none"
 
 
+def _declared_length(headers: dict[bytes, bytes]) -> int | None:
+    """Content-Length as a number; None when absent or malformed (the server refuses the
+    latter itself)."""
+    raw = headers.get(b"content-length")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
 def base_type(content_type: str) -> str:
     """`application/json; charset=utf-8` -> `application/json`."""
     return content_type.split(";", 1)[0].strip().lower()
 
 
-async def refuse(scope: Scope, receive: Receive, send: Send, media_type: str) -> None:
-    """Answer 415 with a problem document naming the header to send."""
-    response = problem(Request(scope, receive), 415, "unsupported-media-type",
-                       "Unsupported media type",
-                       f"the body must be JSON: send Content-Type: application/json "
-                       f"(got {media_type})", {"accepted": ["application/json"]})
-    await response(scope, receive, send)
-
-
-def oversized(scope: Scope) -> tuple[int, int] | None:
-    """(declared length, limit) of a `/v1/` write whose Content-Length exceeds its endpoint's
-    limit; None otherwise (no or a malformed length: the server refuses the latter)."""
-    if scope["type"] != "http" or scope["method"] not in WRITES:
-        return None
-    path = str(scope["path"])
-    if not path.startswith("/v1/"):
-        return None
-    raw = dict(scope["headers"]).get(b"content-length")
-    try:
-        length = int(raw) if raw is not None else None
-    except ValueError:
-        return None
-    limit = MAX_ORDER_BYTES if path.startswith("/v1/allocations") else MAX_BODY_BYTES
-    return (length, limit) if length is not None and length > limit else None
-
-
-async def refuse_size(scope: Scope, receive: Receive, send: Send, length: int,
-                      limit: int) -> None:
-    """Answer 413 with a problem document naming both sizes, without reading the body."""
-    response = problem(Request(scope, receive), 413, "body-too-large", "Body too large",
-                       f"the body is {length:,} bytes; this endpoint takes at most "
-                       f"{limit:,}", {"limit_bytes": limit})
+async def refuse(scope: Scope, receive: Receive, send: Send,
+                 refusal: Refusal) -> None:
+    """Answer the refusal with its problem document, without reading the body."""
+    response = problem(Request(scope, receive), *refusal)
     await response(scope, receive, send)
