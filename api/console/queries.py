@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from api.console.geo import Projection
+from api.db.history import sales_days
 from api.db.runs import is_abandoned
 from api.db.tables import (
     BatchRun,
@@ -35,8 +36,8 @@ MEDIUM_RISK = 0.10
 
 def as_of_day(conn: Connection) -> date:
     """The planning day: the last day of sales history (the demo's as-of), else today."""
-    last = conn.execute(select(func.max(Sale.date))).scalar()
-    return last if isinstance(last, date) else date.today()
+    recorded_days = sales_days(conn)
+    return recorded_days[1] if recorded_days is not None else date.today()
 
 
 def latest_forecast_run(conn: Connection) -> str | None:

@@ -12,13 +12,22 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from api.db.tables import Sale
 from forecasting.daily_grid import fill_missing_days
 from forecasting.series_ids import series_id
 
 HISTORY_COLUMNS = ["unique_id", "ds", "y", "stockout"]
+
+
+def sales_days(conn: Connection) -> tuple[date, date] | None:
+    """The first and the last day with recorded sales; None while the sales table is empty.
+    The range a batch may take its as-of from, and the day the stock on hand reflects."""
+    first, last = conn.execute(select(func.min(Sale.date), func.max(Sale.date))).one()
+    if last is None:
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
 
 
 def sales_history(conn: Connection, as_of: date, days: int | None = None) -> pd.DataFrame:

@@ -15,11 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from api.db.history import sales_history
+from api.db.history import sales_days, sales_history
 from api.db.runs import read_forecasts
-from api.db.tables import Sale
 from api.services.errors import InvalidCommand
 from api.services.forecast_runs import ForecastRun, resolve_forecast_run
 from api.services.sales_completeness import ArrivedSales, arrived_sales
@@ -74,9 +73,10 @@ def score_forecast_run(
         raise InvalidCommand("through", f"through {through} is not after the run's as-of day "
                              f"{run.as_of}: its first forecast day is "
                              f"{run.as_of + timedelta(days=1)}")
-    last_sale = conn.execute(select(func.max(Sale.date))).scalar()
-    if last_sale is None:
+    recorded_days = sales_days(conn)
+    if recorded_days is None:
         return ScoredRun(run, None, None)
+    last_sale = recorded_days[1]
     country = str(run.params.get("country", "PL"))
     horizon_end = run.as_of + timedelta(days=run.horizon_days)
     held_back = None

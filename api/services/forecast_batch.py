@@ -19,10 +19,10 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from api.db.datasets import current_data_version
-from api.db.history import sales_history
+from api.db.history import sales_days, sales_history
 from api.db.runs import (
     HEARTBEAT_EVERY,
     finish_batch_run,
@@ -32,7 +32,6 @@ from api.db.runs import (
     use_forecast_for_demand_rates,
     write_forecasts,
 )
-from api.db.tables import Sale
 from api.services.errors import Conflict, InvalidCommand
 from api.services.forecast_runs import FORECAST_RUN_KINDS
 from api.services.sales_completeness import arrived_sales
@@ -95,25 +94,24 @@ def start_forecast_batch(engine: Engine, kind: str, model: str, *, as_of: date |
     learn from. An empty sales table is a `Conflict`. Abandoned runs are reaped in a
     transaction of their own, so that they stay reaped when the start is refused."""
     with engine.connect() as conn:
-        first_sale, last_sale = conn.execute(
-            select(func.min(Sale.date), func.max(Sale.date))).one()
-    if last_sale is None:
-        raise Conflict("no-sales", "the sales table is empty: load a chain first "
-                       "(omni db init --demo) or import sales (omni sales import)")
-    first_sale, last_sale = pd.Timestamp(first_sale).date(), pd.Timestamp(last_sale).date()
-    held_back = None
-    if as_of is None:
-        with engine.connect() as conn:
+        recorded_days = sales_days(conn)
+        if recorded_days is None:
+            raise Conflict("no-sales", "the sales table is empty: load a chain first "
+                           "(omni db init --demo) or import sales (omni sales import)")
+        first_sale, last_sale = recorded_days
+        held_back = None
+        if as_of is None:
             arrived = arrived_sales(conn, last_sale, COUNTRY)
-        as_of = arrived.through
-        held_back = arrived.describe() if arrived.short else None
-    elif as_of > last_sale:
-        raise InvalidCommand("as_of", f"sales are recorded through {last_sale} only; the days "
-                             f"after it up to {as_of} would be read as no demand. Import those "
-                             "days first (omni sales import) or choose an earlier --as-of")
-    elif as_of < first_sale:
-        raise InvalidCommand("as_of", f"{as_of} is before the first recorded sale "
-                             f"({first_sale}): there is no history to learn from")
+            as_of = arrived.through
+            held_back = arrived.describe() if arrived.short else None
+        elif as_of > last_sale:
+            raise InvalidCommand("as_of", f"sales are recorded through {last_sale} only; the "
+                                 f"days after it up to {as_of} would be read as no demand. "
+                                 "Import those days first (omni sales import) or choose an "
+                                 "earlier --as-of")
+        elif as_of < first_sale:
+            raise InvalidCommand("as_of", f"{as_of} is before the first recorded sale "
+                                 f"({first_sale}): there is no history to learn from")
     data_version = current_data_version(engine)
     with engine.begin() as conn:
         reaped = reap_abandoned_runs(conn)

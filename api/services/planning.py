@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, insert, select, update
 
 from allocation.geo import great_circle_km
 from allocation.planning import (
@@ -29,6 +29,7 @@ from allocation.planning import (
 )
 from allocation.planning.horizon_sum import sum_days
 from allocation.planning.rebalance import RebalancePlan, resolve_peak
+from api.db.history import sales_days
 from api.db.runs import latest_run_id
 from api.db.tables import (
     BatchRun,
@@ -36,7 +37,6 @@ from api.db.tables import (
     Forecast,
     Node,
     SafetyStockPlan,
-    Sale,
     ShadowPrice,
     Sku,
     Stock,
@@ -186,9 +186,8 @@ def store_reservations(
     stock on hand already reflects those sales, so such a plan would set today's safety stock
     from demand of days already past."""
     with engine.connect() as conn:
-        last_sale = conn.execute(select(func.max(Sale.date))).scalar()
-    if last_sale is not None and as_of < pd.Timestamp(last_sale).date():
-        last = pd.Timestamp(last_sale).date()
+        recorded_days = sales_days(conn)
+    if recorded_days is not None and as_of < (last := recorded_days[1]):
         raise PlanningInputError("as_of",
             f"{as_of} lies before the last day with recorded sales ({last}): the stock "
             f"on hand already reflects them, and a plan as of {as_of} would keep it back for "
