@@ -9,12 +9,11 @@ Saturday except public holidays.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from allocation.model import Node
 from forecasting.calendar import is_public_holiday
+from forecasting.vocabulary import WARSAW
 
-WARSAW = ZoneInfo("Europe/Warsaw")
 MAX_DAYS_AHEAD = 21
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from forecasting.vocabulary import WARSAW
 
 Scope = Literal["oms", "planner", "admin"]
 Environment = Literal["development", "production"]
@@ -20,7 +21,6 @@ Environment = Literal["development", "production"]
 SCOPES: frozenset[str] = frozenset({"oms", "planner", "admin"})
 DEVELOPMENT_API_KEYS = "dev-oms-key:oms,dev-planner-key:planner,dev-admin-key:admin"
 MIN_PRODUCTION_KEY_LENGTH = 16
-CHAIN_TIMEZONE = ZoneInfo("Europe/Warsaw")
 
 
 def project_root() -> Path:
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     def today(self) -> date:
         """The business day: `business_date`, else today's date in Warsaw (the chain's day;
         the server's clock may run in UTC, an hour or two behind after midnight)."""
-        return self.business_date or datetime.now(CHAIN_TIMEZONE).date()
+        return self.business_date or datetime.now(WARSAW).date()
 
     @field_validator("api_keys", mode="before")
     @classmethod

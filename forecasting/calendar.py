@@ -25,8 +25,6 @@ from dateutil.easter import easter
 
 from forecasting.vocabulary import PEAK_NAMES, Country, PeakName
 
-TIMEZONE = "Europe/Warsaw"
-
 
 @dataclass(frozen=True)
 class PeakWindow:

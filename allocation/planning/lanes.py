@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from allocation.planning.errors import PlanningInputError, require_columns, require_non_negative
-from forecasting.calendar import TIMEZONE, Country, PeakWindow, is_store_open
+from forecasting.calendar import Country, PeakWindow, is_store_open
+from forecasting.vocabulary import WARSAW
 
-WARSAW = ZoneInfo(TIMEZONE)
 LANE_KINDS = ("dc_to_store", "store_to_store")
 
 

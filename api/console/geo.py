@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from forecasting.vocabulary import WARSAW
+
 # (lon, lat) along the border, clockwise from Świnoujście; coast, Russia, Lithuania, Belarus,
 # Ukraine, Slovakia, Czechia, Germany.
 POLAND_BORDER: tuple[tuple[float, float], ...] = (
@@ -53,9 +55,6 @@ class Projection:
     def outline(self) -> str:
         """The border as SVG polygon points."""
         return " ".join(f"{x},{y}" for x, y in (self.point(lat, lon) for lon, lat in POLAND_BORDER))
-
-
-WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 def warsaw_time(value: object) -> str:

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import orjson
 from psycopg.errors import UniqueViolation
@@ -46,9 +45,9 @@ from api.services.commands import AllocateOrder
 from api.services.errors import Conflict, NotEnoughStock, NotFound, ShortLine, StaleStock
 from api.services.network import MasterData
 from api.services.opportunity import opportunity_costs_pln
+from forecasting.vocabulary import WARSAW
 
 MAX_ATTEMPTS = 3
-WARSAW = ZoneInfo("Europe/Warsaw")
 
 Decide = Callable[..., Decision]
 """The core's `source_order(order, network, availability, *, deadline_ms=...)`, or a stand-in."""

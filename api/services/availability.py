@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -13,8 +12,8 @@ from api.db import stock as db_stock
 from api.services.catalog import Catalog, haversine_km
 from api.services.errors import InvalidCommand, NotFound
 from forecasting.calendar import is_store_open
+from forecasting.vocabulary import WARSAW
 
-WARSAW = ZoneInfo("Europe/Warsaw")
 _COORDINATES = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$")
 _POSTCODE = re.compile(r"^\d{2}(-?\d{3})?$")
 SEARCH_STORES = 50  # nearest stores considered before filtering by stock

@@ -13,7 +13,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
@@ -22,9 +21,9 @@ from allocation.model import Network, network_from_frames
 from api.db import tables as t
 from api.services.catalog import Catalog, catalog_from_frames
 from api.services.opportunity import PriceWindow, ShadowPrices
+from forecasting.vocabulary import WARSAW
 
 SHADOW_REFRESH_S = 60.0
-WARSAW = ZoneInfo("Europe/Warsaw")
 REBALANCE_RUN_KIND = "plan_rebalance"
 
 _FRAMES = {

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from api.db.datasets import record_sales_import, rows_digest
 from api.db.tables import Node, Sale, Sku
 from api.services.errors import InvalidCommand, NotFound
+from forecasting.vocabulary import WARSAW
 
 KEY_COLUMNS = ("node_id", "channel", "sku", "date")
 REQUIRED_COLUMNS = ("date", "node_id", "channel", "sku", "units")
@@ -39,7 +39,6 @@ EARLIEST_DAY = date(2000, 1, 1)  # a day before it is a typo, not trading histor
 MAX_UNITS = 1_000_000_000  # fits the INTEGER column with room to spare
 MAX_PRICE_PLN = 10_000_000.0  # the NUMERIC(12, 2) column holds less than 10^10
 CHUNK_ROWS = 10_000  # rows per statement (and per step of a progress bar)
-WARSAW = ZoneInfo("Europe/Warsaw")
 KINDS = {"dc": "distribution centre"}
 UpsertInsert = TypeVar("UpsertInsert", postgresql.Insert, sqlite.Insert)
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

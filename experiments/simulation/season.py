@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from allocation.model import Fulfilment, Location, Order, OrderLine
 from data.demo_chain import DemoChain
+from forecasting.vocabulary import WARSAW
 
-WARSAW = ZoneInfo("Europe/Warsaw")
 SLOT_HOURS: tuple[int, ...] = (9, 12, 15, 18)  # local hour at which each slot starts
 BASKET_LINES = (1, 2, 3)
 BASKET_SHARES = (0.65, 0.25, 0.10)
