@@ -107,14 +107,15 @@ def transfers_page(
 ) -> HTMLResponse:
     """The transfer plans for a peak with their expected gain; one plan on the map."""
     projection = Projection()
+    today = runtime.settings.today()
     with runtime.engine.connect() as conn:
-        upcoming = next_peak(runtime.settings.today())
+        upcoming = next_peak(today)
         peak = peak if peak in PEAK_NAMES else upcoming.name
         plans = queries.transfer_plans(conn, peak)
         shown = plan if plan in {p.plan_id for p in plans} else (
             plans[0].plan_id if plans else None)
         rows = queries.transfers_of(conn, shown, projection) if shown else []
-        chain = queries.chain_map(conn, runtime.settings.today(), projection)
+        chain = queries.chain_map(conn, today, projection)
     return _page(request, "transfers.html", who, page="transfers", peak=peak, peaks=PEAK_NAMES,
                  plans=plans, shown=shown, rows=rows, chain=chain)
 

@@ -104,7 +104,7 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     if invalid is not None:
         return _malformed_json(request, invalid, exc.body)
     if any(_body_missing(e) for e in raw) and await _empty_body(request):
-        return _malformed(request, "the body is empty: this operation takes a JSON document")
+        return _malformed(request, EMPTY_BODY)
     errors = [_validation_entry(e) for e in raw]
     return problem(request, 422, "invalid-input", "Invalid input",
                    f"{len(errors)} field(s) failed validation", {"errors": errors})
@@ -116,7 +116,7 @@ def _malformed_json(request: Request, error: Mapping[str, Any], doc: object) -> 
     parser stopped (line and column as editors count them, offset in characters)."""
     text = doc if isinstance(doc, str) else ""
     if not text.strip():
-        return _malformed(request, "the body is empty: this operation takes a JSON document")
+        return _malformed(request, EMPTY_BODY)
     loc = error.get("loc", ())
     offset = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
     line = text.count("\n", 0, offset) + 1
@@ -128,6 +128,9 @@ def _malformed_json(request: Request, error: Mapping[str, Any], doc: object) -> 
         f"(character {offset})",
         {"line": line, "column": column, "offset": offset},
     )
+
+
+EMPTY_BODY = "the body is empty: this operation takes a JSON document"
 
 
 def _malformed(request: Request, detail: str, extra: Mapping[str, Any] | None = None) -> Response:

@@ -23,6 +23,7 @@ router = APIRouter(prefix="/v1/plans", tags=["plans"])
 DEMAND_SOURCE = ("where the plan's daily demand came from: a forecast run, or the flat walk-in "
                  "demand rates and why (null: plans written before this was recorded)")
 
+
 class ReservationLineOut(BaseModel):
     sku: str
     on_hand: int = Field(description="units on the shelf now")
