@@ -115,10 +115,9 @@ def start_forecast_batch(engine: Engine, kind: str, model: str, *, as_of: date |
     data_version = current_data_version(engine)
     with engine.begin() as conn:
         reaped = reap_abandoned_runs(conn)
-    recorded = {**(params or {}), "as_of": as_of.isoformat(), "horizon_days": horizon,
-                "country": COUNTRY}
     with engine.begin() as conn:
-        run_id, reaped_too = start_exclusive_run(conn, FORECAST_RUN_KINDS, kind, recorded,
+        run_id, reaped_too = start_exclusive_run(conn, FORECAST_RUN_KINDS, kind,
+                                                 _run_params(params, as_of, horizon),
                                                  model=model, data_version=data_version)
     return StartedBatch(run_id, as_of, data_version, reaped + reaped_too, held_back)
 
@@ -156,8 +155,15 @@ def run_forecast_batch(
     except Exception as exc:
         with engine.begin() as conn:
             finish_batch_run(conn, run_id, "failed", params={
-                **(params or {}), "as_of": as_of.isoformat(), "error": str(exc)[:500]})
+                **_run_params(params, as_of, horizon), "error": str(exc)[:500]})
         raise
+
+
+def _run_params(params: dict[str, Any] | None, as_of: date, horizon: int) -> dict[str, Any]:
+    """What every forecast run records whichever way it ends: the caller's parameters and the
+    days it forecasts from and for."""
+    return {**(params or {}), "as_of": as_of.isoformat(), "horizon_days": horizon,
+            "country": COUNTRY}
 
 
 def _run(engine: Engine, run_id: str, as_of: date, model: str, model_params: dict[str, Any],
@@ -187,8 +193,7 @@ def _run(engine: Engine, run_id: str, as_of: date, model: str, model_params: dic
         [fold.summary for fold in folds])
     series = int(forecast["unique_id"].nunique())
     finished = {
-        **params, "as_of": as_of.isoformat(), "horizon_days": horizon,
-        "country": COUNTRY, "series": series,
+        **_run_params(params, as_of, horizon), "series": series,
         # psi, the variance of the error a series' days share: the safety-stock plan adds it
         # to the spread of summed demand (allocation.planning.reservation).
         "level_shock": float(forecaster.dispersion_.level_shock),

@@ -235,10 +235,12 @@ def test_a_batch_that_fails_marks_its_run_failed_with_the_error(
 
     with pytest.raises(UnknownModelError):
         run_forecast_batch(loaded_engine, run_id, as_of, "no-such-model",
-                           params={"source": "test"})
+                           params={"source": "test"}, horizon=14)
 
     with loaded_engine.connect() as conn:
         status, params = conn.execute(select(BatchRun.status, BatchRun.params)
                                       .where(BatchRun.run_id == run_id)).one()
     assert status == "failed" and params["source"] == "test"
     assert "no-such-model" in params["error"] and params["as_of"] == str(as_of)
+    # what it was asked to forecast survives the failure, to compare with the runs that worked
+    assert params["horizon_days"] == 14 and params["country"] == "PL"
