@@ -197,6 +197,10 @@ class LGBMForecaster(Forecaster):
                 f"so at least one series needs {self.min_history_days} days"
                 f"{window}; the longest has {longest}. Use a statistical model (seasonal_naive, "
                 "auto_ets) for shorter histories")
+        return self._fit_trainable(rows)
+
+    def _fit_trainable(self, rows: pd.DataFrame) -> FittedPipeline:
+        """Fit on rows `_trainable` has kept and found enough."""
         mlf = self._pipeline()
         yearly = learns_yearly(rows["ds"])
         mlf.fit(self._features(rows.reset_index(drop=True), yearly),
@@ -215,9 +219,10 @@ class LGBMForecaster(Forecaster):
         before the cut, so the history before the cut is never copied whole. Too few rows to
         train it on: no holdout, as when no series is long enough for one."""
         train = history.take(self._training_positions(index, cut, usable))
-        if self._trainable(train)[1] < _MIN_TRAINING_ROWS:
+        train, trainable, _ = self._trainable(train)
+        if trainable < _MIN_TRAINING_ROWS:
             return pd.DataFrame(columns=["unique_id", "ds", "yhat"])
-        state = self._fit_rows(train)
+        state = self._fit_trainable(train)
         lo = np.maximum(index.starts, cut - self._window())
         recent = history.take(row_positions(lo[usable], cut[usable])).reset_index(drop=True)
         return self._mean(state, recent, self.calibration_days, future)
