@@ -44,7 +44,7 @@ from typing import Any, Literal, cast
 
 import orjson
 import psycopg
-from psycopg.errors import UniqueViolation
+from psycopg.errors import InvalidTextRepresentation, UniqueViolation
 from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -350,7 +350,9 @@ def _reserve_in_one_statement(
 
     Still one conditional update per row: the ATP test is in the UPDATE's WHERE, so a row
     changed by a transaction that committed while we waited for its lock is re-checked on its
-    new version (EvalPlanQual), exactly as with the per-row statements. The `locked` sub-select
+    new version (EvalPlanQual), exactly as with the per-row statements. (A row short in the
+    statement's snapshot but restocked while we waited is not found at all, and reads as
+    short: a refusal the caller may retry, never an oversell.) The `locked` sub-select
     takes the row locks in (node_id, sku) order before any row is updated (a join's order is
     not guaranteed, a sorted FOR UPDATE is), so two multi-line orders never deadlock. The rows
     travel as arrays, so the text is the same for every order: compiled once by SQLAlchemy and
@@ -832,10 +834,15 @@ _RESERVE_AND_RECORD_SQL = """
         WHERE NOT EXISTS (SELECT FROM prior)
         ORDER BY s.node_id, s.sku
         FOR UPDATE OF s
+    ), seen AS MATERIALIZED (
+        SELECT s.node_id, s.sku, s.on_hand - s.reserved - s.safety_stock AS atp
+        FROM stock AS s JOIN wanted AS w ON s.node_id = w.node_id AND s.sku = w.sku
+        WHERE NOT EXISTS (SELECT FROM prior)
     ), verdict AS MATERIALIZED (
         SELECT count(*) = %(n_wanted)s::int AS go
         FROM locked AS l JOIN wanted AS w ON l.node_id = w.node_id AND l.sku = w.sku
-        WHERE l.atp >= w.qty
+        JOIN seen AS n ON n.node_id = w.node_id AND n.sku = w.sku
+        WHERE l.atp >= w.qty AND n.atp >= w.qty
     ), taken AS (
         UPDATE stock AS s
         SET reserved = s.reserved + w.qty, version = s.version + 1,
@@ -872,9 +879,16 @@ _RESERVE_AND_RECORD_SQL = """
             AS a(line_id text, node_id text, sku text, qty int, method text,
                  promised_at timestamptz, cost_pln numeric), verdict
         WHERE verdict.go
+    ), reserved_rows AS (
+        SELECT count(*) AS n FROM taken
     )
-    SELECT v.go, (SELECT count(*) FROM taken), p.request_hash, p.status, p.decision
-    FROM verdict AS v LEFT JOIN prior AS p ON true
+    SELECT v.go,
+           CASE WHEN v.go AND r.n <> %(n_wanted)s::int
+                THEN CAST('reserve_and_record: ' || r.n || ' of ' || %(n_wanted)s::int
+                          || ' stock rows reserved' AS int)
+                ELSE r.n END,
+           p.request_hash, p.status, p.decision
+    FROM verdict AS v CROSS JOIN reserved_rows AS r LEFT JOIN prior AS p ON true
 """
 """The statement text is the same for every order (prepared once per connection, generic
 plan). The stock rows wanted travel as three array literals written by `_array_literal`, so
@@ -895,7 +909,8 @@ def _array_literal(values: Iterable[object]) -> str:
 
 
 class RecordingFailed(Exception):
-    """The one-statement write broke its own all-or-nothing rule (a bug, never expected)."""
+    """The one-statement write found it had reserved fewer rows than it judged available (a
+    bug, never expected); the statement was rolled back, so nothing of the order was written."""
 
 
 def reserve_and_record(
@@ -916,6 +931,15 @@ def reserve_and_record(
       UPDATE (ATP re-checked on the locked version, as everywhere in this module), the holds,
       the order, its lines and allocations. Otherwise nothing is written and `written` is False:
       the caller decides again on fresh stock.
+    - The verdict also asks the row's version in the statement's snapshot (`seen`) for the
+      units. The UPDATE's scan finds rows by that version, and re-checks the newest one only
+      for rows it found: a row short in the snapshot but restocked by a feed while we waited
+      for its lock was skipped, while the verdict on the locked version passed and the order
+      was recorded holding nothing (a unit sold twice when it shipped). Such a row now makes
+      the write a no-op, decided again on a fresh snapshot.
+    - Should the UPDATE still reserve fewer rows than the verdict passed, the statement's last
+      SELECT fails (a text cast to int: plain SQL has no RAISE), so the whole statement rolls
+      back and `RecordingFailed` is raised with nothing written.
     - An order id already recorded (`prior`) also writes nothing and returns that order (replay
       or 409 is the caller's call). An id recorded concurrently, after our snapshot, makes the
       orders (or order lines) INSERT fail on its primary key: the whole statement, reservation
@@ -926,7 +950,25 @@ def reserve_and_record(
     if not wanted:
         raise ValueError("an order with nothing to reserve is not recorded here")
     at = _now(now)
-    row = connection.execute(
+    try:
+        row = _execute_reserve_and_record(connection, order, wanted, at)
+    except InvalidTextRepresentation as exc:
+        if "reserve_and_record:" not in str(exc):
+            raise
+        raise RecordingFailed(f"order {order.order_id}: {exc.diag.message_primary} (nothing "
+                              "was written)") from exc
+    assert row is not None  # `verdict` is an aggregate: always one row
+    go, _, prior_hash, prior_status, prior_decision = row
+    if prior_hash is not None:
+        return RecordOutcome(False, PriorOrder(prior_hash, prior_status, prior_decision))
+    return RecordOutcome(bool(go))
+
+
+def _execute_reserve_and_record(
+    connection: psycopg.Connection[Any], order: OrderRecord, wanted: dict[Key, int],
+    at: datetime,
+) -> tuple[Any, ...] | None:
+    return connection.execute(
         _RESERVE_AND_RECORD_SQL,
         {
             "order_id": order.order_id,
@@ -953,15 +995,6 @@ def reserve_and_record(
         },
         prepare=True,
     ).fetchone()
-    assert row is not None  # `verdict` is an aggregate: always one row
-    go, taken, prior_hash, prior_status, prior_decision = row
-    if go and taken != len(wanted):
-        raise RecordingFailed(
-            f"order {order.order_id}: {taken} of {len(wanted)} stock rows reserved with the order"
-        )
-    if prior_hash is not None:
-        return RecordOutcome(False, PriorOrder(prior_hash, prior_status, prior_decision))
-    return RecordOutcome(bool(go))
 
 
 def prior_order(connection: psycopg.Connection[Any], order_id: str) -> PriorOrder | None:

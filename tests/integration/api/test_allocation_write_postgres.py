@@ -270,3 +270,63 @@ def test_an_allocation_must_name_a_stock_row(pg: Engine) -> None:
             " cost_pln) VALUES ('NOSTOCK', '1', 'NO-SUCH-NODE', 'JACKET', 1, 'home_delivery',"
             " now(), 1.0)"
         ))
+
+
+
+def _restock_while_waited_for(pg: Engine, write: Callable[[], Any]) -> Any:
+    """Run `write` while another transaction holds S001's last LAST unit and restocks it (+5):
+    the write's snapshot sees 1 unit, its row lock sees 6 once the restock commits."""
+    url = pg.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as feed, ThreadPoolExecutor(1) as pool:
+        feed.execute("UPDATE stock SET on_hand = on_hand + 5, version = version + 1 "
+                     f"WHERE node_id = 'S001' AND sku = '{LAST_UNITS_SKU}'")
+        pending = pool.submit(write)
+        _wait_for_a_lock_wait(url)
+        feed.commit()
+        return pending.result(timeout=30)
+
+
+def test_a_row_restocked_while_the_write_waited_writes_nothing_until_decided_again(
+    pg: Engine
+) -> None:
+    """Short in the statement's snapshot, enough on the locked row: the write is a no-op (the
+    UPDATE used to skip that row while the order was recorded, holding nothing: a unit sold
+    twice when it shipped); the same write on a fresh snapshot then holds the units."""
+    items = [("S001", LAST_UNITS_SKU, 2)]
+
+    def write() -> db_stock.RecordOutcome:
+        with autocommit(pg) as db:
+            return db_stock.reserve_and_record(db, _record("RESTOCKED", items), items)
+
+    assert _restock_while_waited_for(pg, write) == db_stock.RecordOutcome(False)
+    with pg.connect() as conn:
+        for table in ("orders", "order_lines", "allocations", "reservations"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
+    assert books(pg)["reserved"] == 0
+    assert write() == db_stock.RecordOutcome(True)
+    assert books(pg) == {"oversold": 0, "reserved": 2, "held": 2, "allocated": 2}
+
+
+def test_a_write_that_reserves_fewer_rows_than_judged_writes_nothing(pg: Engine) -> None:
+    """The statement's own guard: should its UPDATE skip a row the verdict passed, the
+    statement fails and is rolled back whole. A trigger that swallows updates of one row
+    stands in for such a bug (a test double at the database)."""
+    items = [("DC-STRYKOW", "JACKET", 1), ("S001", "PHONE", 1)]
+    with pg.begin() as conn:
+        conn.execute(text(
+            "CREATE FUNCTION skip_phone_update() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN IF NEW.sku = 'PHONE' THEN RETURN NULL; END IF; RETURN NEW; END $$"))
+        conn.execute(text("CREATE TRIGGER skip_phone BEFORE UPDATE ON stock "
+                          "FOR EACH ROW EXECUTE FUNCTION skip_phone_update()"))
+    try:
+        with autocommit(pg) as db, pytest.raises(db_stock.RecordingFailed,
+                                                 match="1 of 2 stock rows reserved"):
+            db_stock.reserve_and_record(db, _record("GUARDED", items), items)
+    finally:
+        with pg.begin() as conn:
+            conn.execute(text("DROP TRIGGER skip_phone ON stock"))
+            conn.execute(text("DROP FUNCTION skip_phone_update()"))
+    with pg.connect() as conn:
+        for table in ("orders", "order_lines", "allocations", "reservations"):
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0
+    assert books(pg)["reserved"] == 0
