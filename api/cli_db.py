@@ -133,12 +133,17 @@ def init_command(
         int | None, typer.Option(min=1, help="Number of SKUs (default: the generator's).")
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Reload even if the same demo chain is loaded.")
+        bool, typer.Option("--force", help=(
+            "Reload even if the same demo chain is loaded, and replace a database that holds "
+            "orders, stock movements, runs or plans (they are deleted)."))
     ] = False,
 ) -> None:
     """Create the schema (migrations) and, with --demo, load the demo chain.
 
-    Safe to re-run: the same chain is skipped; a different one replaces all data atomically.
+    Safe to re-run: the same chain is skipped. Loading a different chain replaces all data
+    atomically, and is refused while the database holds orders, stock movements, forecast
+    runs or plans, unless --force. Restart running servers after a load: they keep the
+    master data (nodes, SKUs) they started with.
     """
     from api.db.migrate import current_revision, upgrade
 
@@ -156,7 +161,13 @@ def init_command(
 def _load_demo(
     engine: Engine, settings: Settings, seed: int, stores: int, skus: int | None, force: bool
 ) -> None:
-    from api.db.load_chain import DEMO_DATASET, load_chain, loaded_dataset, total_rows
+    from api.db.load_chain import (
+        DEMO_DATASET,
+        load_chain,
+        loaded_dataset,
+        operational_records,
+        total_rows,
+    )
     from data import demo_chain
 
     n_skus = skus if skus is not None else demo_chain.DEFAULT_SKUS
@@ -166,6 +177,12 @@ def _load_demo(
     if loaded is not None and loaded.data_version == version and not force:
         typer.echo(f"demo chain {params} already loaded (data version {version}); skipped")
         return
+    records = operational_records(engine)
+    if records and not force:
+        held = ", ".join(f"{table.replace('_', ' ')}: {n:,}" for table, n in records.items())
+        raise fail(f"the database holds {held}: loading the demo chain {params} would delete "
+                   "them with everything else. Use another database (OMNI_DATABASE_URL), or "
+                   "pass --force to replace it all")
     with console.status("generating the demo chain..."):
         chain = demo_chain.generate_chain(seed=seed, n_stores=stores, n_skus=n_skus)
     params["as_of"] = chain.as_of.isoformat()
@@ -175,6 +192,8 @@ def _load_demo(
             window_days=settings.demand_rate_window_days, name=DEMO_DATASET,
         )
     _print_report(report, redact(engine.url))
+    if loaded is not None:
+        typer.echo("restart any running `omni serve`: it keeps the nodes and SKUs it started with")
 
 
 def demo_data_version(params: dict[str, Any]) -> str:

@@ -34,6 +34,9 @@ def demo_command(
     rebalance_deadline_s: Annotated[
         float, typer.Option(min=1, help="Deadline of the rebalancing solver.")
     ] = 30.0,
+    force: Annotated[bool, typer.Option("--force", help=(
+        "Replace a database that holds another chain's orders, movements, runs or plans "
+        "(they are deleted)."))] = False,
 ) -> None:
     """Run the main job end to end on the embedded defaults and print a summary."""
     import numpy as np
@@ -49,7 +52,7 @@ def demo_command(
     started = time.perf_counter()
     n_skus = skus if skus is not None else DEFAULT_SKUS
     _step("1. load the demo chain", lambda: init_command(
-        demo=True, seed=seed, stores=stores, skus=n_skus, force=False
+        demo=True, seed=seed, stores=stores, skus=n_skus, force=force
     ))
     settings = get_settings()
     engine = make_engine(settings.database_url, settings)

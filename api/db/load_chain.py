@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from api.db.bulk import enlarge_sqlite_cache, write_frame
 from api.db.tables import Dataset, metadata
@@ -167,6 +167,22 @@ def loaded_dataset(engine: Engine, name: str = DEMO_DATASET) -> DatasetInfo | No
     if row is None:
         return None
     return DatasetInfo(row.name, row.data_version, dict(row.params), row.loaded_at)
+
+
+# What the service records while it runs (as opposed to the chain a load writes): a load
+# deletes these with everything else.
+OPERATIONAL_TABLES: tuple[str, ...] = (
+    "orders", "stock_movements", "batch_runs", "transfers", "safety_stock_plans")
+
+
+def operational_records(engine: Engine) -> dict[str, int]:
+    """Rows per table of what orders, feeds and planners have recorded (tables with none are
+    left out): what a reload of the chain would delete."""
+    tables = {t.name: t for t in metadata.sorted_tables}
+    with engine.connect() as conn:
+        counts = {name: conn.execute(select(func.count()).select_from(tables[name])).scalar_one()
+                  for name in OPERATIONAL_TABLES}
+    return {name: int(n) for name, n in counts.items() if n}
 
 
 def load_chain(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 import api.cli_db
@@ -11,7 +11,7 @@ from api.cli import app
 from api.cli_db import demo_data_version, demo_sources
 from api.db.engine import make_engine
 from api.db.migrate import current_revision, head_revision
-from api.db.tables import Sale, Stock
+from api.db.tables import Order, Sale, Stock
 
 
 def _run(args: list[str], database_url: str) -> tuple[int, str, str]:
@@ -105,6 +105,36 @@ def test_init_demo_loads_the_chain_and_a_rerun_skips(
     assert code == 0 and "skipped" in out
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Sale)).scalar_one() == sales
+    engine.dispose()
+
+
+def test_a_different_chain_is_not_loaded_over_recorded_orders_without_force(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload deletes everything: over a database the OMS and planners have written to, it
+    takes --force (it used to replace 883 orders and their holds without a word)."""
+    pytest.importorskip("data.demo_chain")
+    pinned = "{seed}-{n_stores}-{n_skus}".format
+    monkeypatch.setattr(api.cli_db, "demo_data_version", lambda params: pinned(**params))
+    first = ["db", "init", "--demo", "--seed", "3", "--stores", "2", "--skus", "3"]
+    assert _run(first, sqlite_url)[0] == 0
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(insert(Order).values(order_id="KEEP-ME", request_hash="h",
+                                          status="allocated", fulfilment="home_delivery",
+                                          decision={}))
+    other = ["db", "init", "--demo", "--seed", "3", "--stores", "3", "--skus", "3"]
+    code, _, err = _run(other, sqlite_url)
+    assert code == 1
+    _one_clear_line(err, "orders: 1", "--force")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Order)).scalar_one() == 1
+
+    code, out, err = _run([*other, "--force"], sqlite_url)
+    assert code == 0, err
+    assert "restart any running `omni serve`" in out
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Order)).scalar_one() == 0
     engine.dispose()
 
 
