@@ -35,7 +35,9 @@ _TEXT = {
     403: "The key's scope does not allow this",
     404: "Unknown order, SKU, node or locker",
     409: ("Conflict: not enough stock, no plan within the order's limits (max_parcels, pick "
-          "capacity), a reused order or movement id, a stale snapshot, an illegal transition"),
+          "capacity), a reused order or movement id, a stale snapshot, an illegal transition; "
+          "`stale-stock` (the order's stock rows kept changing under other orders while it was "
+          "decided) is the one to retry, after `Retry-After` seconds: nothing was reserved"),
     413: ("The body's declared length is over the endpoint's limit (1 MiB for an order, 32 MiB "
           "otherwise); `limit_bytes` says which"),
     415: "The body is not JSON: send Content-Type: application/json",

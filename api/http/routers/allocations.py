@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1/allocations", tags=["allocations"])
 PROBLEMS = ALL_PROBLEMS
 
 
-def to_command(body: AllocationCreate) -> AllocateOrder:
+def to_command(body: AllocationCreate, max_parcels_default: int) -> AllocateOrder:
     """The service command; cross-field rules that need a pointer are checked here."""
     if body.fulfilment == "click_and_collect" and body.pickup_store_id is None:
         raise InvalidCommand("#/pickup_store_id", "click_and_collect needs pickup_store_id")
@@ -56,7 +56,7 @@ def to_command(body: AllocationCreate) -> AllocateOrder:
         order_id=body.order_id,
         fulfilment=body.fulfilment,
         lines=tuple(LineCommand(line.line_id, line.sku, line.qty) for line in body.lines),
-        request_hash=payload_hash(body.model_dump(mode="json", exclude={"deadline_ms"})),
+        request_hash=order_hash(body, max_parcels_default),
         postcode=destination.postcode if destination else None,
         lat=destination.lat if destination else None,
         lon=destination.lon if destination else None,
@@ -67,6 +67,17 @@ def to_command(body: AllocationCreate) -> AllocateOrder:
         allow_partial=body.allow_partial,
         deadline_ms=body.deadline_ms,
     )
+
+
+def order_hash(body: AllocationCreate, max_parcels_default: int) -> str:
+    """What makes two requests under one order_id the same order: the body with the service's
+    defaults as if left out (`max_parcels` sent as the default it would get; absent, null and
+    default fields are alike already), without `deadline_ms` (how long to search, not what).
+    A retry must replay however its client spells a default."""
+    payload = body.model_dump(mode="json", exclude={"deadline_ms"})
+    if payload["max_parcels"] == max_parcels_default:
+        payload["max_parcels"] = None
+    return payload_hash(payload)
 
 
 @router.post(
@@ -86,9 +97,9 @@ async def create_allocation(
 async def allocate(body: AllocationCreate, runtime: Runtime) -> Response:
     """The order in `body`, sourced and reserved (in one hop to an allocator thread: the work
     blocks on the database)."""
-    command = to_command(body)
-    data = await master_data(runtime)
     settings = runtime.settings
+    command = to_command(body, settings.max_parcels_default)
+    data = await master_data(runtime)
     policy = AllocationPolicy(
         deadline_ms=settings.allocation_deadline_ms,
         hold_hours=settings.click_and_collect_hold_hours,

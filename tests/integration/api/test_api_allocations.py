@@ -35,6 +35,22 @@ def test_the_same_order_again_replays_the_decision_and_reserves_nothing_more(
     assert total_reserved(loaded_engine) == 3
 
 
+def test_a_retry_that_spells_out_the_defaults_replays_the_order(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """The default max_parcels sent explicitly, allow_partial false, a null field: the same
+    order as before (the explicit max_parcels used to be a 409 order-id-reused)."""
+    first = client.post("/v1/allocations", json=order("O-DEF", qty=2), headers=OMS)
+    spelled = order("O-DEF", qty=2, max_parcels=3, allow_partial=False, promise_by=None)
+    again = client.post("/v1/allocations", json=spelled, headers=OMS)
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json() == first.json()
+    other = client.post("/v1/allocations", json=order("O-DEF", qty=2, max_parcels=2),
+                        headers=OMS)
+    assert other.status_code == 409 and other.json()["type"].endswith("/order-id-reused")
+    assert total_reserved(loaded_engine) == 2
+
+
 def test_a_different_payload_under_a_used_order_id_is_a_conflict(client: TestClient) -> None:
     assert client.post("/v1/allocations", json=order("O-3"), headers=OMS).status_code == 201
     clash = client.post("/v1/allocations", json=order("O-3", qty=2), headers=OMS)
