@@ -45,7 +45,7 @@ from typing import Any, Literal, cast
 import orjson
 import psycopg
 from psycopg.errors import InvalidTextRepresentation, UniqueViolation
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.db.tables import DemandRate, Node, Order, Reservation, Sku, Stock, StockMovement
@@ -91,12 +91,15 @@ class Availability:
 
 @dataclass(frozen=True)
 class StockCount:
-    """One row of a WMS/POS snapshot: the counted units and the source's version of the count."""
+    """One row of a WMS/POS snapshot: the counted units and the source's version of the count;
+    `counted_at`, when the feed says, the moment the units were counted (see
+    `apply_stock_snapshot`)."""
 
     node_id: str
     sku: str
     on_hand: int
     version: int
+    counted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ class Movement:
 class MovementResult:
     applied: int
     duplicates: int
+    already_counted: int = 0  # recorded, not applied: they happened before the row's count
 
 
 class StockError(Exception):
@@ -448,10 +452,16 @@ def apply_stock_snapshot(
 ) -> SnapshotResult:
     """Apply a WMS/POS count, all or nothing. Raises StaleSnapshot if any row is older than the
     count already applied, BelowReserved if a count is below the units reserved, and
-    UnknownStockItem for a node or SKU we do not know. Repeats (same version) are skipped."""
+    UnknownStockItem for a node or SKU we do not know. Repeats (same version) are skipped.
+
+    A count that says when it was taken (`counted_at`) becomes on hand plus the sales and
+    receipts recorded since that moment (they reached us before the count did, and the shelf
+    it counted did not hold their effect yet); the moment is kept on the row, so a movement
+    from before it that arrives later is not applied twice (`apply_movements`)."""
     at = _now(now)
     counts = _unique_counts(rows)
     current = _lock_rows(conn, {node for node, _ in counts})
+    since = _movements_since_counts(conn, [r for r in counts.values() if r.counted_at])
     stale, below, unknown = [], [], []
     to_update, to_create, unchanged = [], [], 0
     for key, row in counts.items():
@@ -459,14 +469,15 @@ def apply_stock_snapshot(
             to_create.append(row)
             continue
         reserved, feed_version = current[key]
+        on_hand = row.on_hand + since.get(key, 0)
         if row.version < feed_version:
             stale.append((row.node_id, row.sku, row.version, feed_version))
         elif row.version == feed_version:
             unchanged += 1
-        elif row.on_hand < reserved:
-            below.append((row.node_id, row.sku, row.on_hand, reserved))
+        elif on_hand < reserved:
+            below.append((row.node_id, row.sku, on_hand, reserved))
         else:
-            to_update.append(row)
+            to_update.append(replace(row, on_hand=on_hand))
     if to_create:
         unknown = _unknown_keys(conn, [(r.node_id, r.sku) for r in to_create])
     if stale:
@@ -482,12 +493,13 @@ def apply_stock_snapshot(
             .values(
                 on_hand=bindparam("b_on_hand"),
                 feed_version=bindparam("b_version"),
+                counted_at=bindparam("b_counted_at"),
                 version=stock.c.version + 1,
                 updated_at=bindparam("b_now"),
             ),
             [
                 {"b_node": r.node_id, "b_sku": r.sku, "b_on_hand": r.on_hand,
-                 "b_version": r.version, "b_now": at}
+                 "b_version": r.version, "b_counted_at": r.counted_at, "b_now": at}
                 for r in to_update
             ],
         )
@@ -496,11 +508,34 @@ def apply_stock_snapshot(
             insert(stock),
             [
                 {"node_id": r.node_id, "sku": r.sku, "on_hand": r.on_hand, "reserved": 0,
-                 "safety_stock": 0, "version": 1, "feed_version": r.version, "updated_at": at}
+                 "safety_stock": 0, "version": 1, "feed_version": r.version,
+                 "counted_at": r.counted_at, "updated_at": at}
                 for r in to_create
             ],
         )
     return SnapshotResult(updated=len(to_update), created=len(to_create), unchanged=unchanged)
+
+
+def _movements_since_counts(conn: Connection, rows: Sequence[StockCount]) -> dict[Key, int]:
+    """Net units the recorded sales and receipts of each row's node × SKU moved after the
+    row's `counted_at` (receipts up, sales down); rows are grouped by moment, one query each."""
+    by_moment: dict[datetime, set[Key]] = defaultdict(set)
+    for row in rows:
+        if row.counted_at is not None:
+            by_moment[row.counted_at].add((row.node_id, row.sku))
+    net: dict[Key, int] = {}
+    signed = case((movements.c.kind == "receipt", movements.c.qty), else_=-movements.c.qty)
+    for moment, keys in by_moment.items():
+        query = (
+            select(movements.c.node_id, movements.c.sku, func.sum(signed))
+            .where(movements.c.node_id.in_(sorted({n for n, _ in keys})),
+                   movements.c.occurred_at > moment)
+            .group_by(movements.c.node_id, movements.c.sku)
+        )
+        for node_id, sku, units in conn.execute(query):
+            if (node_id, sku) in keys:
+                net[(node_id, sku)] = int(units)
+    return net
 
 
 def _unique_counts(rows: Sequence[StockCount]) -> dict[Key, StockCount]:
@@ -544,14 +579,16 @@ def apply_movements(
     A movement whose id was applied before is skipped (a retried feed is harmless). A sale that
     would leave fewer units than are reserved raises BelowReserved: the count is off or orders
     must be re-sourced, and a person should decide which. A receipt for a node × SKU without a
-    stock row creates it.
+    stock row creates it. A movement that happened before the row's last count was taken
+    (`stock.counted_at`) is recorded, not applied: the count holds it already.
     """
     at = _now(now)
     ordered = sorted(batch, key=lambda m: (m.node_id, m.sku, m.movement_id))
     for m in ordered:
         if m.qty <= 0 or m.kind not in ("sale", "receipt"):
             raise ValueError(f"movement {m.movement_id}: kind sale/receipt and qty > 0 required")
-    applied = 0
+    counted = _count_moments(conn, {(m.node_id, m.sku) for m in ordered})
+    applied = already_counted = 0
     below: list[tuple[str, str, int, int]] = []
     unknown: list[Key] = []
     reused: list[tuple[Movement, Movement]] = []
@@ -562,6 +599,10 @@ def apply_movements(
                     recorded = _recorded_movement(conn, m.movement_id)
                     if recorded != _in_utc(m):
                         reused.append((recorded, m))
+                    continue
+                moment = counted.get((m.node_id, m.sku))
+                if moment is not None and m.occurred_at <= moment:
+                    already_counted += 1
                     continue
                 applied += 1
                 if not _move(conn, m, at):
@@ -582,7 +623,23 @@ def apply_movements(
         if below:
             raise BelowReserved(below) from None
         raise UnknownStockItem(unknown) from None
-    return MovementResult(applied=applied, duplicates=len(ordered) - applied)
+    return MovementResult(applied=applied, duplicates=len(ordered) - applied - already_counted,
+                          already_counted=already_counted)
+
+
+def _count_moments(conn: Connection, keys: set[Key]) -> dict[Key, datetime | None]:
+    """When each row's last count was taken, the rows locked in (node_id, sku) order until
+    commit (PostgreSQL), so that no count lands between this read and the movement's update."""
+    if not keys:
+        return {}
+    nodes = sorted({n for n, _ in keys})
+    result = conn.execute(
+        select(stock.c.node_id, stock.c.sku, stock.c.counted_at)
+        .where(stock.c.node_id.in_(nodes), stock.c.sku.in_(sorted({s for _, s in keys})))
+        .order_by(stock.c.node_id, stock.c.sku)
+        .with_for_update()
+    )
+    return {(n, s): moment for n, s, moment in result if (n, s) in keys}
 
 
 def _record_movement(conn: Connection, m: Movement, at: datetime) -> bool:

@@ -173,6 +173,9 @@ class Stock(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     feed_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=_now())
+    # When the last count applied was taken, if its feed said (r0008): movements from before
+    # it are inside the count, movements after it are added to it.
+    counted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Reservation(Base):
@@ -213,6 +216,8 @@ class StockMovement(Base):
         CheckConstraint("kind IN ('sale', 'receipt')", name="kind"),
         CheckConstraint("qty > 0", name="qty_positive"),
         ForeignKeyConstraint(["node_id", "sku"], ["stock.node_id", "stock.sku"]),
+        # r0008: a count that says when it was taken adds the movements after that moment
+        Index("ix_stock_movements_node_id_sku_occurred_at", "node_id", "sku", "occurred_at"),
     )
 
     movement_id: Mapped[str] = mapped_column(String(64), primary_key=True)

@@ -161,6 +161,11 @@ class StockSnapshot(Strict):
     """A bulk stock count from WMS/POS; `version` must exceed the last applied one per row."""
 
     version: int = Field(ge=1, le=MAX_VERSION)
+    counted_at: PastInstant | None = Field(default=None, description=(
+        "when the units were counted. Given, each row's on hand becomes the count plus the "
+        "sales and receipts recorded after that moment, and movements from before it that "
+        "arrive later are recorded without being applied again (the count holds them). "
+        "Left out, the count is taken as it stands and every movement is applied"))
     items: list[StockItem] = Field(min_length=1, max_length=100_000)
 
 
@@ -188,6 +193,9 @@ class Movements(Strict):
 class MovementsResult(BaseModel):
     applied: int
     duplicates: int
+    already_counted: int = Field(description=(
+        "movements recorded but not applied: they happened before the row's last count, "
+        "which holds them (see `counted_at` of PUT /v1/stock)"))
 
 
 Day = Annotated[date, Field(description="ISO date, from 2000-01-01 to today in Warsaw")]

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/v1/stock", tags=["stock"])
 @router.put("", response_model=SnapshotResult, responses=ALL_PROBLEMS)
 async def put_stock(body: StockSnapshot, runtime: RuntimeDep, _key: FeedKey) -> SnapshotResult:
     """Apply a versioned stock count, all or nothing; an older version than applied is a 409."""
-    counts = [db_stock.StockCount(i.node_id, i.sku, i.on_hand, body.version) for i in body.items]
+    counts = [db_stock.StockCount(i.node_id, i.sku, i.on_hand, body.version, body.counted_at)
+              for i in body.items]
     reserve = [
         db_stock.StockItem(i.node_id, i.sku, i.safety_stock)
         for i in body.items
@@ -42,4 +43,5 @@ async def post_movements(body: Movements, runtime: RuntimeDep, _key: FeedKey) ->
     result = await run_in_threadpool(
         stock_feeds.apply_movements, runtime.engine, data.catalog, batch
     )
-    return MovementsResult(applied=result.applied, duplicates=result.duplicates)
+    return MovementsResult(applied=result.applied, duplicates=result.duplicates,
+                           already_counted=result.already_counted)

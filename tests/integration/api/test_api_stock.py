@@ -29,6 +29,30 @@ def test_a_newer_snapshot_applies_and_an_older_one_is_refused(
     assert repeat.json()["unchanged"] == 1
 
 
+def test_a_count_with_its_moment_keeps_later_sales_and_skips_earlier_ones(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """The outside trial's case: a count of 10, then sales dated before it arrive. They are in
+    the count already (they were subtracted again: on hand 4)."""
+    def sale(movement_id: str, qty: int, at: str) -> dict[str, object]:
+        return {"movement_id": movement_id, "node_id": "S001", "sku": "SCARF", "kind": "sale",
+                "qty": qty, "occurred_at": at}
+
+    posted = client.post("/v1/stock/movements", headers=OMS, json={"movements": [
+        sale("after-count", 1, "2026-12-01T09:30:00+01:00")]})
+    assert posted.status_code == 200, posted.text
+    count = {**snapshot(5, 10, node="S001", sku="SCARF"),
+             "counted_at": "2026-12-01T09:00:00+01:00"}
+    applied = client.put("/v1/stock", json=count, headers=PLANNER)
+    assert applied.status_code == 200, applied.text
+    assert stock_row(loaded_engine, "S001", "SCARF") == (9, 0)
+    late = client.post("/v1/stock/movements", headers=OMS, json={"movements": [
+        sale("before-count", 2, "2026-12-01T08:00:00+01:00"),
+        sale("long-before", 4, "2025-01-01T12:00:00+01:00")]})
+    assert late.json() == {"applied": 0, "duplicates": 0, "already_counted": 2}
+    assert stock_row(loaded_engine, "S001", "SCARF") == (9, 0)
+
+
 def test_a_snapshot_for_an_unknown_node_is_a_404(client: TestClient) -> None:
     answer = client.put("/v1/stock", json=snapshot(1, 3, node="S999"), headers=PLANNER)
     assert answer.status_code == 404
@@ -44,9 +68,9 @@ def test_movements_change_on_hand_once_even_when_repeated(
          "occurred_at": "2026-11-08T13:00:00+01:00"},
     ]}
     first = client.post("/v1/stock/movements", json=batch, headers=OMS)
-    assert first.json() == {"applied": 2, "duplicates": 0}
+    assert first.json() == {"applied": 2, "duplicates": 0, "already_counted": 0}
     again = client.post("/v1/stock/movements", json=batch, headers=OMS)
-    assert again.json() == {"applied": 0, "duplicates": 2}
+    assert again.json() == {"applied": 0, "duplicates": 2, "already_counted": 0}
     assert stock_row(loaded_engine, "S001", "SCARF") == (13, 0)
 
 
@@ -57,7 +81,7 @@ def test_a_movement_id_reused_for_another_movement_is_refused_and_nothing_applie
     sale = {"movement_id": "m1", "node_id": "S001", "sku": "SCARF", "kind": "sale", "qty": 2,
             "occurred_at": "2026-11-08T12:00:00+01:00"}
     assert client.post("/v1/stock/movements", json={"movements": [sale]},
-                       headers=OMS).json() == {"applied": 1, "duplicates": 0}
+                       headers=OMS).json() == {"applied": 1, "duplicates": 0, "already_counted": 0}
     same_instant = {**sale, "occurred_at": "2026-11-08T11:00:00Z"}  # a retry, written in UTC
     new = {"movement_id": "m3", "node_id": "S001", "sku": "PHONE", "kind": "receipt", "qty": 1,
            "occurred_at": "2026-11-08T14:00:00Z"}
@@ -76,7 +100,7 @@ def test_a_movement_id_reused_for_another_movement_is_refused_and_nothing_applie
     assert stock_row(loaded_engine, "S001", "PHONE") == (3, 0)  # all or nothing
     retry = client.post("/v1/stock/movements", json={"movements": [same_instant, new]},
                         headers=OMS)
-    assert retry.json() == {"applied": 1, "duplicates": 1}
+    assert retry.json() == {"applied": 1, "duplicates": 1, "already_counted": 0}
 
 
 def test_two_movements_of_one_batch_under_one_id_are_refused_as_invalid_input(
@@ -95,7 +119,7 @@ def test_two_movements_of_one_batch_under_one_id_are_refused_as_invalid_input(
     assert "also the id of movement 0 of this batch" in problem["errors"][0]["detail"]
     assert stock_row(loaded_engine, "S001", "SCARF") == (10, 0)
     same = client.post("/v1/stock/movements", json={"movements": [sale, sale]}, headers=OMS)
-    assert same.json() == {"applied": 1, "duplicates": 1}
+    assert same.json() == {"applied": 1, "duplicates": 1, "already_counted": 0}
 
 
 def test_a_sale_below_the_reserved_units_is_refused(client: TestClient) -> None:
@@ -181,5 +205,5 @@ def test_a_movement_dated_in_the_future_is_invalid_input_and_a_skewed_clock_pass
     assert error["pointer"] == "#/movements/0/occurred_at" and "future" in error["detail"]
     skewed = datetime.now(UTC) + timedelta(hours=3)
     assert client.post("/v1/stock/movements", json=batch("f2", skewed),
-                       headers=OMS).json() == {"applied": 1, "duplicates": 0}
+                       headers=OMS).json() == {"applied": 1, "duplicates": 0, "already_counted": 0}
     assert stock_row(loaded_engine, "S001", "SCARF") == (9, 0)

@@ -154,6 +154,56 @@ def test_movements_apply_once_even_when_the_feed_retries(loaded_engine: Engine) 
     assert _row(loaded_engine, "S002", "A").on_hand == 6
 
 
+def test_a_count_that_says_when_it_was_taken_adds_what_moved_since(
+    loaded_engine: Engine,
+) -> None:
+    """Counted at 09:00, applied at 10:00: the 09:30 sale already recorded is not in the count
+    and stays subtracted; the 08:00 sale that arrives after the count is in it, and is only
+    recorded (both were applied on top of the count before, whatever their moment)."""
+    counted = NOW - timedelta(hours=1)
+    with loaded_engine.begin() as conn:  # S002/A: on hand 0
+        apply_movements(conn, [Movement("pos-0930", "S002", "A", "receipt", 9, NOW)])
+        apply_movements(conn, [Movement("pos-0931", "S002", "A", "sale", 2,
+                                        counted + timedelta(minutes=31))])
+        apply_stock_snapshot(conn, [StockCount("S002", "A", 10, version=5, counted_at=counted)])
+    assert _row(loaded_engine, "S002", "A").on_hand == 10 + 9 - 2
+    with loaded_engine.begin() as conn:
+        late = apply_movements(conn, [
+            Movement("pos-0800", "S002", "A", "sale", 3, counted - timedelta(hours=1)),
+            Movement("pos-1005", "S002", "A", "sale", 1, NOW + timedelta(minutes=5)),
+        ])
+    assert (late.applied, late.already_counted, late.duplicates) == (1, 1, 0)
+    assert _row(loaded_engine, "S002", "A").on_hand == 17 - 1
+    with loaded_engine.begin() as conn:  # a retry of the late sale is a duplicate
+        again = apply_movements(conn, [
+            Movement("pos-0800", "S002", "A", "sale", 3, counted - timedelta(hours=1))])
+    assert (again.applied, again.already_counted, again.duplicates) == (0, 0, 1)
+    assert _row(loaded_engine, "S002", "A").counted_at == counted
+
+
+def test_a_count_without_its_moment_is_taken_as_it_stands(loaded_engine: Engine) -> None:
+    with loaded_engine.begin() as conn:
+        apply_movements(conn, [Movement("wms-1", "S002", "A", "receipt", 4, NOW)])
+        apply_stock_snapshot(conn, [StockCount("S002", "A", 10, version=5)])
+        late = apply_movements(conn, [
+            Movement("pos-1", "S002", "A", "sale", 1, NOW - timedelta(days=1))])
+    assert (late.applied, late.already_counted) == (1, 0)
+    row = _row(loaded_engine, "S002", "A")
+    assert (row.on_hand, row.counted_at) == (9, None)
+
+
+def test_a_count_plus_later_sales_below_the_reserved_units_is_refused(
+    loaded_engine: Engine,
+) -> None:
+    with loaded_engine.begin() as conn:  # S001/A: on hand 3
+        reserve(conn, "o-1", [StockItem("S001", "A", 2)])
+        apply_movements(conn, [Movement("pos-1", "S001", "A", "sale", 1, NOW)])
+    with loaded_engine.begin() as conn, pytest.raises(BelowReserved, match="1 < 2 reserved"):
+        apply_stock_snapshot(conn, [StockCount("S001", "A", 2, version=1,
+                                               counted_at=NOW - timedelta(hours=1))])
+    assert _row(loaded_engine, "S001", "A").on_hand == 2
+
+
 def test_a_walkin_sale_cannot_take_units_reserved_for_orders(loaded_engine: Engine) -> None:
     with loaded_engine.begin() as conn:
         reserve(conn, "o-1", [StockItem("S001", "A", 3)])
