@@ -84,27 +84,28 @@ def policies_command(
     from experiments.policies import (
         ChainSize,
         goal_check,
+        goal_summary,
         log_policies,
         results_frame,
         run_policies,
         summary_tables,
         write_results,
     )
+    from experiments.simulation import SimulationConfig
 
     started = time.perf_counter()
     cache = project_root() / "mlruns" / "policy-forecasts" if forecast_cache else None
-    results = run_policies(weeks, seed, size=ChainSize(stores, skus),
-                           order_sample=order_sample, echo=typer.echo, forecast_cache=cache)
+    size, config = ChainSize(stores, skus), SimulationConfig()
+    results = run_policies(weeks, seed, size=size, order_sample=order_sample, config=config,
+                           echo=typer.echo, forecast_cache=cache)
     write_results(results, out)
     for title, table in summary_tables(results_frame(results)):
         typer.echo(f"\n{title}\n{table}")
-    goal = goal_check(results)
-    typer.echo(f"\n(d) vs best rule: cost + lost walk-in margin "
-               f"{100 * float(goal.get('cost_plus_lost_cut_vs_best_rule', 0.0)):.2f}% lower "
-               f"(goal >= 5%); goal: {goal}")
+    typer.echo(f"\n(d) {goal_summary(results)}\ngoal: {goal_check(results)}")
     if log:
-        run_id = log_policies(results, {"weeks": weeks, "seed": seed, "stores": stores,
-                                        "skus": skus, "order_sample": order_sample})
+        scope = {"weeks": weeks, "seed": seed, "stores": stores, "skus": skus,
+                 "chain_seed": size.chain_seed, "order_sample": order_sample}
+        run_id = log_policies(results, scope, config=config)
         typer.echo(f"MLflow run {run_id}")
     typer.echo(f"wrote {out}; {time.perf_counter() - started:.0f} s")
 

@@ -1,5 +1,8 @@
 """The weekly forecast batch as one MLflow run: what ran, how well it did lately, what it says.
 
+What ran: the model, its effective hyperparameters (`param.*`), the history it learnt from
+(series, rows, first and last day) and the code version (see `experiments.run_description`).
+
 Planners look a run up by the id recorded in `batch_runs.mlflow_run_id`. The metrics come from
 the model's own calibration holdout (its last 28 days, refitted without them), so logging costs
 no extra fit. MLflow is imported inside the functions so that `omni --help` stays fast.
@@ -9,13 +12,14 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from experiments.plots import forecast_vs_history
+from experiments.run_description import history_scope, log_description
 from experiments.tracking import experiment_id
 from forecasting.backtest import score
 
@@ -38,6 +42,8 @@ class WeeklyBatchRecord:
     model_params: dict[str, Any]
     censored_days: int = 0  # sold-out days whose units were replaced by estimated demand
     censored_added_units: float = 0.0  # the estimate's units above what those days sold
+    # what the fitted model ran with, defaults included (`run_description.hyperparameters`)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
 
 
 def holdout_metrics(holdout: pd.DataFrame | None, history: pd.DataFrame) -> dict[str, float]:
@@ -90,13 +96,14 @@ def log_weekly_batch(record: WeeklyBatchRecord, history: pd.DataFrame, forecast:
     params: dict[str, Any] = {
         "as_of": record.as_of, "horizon": record.horizon, "model": record.model,
         "version": record.version or "none", "data_version": record.data_version or "none",
-        "series": int(history["unique_id"].nunique()), "batch_run_id": record.batch_run_id,
+        "batch_run_id": record.batch_run_id, **history_scope(history),
         "censored_days": record.censored_days, "backtest_folds": len(backtest or []),
     }
     params.update({f"model.{k}": v for k, v in sorted(record.model_params.items())})
+    params["param"] = record.hyperparameters
     run_name = f"weekly {record.as_of} {record.model}"
     with mlflow.start_run(experiment_id=experiment, run_name=run_name) as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        log_description(params)
         mlflow.set_tags({"omni.kind": "forecast_weekly", "omni.batch_run_id": record.batch_run_id})
         metrics = holdout_metrics(holdout, history)
         metrics["forecast_units_total"] = float(forecast["yhat"].sum())

@@ -6,17 +6,20 @@ model on the history it is given and forecasts, for instance
 `mlflow.pyfunc.load_model("models:/omni-forecaster@champion").predict(history,
 params={"horizon": 14})`. The version's tags `forecast_model` and `forecast_params` (JSON) say
 which model it is, so the forecast CLI and the weekly batch resolve it without loading the
-artifact: `resolve_champion() -> (model_name, params, version)`.
+artifact: `resolve_champion() -> (model_name, params, version)`; its `scope.*` tags say what it
+was chosen on (dataset, series, `small`, folds, the deciding metric and its value).
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
+from experiments.run_description import flat_params
 from experiments.tracking import client, configure
 
 REGISTERED_MODEL = "omni-forecaster"
@@ -30,9 +33,10 @@ class NoChampionError(LookupError):
 def register_champion(run_id: str, model_name: str, params: dict[str, Any],
                       horizon: int, country: str, metrics: dict[str, float] | None = None,
                       registered_model: str = REGISTERED_MODEL,
-                      uri: str | None = None) -> str:
+                      uri: str | None = None, scope: Mapping[str, Any] | None = None) -> str:
     """Log the spec of `model_name` under `run_id`, register it and move the champion alias
-    to the new version; returns the version number."""
+    to the new version; returns the version number. `scope` (series, small, folds, the
+    deciding metric's value...) becomes `scope.*` tags: what the champion was chosen on."""
     import mlflow
 
     from experiments.forecast_spec import MODEL_CODE, spec_config, spec_signature
@@ -51,6 +55,7 @@ def register_champion(run_id: str, model_name: str, params: dict[str, Any],
     tags = {"forecast_model": model_name, "forecast_params": json.dumps(params, sort_keys=True),
             "horizon": str(horizon), "country": country}
     tags.update({f"metric.{k}": f"{v:.6g}" for k, v in (metrics or {}).items()})
+    tags.update(flat_params(scope or {}, "scope."))
     version = mlflow.register_model(info.model_uri, registered_model, tags=tags)
     mlflow_client = client(uri)
     mlflow_client.set_registered_model_alias(registered_model, CHAMPION_ALIAS, version.version)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ class DatasetUnavailable(FileNotFoundError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """`weights`: unique_id -> weight (M5 WRMSSE), `groups`: unique_id -> aggregate (store)."""
+    """`weights`: unique_id -> weight (M5 WRMSSE), `groups`: unique_id -> aggregate (store).
+    `small` and `max_series` say how it was cut down, so the runs on it can say so too."""
 
     name: str
     history: pd.DataFrame
@@ -41,18 +42,22 @@ class Dataset:
     weights: pd.Series | None = None
     groups: pd.Series | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    small: bool = False
+    max_series: int | None = None
 
 
 def load_dataset(name: str, *, small: bool = False, max_series: int | None = None,
                  data_dir: Path | None = None) -> Dataset:
     """The named dataset; `small` keeps it quick (tests, notebooks), `max_series` caps it."""
     if name == "demo":
-        return _demo(small, max_series)
-    if name == "m5":
-        return _m5(data_dir or shared_data_dir(), small, max_series)
-    if name == "rossmann":
-        return _rossmann(data_dir or shared_data_dir(), small, max_series)
-    raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+        loaded = _demo(small, max_series)
+    elif name == "m5":
+        loaded = _m5(data_dir or shared_data_dir(), small, max_series)
+    elif name == "rossmann":
+        loaded = _rossmann(data_dir or shared_data_dir(), small, max_series)
+    else:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {', '.join(DATASETS)}")
+    return replace(loaded, small=small, max_series=max_series)
 
 
 def _require(path: Path) -> Path:

@@ -1,13 +1,15 @@
 """Compare forecasting models on the same rolling-origin folds, logged to MLflow.
 
 One parent run per comparison (dataset, folds, horizon, the metrics table as CSV and markdown),
-a child run per model (its parameters, every metric averaged over the folds, fit and predict
+a child run per model (its effective hyperparameters as `param.*`, the data scope and code
+version of `experiments.run_description`, every metric averaged over the folds, fit and predict
 seconds, a forecast-vs-actual plot of a few series). The best model by the dataset's primary
 metric (lower is better) is registered as the champion (`experiments.champion`).
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +23,7 @@ import pandas as pd
 from experiments.datasets import Dataset
 from experiments.forecast_metrics import rmspe, wrmsse
 from experiments.plots import forecast_vs_actual, markdown_table
+from experiments.run_description import history_scope, hyperparameters, log_description
 from experiments.tracking import experiment_id
 from forecasting.backtest import BacktestResult, backtest
 from forecasting.estimator import Forecaster
@@ -98,14 +101,12 @@ def compare_forecasters(
 
     exp = experiment_id(experiment, uri)
     scores: list[ModelScore] = []
+    scope = data_scope(dataset, folds)
     with mlflow.start_run(experiment_id=exp, run_name=f"{dataset.name}-comparison") as parent:
-        mlflow.log_params({"dataset": dataset.name, "folds": folds, "horizon": dataset.horizon,
-                           "series": dataset.history["unique_id"].nunique(),
-                           "rows": len(dataset.history), "models": ",".join(models),
-                           "primary_metric": dataset.primary_metric})
+        log_description({**scope, "models": ",".join(models)})
         for name in models:
             params = dict((model_params or {}).get(name, {}))
-            score = _run_model(dataset, name, params, folds, parent.info)
+            score = _run_model(dataset, name, params, scope, parent.info)
             scores.append(score)
             if echo is not None:
                 echo(f"{name:>15}: {dataset.primary_metric}="
@@ -124,9 +125,26 @@ def compare_forecasters(
     version = None
     if register:
         version = register_champion(best.run_id, best.model, best.params, dataset.horizon,
-                                    dataset.country, best.metrics, uri=uri)
+                                    dataset.country, best.metrics, uri=uri,
+                                    scope=champion_scope(scope, best.metrics))
     return Comparison(dataset.name, parent.info.run_id, tuple(scores), dataset.primary_metric,
                       best.model, version)
+
+
+def data_scope(dataset: Dataset, folds: int) -> dict[str, Any]:
+    """What a comparison's runs were measured on: logged on the parent and on every child, so
+    a child compares with a run of another comparison without its parent."""
+    return {"dataset": dataset.name, "folds": folds, "horizon": dataset.horizon,
+            "country": dataset.country, "primary_metric": dataset.primary_metric,
+            "small": dataset.small, "max_series": dataset.max_series,
+            **history_scope(dataset.history)}
+
+
+def champion_scope(scope: Mapping[str, Any], metrics: Mapping[str, float]) -> dict[str, Any]:
+    """The scope a champion was chosen on and its value of the deciding metric: a champion
+    picked on a quick subset must say so where the weekly batch resolves it."""
+    metric = str(scope["primary_metric"])
+    return {**scope, "chosen_by": metric, "chosen_by_value": metrics.get(metric, float("nan"))}
 
 
 def _key(score: ModelScore, metric: str) -> float:
@@ -134,11 +152,14 @@ def _key(score: ModelScore, metric: str) -> float:
     return value if np.isfinite(value) else float("inf")
 
 
-def _run_model(dataset: Dataset, name: str, params: dict[str, Any], folds: int,
+def _run_model(dataset: Dataset, name: str, params: dict[str, Any], scope: dict[str, Any],
                parent: Any) -> ModelScore:
     import mlflow
 
     totals = {"fit": 0.0, "predict": 0.0}
+    folds = int(scope["folds"])
+    effective = hyperparameters(make_model(name, country=dataset.country,  # type: ignore[arg-type]
+                                           **params))
 
     def factory() -> Forecaster:
         model = make_model(name, country=dataset.country, **params)  # type: ignore[arg-type]
@@ -146,9 +167,8 @@ def _run_model(dataset: Dataset, name: str, params: dict[str, Any], folds: int,
 
     with mlflow.start_run(run_name=name, nested=True, experiment_id=parent.experiment_id,
                           tags={"mlflow.parentRunId": parent.run_id}) as child:
-        mlflow.log_params({"model": name, "dataset": dataset.name, "folds": folds,
-                           "horizon": dataset.horizon, "country": dataset.country,
-                           **{f"param.{k}": v for k, v in params.items()}})
+        log_description({"model": name, **scope, "param": effective,
+                         "model_args": json.dumps(params, sort_keys=True, default=str)})
         result = backtest(factory, dataset.history, dataset.horizon, folds=folds)
         metrics = _metrics(dataset, result)
         metrics = {k: v for k, v in metrics.items() if np.isfinite(v)}

@@ -1,22 +1,26 @@
 """Compare sourcing policies on one season of the demo chain and log it to MLflow.
 
-One parent run (chain size, weeks, seed, the results table, `results.json` and a comparison
-chart), a child run per policy with its figures as metrics. The simulation itself is pure
+One parent run (chain size, weeks, seed, the results table, `results.json`, a comparison
+chart and the goals as `goal.*` metrics), a child run per policy with the same scope, its
+settings as `param.*` and its figures as metrics. The simulation itself is pure
 (`experiments.simulation`); this module only runs it and records it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from experiments.plots import markdown_table, policy_comparison
+from experiments.run_description import log_description
 from experiments.simulation import (
     POLICY_NAMES,
     PolicyResult,
@@ -25,9 +29,12 @@ from experiments.simulation import (
     forecast_season,
     simulate,
 )
+from experiments.simulation.policies import NEAREST_STORES, SETTINGS, USES_RESERVATION
 from experiments.tracking import experiment_id
 
 EXPERIMENT = "allocation-policies"
+RULE_POLICIES: tuple[str, ...] = ("nearest", "dc_first")
+GOAL_CUT = 0.05  # (d)'s cost + lost walk-in margin: at least this share below the best rule
 RESULT_KEYS: tuple[str, ...] = ("policy", "orders", "cost_per_order_pln", "parcels_per_order",
                                 "on_time_rate", "walkin_lost_units", "walkin_lost_pln",
                                 "online_refused", "margin_pln")
@@ -118,18 +125,36 @@ def _plain(result: PolicyResult) -> dict[str, float | int | str]:
     return {k: (v if isinstance(v, str | int) else float(v)) for k, v in result.as_dict().items()}
 
 
-def log_policies(results: Sequence[PolicyResult], params: dict[str, object],
-                 uri: str | None = None, experiment: str = EXPERIMENT) -> str:
-    """Log the comparison (parent run + a child per policy); returns the parent run id."""
+def policy_params(policy: str, config: SimulationConfig) -> dict[str, Any]:
+    """A policy's effective settings: how it calls the sourcing core (solver, deadline, cost
+    weights, ATP rule), the stores it is offered, the forecast behind replenishment and, for
+    (d), the reservation policy."""
+    params: dict[str, Any] = {**dataclasses.asdict(SETTINGS[policy]),
+                              "nearest_stores": NEAREST_STORES,
+                              "forecast_model": config.forecast_model}
+    if policy in USES_RESERVATION:
+        params["reservation"] = config.reservation
+    return params
+
+
+def log_policies(results: Sequence[PolicyResult], params: Mapping[str, object],
+                 uri: str | None = None, experiment: str = EXPERIMENT,
+                 config: SimulationConfig | None = None) -> str:
+    """Log the comparison (parent run + a child per policy); returns the parent run id.
+    `params` is the run's scope (weeks, seed, stores, skus...): every child logs it too, with
+    its policy's settings as `param.*`, so a child compares without its parent."""
     import mlflow
 
+    config = config or SimulationConfig()
     exp = experiment_id(experiment, uri)
     frame = results_frame(results)
     with mlflow.start_run(experiment_id=exp, run_name="policy-comparison") as parent:
-        mlflow.log_params(params)
+        log_description({**params, "forecast_model": config.forecast_model,
+                         "policies": ",".join(r.policy for r in results)})
         for r in results:
             with mlflow.start_run(run_name=r.policy, nested=True, experiment_id=exp):
-                mlflow.log_param("policy", r.policy)
+                log_description({"policy": r.policy, **params,
+                                 "param": policy_params(r.policy, config)})
                 mlflow.log_metrics({k: float(v) for k, v in r.as_dict().items()
                                     if k != "policy"})
         with tempfile.TemporaryDirectory() as tmp:
@@ -139,9 +164,19 @@ def log_policies(results: Sequence[PolicyResult], params: dict[str, object],
             (folder / "results.md").write_text(markdown_table(frame))
             policy_comparison(frame, folder / "policy_comparison.png")
             mlflow.log_artifacts(tmp, artifact_path="comparison")
-        summary = goal_check(results)
-        mlflow.set_tags({f"goal.{k}": str(v) for k, v in summary.items()})
+        # metrics, not tags: runs sort and plot by them (booleans as 1 or 0)
+        mlflow.log_metrics({f"goal.{k}": float(v) for k, v in goal_check(results).items()})
     return str(parent.info.run_id)
+
+
+def _rules(by: Mapping[str, PolicyResult]) -> list[PolicyResult]:
+    return [by[p] for p in RULE_POLICIES if p in by]
+
+
+def _best_rule(by: Mapping[str, PolicyResult]) -> PolicyResult | None:
+    """The rule-based policy with the lowest fulfilment cost + lost walk-in margin."""
+    rules = _rules(by)
+    return min(rules, key=lambda r: r.cost_plus_lost_margin_pln) if rules else None
 
 
 def goal_check(results: Sequence[PolicyResult],
@@ -149,10 +184,10 @@ def goal_check(results: Sequence[PolicyResult],
     """The issue's goal: ours has the highest margin, fulfilment cost + lost walk-in margin at
     least 5% below the best rule-based policy, and an on-time rate no lower."""
     by = {r.policy: r for r in results}
-    rules = [by[p] for p in ("nearest", "dc_first") if p in by]
-    if ours not in by or not rules:
+    best_rule = _best_rule(by)
+    if ours not in by or best_rule is None:
         return {}
-    best_rule = min(rules, key=lambda r: r.cost_plus_lost_margin_pln)
+    rules = _rules(by)
     mine = by[ours]
     cut = 1.0 - mine.cost_plus_lost_margin_pln / max(best_rule.cost_plus_lost_margin_pln, 1e-9)
     # The same comparison with the margin of refused online orders added on both sides: a
@@ -162,10 +197,32 @@ def goal_check(results: Sequence[PolicyResult],
     return {
         "highest_margin": bool(mine.margin_pln >= max(r.margin_pln for r in results)),
         "cost_plus_lost_cut_vs_best_rule": round(float(cut), 4),
-        "cut_at_least_5pct": bool(cut >= 0.05),
+        "cut_at_least_5pct": bool(cut >= GOAL_CUT),
         "on_time_not_lower": bool(mine.on_time_rate >= best_rule.on_time_rate),
         "cut_incl_refused_online_margin": round(float(cut_full), 4),
     }
+
+
+def goal_summary(results: Sequence[PolicyResult], ours: str = "optimizer_reserved") -> str:
+    """The goal in words: which side of the comparison is better and by how much (a cost
+    that grew is "higher (worse)", never a negative "lower"), and whether each goal is met."""
+    by = {r.policy: r for r in results}
+    best_rule, goal = _best_rule(by), goal_check(results, ours)
+    if best_rule is None or not goal:
+        return f"goal: not checked ({ours} and a rule-based policy are both needed)"
+    mine, theirs = by[ours].cost_plus_lost_margin_pln, best_rule.cost_plus_lost_margin_pln
+    cut = float(goal["cost_plus_lost_cut_vs_best_rule"])
+    change = (f"{100 * cut:.2f}% lower (better)" if cut > 0 else
+              f"{-100 * cut:.2f}% higher (worse)" if cut < 0 else "the same")
+    return (f"{ours} vs the best rule, {best_rule.policy}: cost + lost walk-in margin "
+            f"{mine:,.0f} PLN vs {theirs:,.0f} PLN, {change}; goal (at least "
+            f"{100 * GOAL_CUT:.0f}% lower): {_met(goal['cut_at_least_5pct'])}. Highest margin: "
+            f"{_met(goal['highest_margin'])}. On-time rate no lower: "
+            f"{_met(goal['on_time_not_lower'])}.")
+
+
+def _met(flag: float | bool) -> str:
+    return "met" if flag else "not met"
 
 
 def timed(fn: Callable[[], list[PolicyResult]]) -> tuple[list[PolicyResult], float]:

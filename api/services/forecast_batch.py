@@ -170,6 +170,7 @@ def _run(engine: Engine, run_id: str, as_of: date, model: str, model_params: dic
          params: dict[str, Any], model_version: str | None, data_version: str | None,
          horizon: int, backtest_folds: int, progress: Progress) -> BatchResult:
     from experiments.batch_logging import WeeklyBatchRecord  # MLflow: only when a batch runs
+    from experiments.run_description import hyperparameters
     from forecasting.registry import make_model  # LightGBM: only when a batch runs
 
     with engine.connect() as conn:
@@ -186,7 +187,7 @@ def _run(engine: Engine, run_id: str, as_of: date, model: str, model_params: dic
     progress("log to MLflow", 0)
     record = WeeklyBatchRecord(run_id, as_of.isoformat(), horizon, model, model_version,
                                data_version, model_params, forecaster.censored_days_,
-                               forecaster.censored_added_units_)
+                               forecaster.censored_added_units_, hyperparameters(forecaster))
     sold_out = recorded.loc[recorded["stockout"] == 1, ["unique_id", "ds", "y"]]
     mlflow_run_id, mlflow_error = _log_to_mlflow(
         record, forecaster.history_, forecast, getattr(forecaster, "holdout_", None), sold_out,

@@ -16,14 +16,38 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from allocation.candidates import DEFAULT_K
 from allocation.errors import OutOfStock
 from allocation.geo import haversine_km
-from allocation.model import Availability, Decision, Network, Order
-from allocation.sourcing import source_order
+from allocation.model import Availability, CostWeights, Decision, Network, Order
+from allocation.sourcing import DEFAULT_DEADLINE_MS, DEFAULT_WEIGHTS, source_order
 
 POLICY_NAMES: tuple[str, ...] = ("nearest", "dc_first", "optimizer", "optimizer_reserved")
 OPTIMIZER_DEADLINE_MS = 500.0  # generous: the simulation wants the optimizer's real answer
 NEAREST_STORES = 15  # stores offered per SKU besides the DCs and the pickup store
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    """What a policy asks of the sourcing core; the policies read it, so the settings logged
+    with a policy's run are the ones it ran with."""
+
+    solver: str  # "greedy", or "auto": CP-SAT with the greedy rule past the deadline
+    reserved: bool  # ATP net of the safety stock kept for walk-in customers
+    opportunity: bool  # store stock priced at the walk-in margin taking it is expected to lose
+    deadline_ms: float = DEFAULT_DEADLINE_MS
+    weights: CostWeights = DEFAULT_WEIGHTS
+    candidates_per_line: int = DEFAULT_K
+
+
+SETTINGS: dict[str, PolicySettings] = {
+    "nearest": PolicySettings("greedy", reserved=False, opportunity=False),
+    "dc_first": PolicySettings("greedy", reserved=False, opportunity=False),
+    "optimizer": PolicySettings("auto", reserved=False, opportunity=False,
+                                deadline_ms=OPTIMIZER_DEADLINE_MS),
+    "optimizer_reserved": PolicySettings("auto", reserved=True, opportunity=True,
+                                         deadline_ms=OPTIMIZER_DEADLINE_MS),
+}
 
 
 @dataclass
@@ -80,10 +104,19 @@ class StockView:
 Policy = Callable[[Order, StockView], Sequence[Decision]]
 
 
+def _source(order: Order, view: StockView, settings: PolicySettings,
+            nodes: np.ndarray | None = None) -> Decision:
+    """`source_order` on the ATP rows the settings see, with the settings' solver and prices."""
+    rows = view.availability(order, reserved=settings.reserved,
+                             opportunity=settings.opportunity, nodes=nodes)
+    return source_order(order, view.network, rows, remaining_capacity=view.capacity,
+                        weights=settings.weights, deadline_ms=settings.deadline_ms,
+                        solver=settings.solver,
+                        candidates_per_line=settings.candidates_per_line)
+
+
 def nearest(order: Order, view: StockView) -> Sequence[Decision]:
-    rows = view.availability(order, reserved=False, opportunity=False)
-    return [source_order(order, view.network, rows, remaining_capacity=view.capacity,
-                         solver="greedy")]
+    return [_source(order, view, SETTINGS["nearest"])]
 
 
 def dc_first(order: Order, view: StockView) -> Sequence[Decision]:
@@ -97,11 +130,10 @@ def dc_first(order: Order, view: StockView) -> Sequence[Decision]:
     decisions: list[Decision] = []
     left = order
     for i, nodes in enumerate(stages):
-        rows = view.availability(left, reserved=False, opportunity=False, nodes=nodes)
         last = i == len(stages) - 1
         try:
-            decision = source_order(replace(left, allow_partial=not last), view.network, rows,
-                                    remaining_capacity=view.capacity, solver="greedy")
+            decision = _source(replace(left, allow_partial=not last), view,
+                               SETTINGS["dc_first"], nodes)
         except OutOfStock:
             if last:
                 raise
@@ -116,15 +148,11 @@ def dc_first(order: Order, view: StockView) -> Sequence[Decision]:
 
 
 def optimizer(order: Order, view: StockView) -> Sequence[Decision]:
-    rows = view.availability(order, reserved=False, opportunity=False)
-    return [source_order(order, view.network, rows, remaining_capacity=view.capacity,
-                         deadline_ms=OPTIMIZER_DEADLINE_MS)]
+    return [_source(order, view, SETTINGS["optimizer"])]
 
 
 def optimizer_reserved(order: Order, view: StockView) -> Sequence[Decision]:
-    rows = view.availability(order, reserved=True, opportunity=True)
-    return [source_order(order, view.network, rows, remaining_capacity=view.capacity,
-                         deadline_ms=OPTIMIZER_DEADLINE_MS)]
+    return [_source(order, view, SETTINGS["optimizer_reserved"])]
 
 
 POLICIES: dict[str, Policy] = {

@@ -8,7 +8,7 @@ import pytest
 
 from experiments.champion import NoChampionError, resolve_champion
 from experiments.datasets import load_dataset
-from experiments.forecast_comparison import compare_forecasters
+from experiments.forecast_comparison import Comparison, compare_forecasters
 
 MODELS = ("seasonal_naive", "tsb")
 pytestmark = pytest.mark.slow  # MLflow creates its SQLite schema: ~20 s of CPU in all
@@ -113,3 +113,38 @@ def test_a_quick_small_comparison_does_not_replace_the_champion(tmp_path: Path) 
     assert "not registered: --small runs do not replace the champion" in result.stdout
     with pytest.raises(NoChampionError):
         resolve_champion(uri=uri)
+
+
+def test_each_model_run_describes_its_hyperparameters_scope_and_code_without_its_parent(
+        comparison: Comparison, store_uri: str) -> None:
+    import mlflow
+
+    from experiments.tracking import configure
+
+    configure(store_uri)
+    runs = mlflow.search_runs(
+        experiment_names=["forecast-comparison"],
+        filter_string="params.small = 'True' and params.model = 'tsb'", output_format="list")
+    assert len(runs) == 1
+    params, tags = runs[0].data.params, runs[0].data.tags
+    assert params["param.statsforecast.alpha_d"] == "0.2"  # a default, not asked for
+    assert params["param.calibration_days"] == "28"
+    assert params["model_args"] == "{}"
+    assert (params["series"], params["max_series"], params["folds"]) == ("4", "4", "1")
+    assert params["dataset"] == "demo" and params["horizon"] == "14"
+    assert params["history_start"] < params["history_end"]
+    assert tags["omni.code_version"]
+
+
+def test_the_champion_version_says_the_scope_it_was_chosen_on(
+        comparison: Comparison, store_uri: str) -> None:
+    from experiments.tracking import client
+
+    assert comparison.champion_version is not None
+    version = client(store_uri).get_model_version("omni-forecaster",
+                                                  comparison.champion_version)
+    best = next(s for s in comparison.scores if s.model == comparison.champion)
+    tags = version.tags
+    assert (tags["scope.series"], tags["scope.small"], tags["scope.folds"]) == ("4", "True", "1")
+    assert tags["scope.dataset"] == "demo" and tags["scope.chosen_by"] == "rmsse"
+    assert float(tags["scope.chosen_by_value"]) == best.metrics["rmsse"]

@@ -62,6 +62,7 @@ def test_weekly_batch_writes_eight_weeks_per_series_and_records_the_run(
     params, metrics = logged[0].data.params, logged[0].data.metrics
     assert params["model"] == "seasonal_naive" and params["horizon"] == "56"
     assert params["series"] == str(len(per_series)) and params["version"] == "none"
+    assert params["param.statsforecast.season_length"] == "7"  # what the fitted model ran with
     assert {"holdout_rmsse", "holdout_mase", "holdout_bias"} <= set(metrics)
     plots = [a.path for a in tracking.list_artifacts(runs[0][3], "plots")]
     busiest = [p for p in plots if p.startswith("plots/forecast_")]
