@@ -24,9 +24,9 @@ from api.db.runs import RunInProgress, finish_batch_run, new_run_id, start_batch
 from api.db.tables import (
     SafetyStockPlan,
     Stock,
-    Transfer,
 )
 from api.services.errors import Conflict
+from api.services.transfer_holds import approve_transfer_plan
 from forecasting.calendar import PeakName, peak_window
 
 log = logging.getLogger(__name__)
@@ -136,15 +136,12 @@ def _next_year_of(peak: PeakName, as_of: date) -> int:
 
 
 def approve_transfers(engine: Engine, plan_id: str) -> ActionResult:
-    with engine.begin() as conn:
-        changed = conn.execute(
-            update(Transfer)
-            .where(Transfer.plan_id == plan_id, Transfer.status == "proposed")
-            .values(status="approved")
-        ).rowcount
-    if not changed:
-        raise ActionError(f"plan {plan_id} has no proposed transfers (unknown or approved)")
-    return ActionResult(plan_id, f"plan {plan_id} approved: {changed} transfers")
+    """Approve the plan and hold its units at the senders (api.services.transfer_holds)."""
+    try:
+        approved = approve_transfer_plan(engine, plan_id)
+    except Conflict as exc:
+        raise ActionError(exc.detail) from None
+    return ActionResult(plan_id, approved.describe())
 
 
 # --- Safety stock kept for walk-in customers -------------------------------------------------

@@ -25,7 +25,16 @@ from api.http import lane
 from api.http import media_type as media
 from api.http.middleware import LatencyMiddleware
 from api.http.problems import install_problem_handlers
-from api.http.routers import allocations, availability, forecasts, health, plans, sales, stock
+from api.http.routers import (
+    allocations,
+    availability,
+    forecasts,
+    health,
+    plans,
+    sales,
+    stock,
+    transfers,
+)
 from api.http.runtime import Runtime
 from api.services.allocations import Decide
 from api.services.lifecycle import expire_due_holds
@@ -92,6 +101,7 @@ def create_app(
     app.include_router(availability.router)
     app.include_router(plans.router)
     app.include_router(forecasts.router)
+    app.include_router(transfers.router)
     mount_console(app)
     return app
 

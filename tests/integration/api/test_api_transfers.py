@@ -1,0 +1,104 @@
+"""Approved transfers hold their units at the sender (api.services.transfer_holds) and the
+sender's dispatch takes them off its shelf (`POST /v1/transfers/{id}/ship`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from api_helpers import OMS, order, stock_row
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, insert, select
+
+from api.db.stock import expire_holds
+from api.db.tables import Transfer
+from api.services.errors import Conflict
+from api.services.transfer_holds import approve_transfer_plan, ship_transfer
+
+NOW = datetime.now(UTC)
+
+
+def propose(engine: Engine, plan_id: str, *moves: tuple[str, str, int],
+            ship_by: datetime | None = None) -> list[int]:
+    """Proposed transfers of `plan_id` to S002 (as the rebalancing plan writes them)."""
+    leave = ship_by or NOW + timedelta(days=5)
+    with engine.begin() as conn:
+        return [conn.execute(insert(Transfer).values(
+            plan_id=plan_id, peak="christmas", from_node=node, to_node="S002", sku=sku, qty=qty,
+            arrive_by=leave + timedelta(days=1), ship_by=leave, cost_pln=10.0, status="proposed",
+        ).returning(Transfer.transfer_id)).scalar_one() for node, sku, qty in moves]
+
+
+def statuses(engine: Engine, plan_id: str) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(Transfer.status).where(Transfer.plan_id == plan_id))
+                   .scalars())
+
+
+def test_approving_a_plan_holds_its_units_where_orders_cannot_take_them(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """The outside trial's case: approved units left a DC, then an online order took them."""
+    propose(loaded_engine, "P-HOLD", ("DC-STRYKOW", "PHONE", 78), ("S001", "PHONE", 1))
+    approved = approve_transfer_plan(loaded_engine, "P-HOLD")
+    assert (approved.transfers, approved.units_held) == (2, 79)
+    assert statuses(loaded_engine, "P-HOLD") == {"approved"}
+    assert stock_row(loaded_engine, "DC-STRYKOW", "PHONE") == (80, 78)
+    # 80 + 3 + 1 phones in the chain, 79 held: an order for 6 finds 5 at most
+    wants_six = client.post("/v1/allocations", json=order("O-PH", sku="PHONE", qty=6),
+                            headers=OMS)
+    assert wants_six.status_code == 409, wants_six.text
+    assert wants_six.json()["type"].endswith("/out-of-stock")
+    with pytest.raises(Conflict, match="no proposed transfers"):
+        approve_transfer_plan(loaded_engine, "P-HOLD")
+
+
+def test_a_plan_whose_senders_lack_the_units_is_refused_whole(loaded_engine: Engine) -> None:
+    propose(loaded_engine, "P-SHORT", ("DC-STRYKOW", "JACKET", 10), ("S001", "LAST", 2))
+    with pytest.raises(Conflict, match=r"1 transfers .*2 x LAST from S001: 1 available"):
+        approve_transfer_plan(loaded_engine, "P-SHORT")
+    assert statuses(loaded_engine, "P-SHORT") == {"proposed"}
+    assert stock_row(loaded_engine, "DC-STRYKOW", "JACKET") == (500, 0)
+
+
+def test_the_dispatch_takes_the_held_units_off_the_shelf_once(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    (transfer,) = propose(loaded_engine, "P-SHIP", ("DC-STRYKOW", "JACKET", 40))
+    url = f"/v1/transfers/{transfer}/ship"
+    assert client.post(url, headers=OMS).json()["type"].endswith("/transfer-proposed")
+    approve_transfer_plan(loaded_engine, "P-SHIP")
+    shipped = client.post(url, headers=OMS)
+    assert shipped.status_code == 200, shipped.text
+    assert shipped.json() == {"transfer_id": transfer, "from_node": "DC-STRYKOW",
+                              "to_node": "S002", "sku": "JACKET", "qty": 40, "state": "shipped"}
+    assert stock_row(loaded_engine, "DC-STRYKOW", "JACKET") == (460, 0)
+    again = client.post(url, headers=OMS)
+    assert again.status_code == 200 and again.json() == shipped.json()
+    assert stock_row(loaded_engine, "DC-STRYKOW", "JACKET") == (460, 0)
+    unknown = client.post("/v1/transfers/999999/ship", headers=OMS)
+    assert unknown.status_code == 404 and unknown.json()["type"] == "/problems/unknown-transfer"
+
+
+def test_a_hold_never_dispatched_lapses_a_day_after_ship_by(loaded_engine: Engine) -> None:
+    (transfer,) = propose(loaded_engine, "P-LATE", ("DC-STRYKOW", "SCARF", 30),
+                          ship_by=NOW + timedelta(hours=1))
+    approve_transfer_plan(loaded_engine, "P-LATE")
+    assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 30)
+    with pytest.raises(Conflict, match="hold expired unshipped") as late:
+        ship_transfer(loaded_engine, transfer, now=NOW + timedelta(days=1, hours=2))
+    assert late.value.reason == "transfer-released"
+    assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 0)  # given back, kept so
+
+
+def test_approving_transfers_long_past_their_ship_by_says_their_holds_lapse(
+    loaded_engine: Engine,
+) -> None:
+    """A plan replayed on a past business day, or approved weeks late: approved as the planner
+    asked, its holds end at the next sweep, and the answer says so."""
+    propose(loaded_engine, "P-OLD", ("DC-STRYKOW", "SCARF", 30), ship_by=NOW - timedelta(days=2))
+    approved = approve_transfer_plan(loaded_engine, "P-OLD")
+    assert approved.lapsed == 1 and "holds lapse at once" in approved.describe()
+    with loaded_engine.begin() as conn:
+        expire_holds(conn)
+    assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 0)
