@@ -23,6 +23,7 @@ class ReservationLine:
     promisable_online: int
     service_level: float | None
     critical_ratio: float | None
+    safety_stock_now: int = 0  # stock.safety_stock: what the allocator keeps back today
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def latest_reservations(engine: Engine, store_id: str,
                 func.coalesce(Stock.reserved, 0),
                 SafetyStockPlan.safety_stock,
                 SafetyStockPlan.service_level,
+                func.coalesce(Stock.safety_stock, 0),
             )
             .join(
                 Stock,
@@ -107,17 +109,22 @@ def latest_reservations(engine: Engine, store_id: str,
             .order_by(SafetyStockPlan.sku)
         ).all()
     policy = params.get("policy")
+    # An approved plan's units may since have been changed by a stock feed's safety_stock:
+    # promisable is what the allocator sees, so it takes the stock row's; a proposal's is what
+    # approving it would leave.
     lines = tuple(
         ReservationLine(
             sku=sku,
             on_hand=int(on_hand),
             reserved=int(reserved),
             safety_stock=int(safety),
-            promisable_online=max(int(on_hand) - int(reserved) - int(safety), 0),
+            promisable_online=max(int(on_hand) - int(reserved)
+                                  - int(now if status == "approved" else safety), 0),
             service_level=None if policy == "critical_ratio" else level,
             critical_ratio=level if policy == "critical_ratio" else None,
+            safety_stock_now=int(now),
         )
-        for sku, on_hand, reserved, safety, level in rows
+        for sku, on_hand, reserved, safety, level, now in rows
     )
     as_of = params.get("as_of")
     return ReservationView(

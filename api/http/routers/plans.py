@@ -28,8 +28,13 @@ class ReservationLineOut(BaseModel):
     sku: str
     on_hand: int = Field(description="units on the shelf now")
     reserved: int = Field(description="units held for orders now")
-    safety_stock: int = Field(description="units kept back for walk-in customers")
-    promisable_online: int = Field(description="on_hand − reserved − safety_stock, at least 0")
+    safety_stock: int = Field(description="units the plan keeps back for walk-in customers")
+    safety_stock_now: int = Field(description=(
+        "units the allocator keeps back today (the stock row's): the approved plan's, unless "
+        "a stock feed has set another since"))
+    promisable_online: int = Field(description=(
+        "on_hand − reserved − safety_stock_now (approved) or − safety_stock (proposed: what "
+        "approving it would leave), at least 0"))
     service_level: float | None = Field(description="the quantile kept (policy service_level)")
     critical_ratio: float | None = Field(
         description="the newsvendor critical ratio the trade-off set (policy critical_ratio)"

@@ -104,6 +104,25 @@ def test_the_transfer_plan_arrives_before_the_peak_and_follows_its_status(
     assert approved["plan_id"] == summary.plan_id and approved["status"] == "approved"
 
 
+def test_a_feed_that_changes_the_safety_stock_shows_beside_the_plan_in_force(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    """A stock count may carry its own safety_stock: the approved plan's units stay on show,
+    and what is promisable is what the allocator sees (it read the plan's: 18 promisable where
+    the OMS was offered 20)."""
+    plan_store_reservations(loaded_engine, PLAN_AS_OF)
+    before = client.get("/v1/plans/reservations/S001", headers=PLANNER).json()
+    jacket = next(line for line in before["lines"] if line["sku"] == "JACKET")
+    assert jacket["safety_stock"] > 0 and jacket["safety_stock_now"] == jacket["safety_stock"]
+    count = {"version": 99, "items": [{"node_id": "S001", "sku": "JACKET",
+                                       "on_hand": jacket["on_hand"], "safety_stock": 0}]}
+    assert client.put("/v1/stock", json=count, headers=PLANNER).status_code == 200
+    after = client.get("/v1/plans/reservations/S001", headers=PLANNER).json()
+    line = next(line for line in after["lines"] if line["sku"] == "JACKET")
+    assert (line["safety_stock"], line["safety_stock_now"]) == (jacket["safety_stock"], 0)
+    assert line["promisable_online"] == line["on_hand"] - line["reserved"]
+
+
 def test_the_reservation_plan_read_back_is_the_one_in_force_not_a_proposal(
     client: TestClient, loaded_engine: Engine
 ) -> None:
