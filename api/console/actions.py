@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from api.db.runs import RunInProgress, finish_batch_run, new_run_id, start_batch_run
+from api.db.runs import RunInProgress, finish_batch_run, start_batch_run
 from api.db.tables import (
     SafetyStockPlan,
     Stock,
@@ -152,7 +152,11 @@ def run_reservation_plan(engine: Engine, as_of: date) -> ActionResult:
     reservations` computes it (`api.services.planning.store_reservations`), written as a
     `proposed` plan."""
     from allocation.planning import PlanningInputError
-    from api.services.planning import planned_service_level, store_reservations
+    from api.services.planning import (
+        planned_service_level,
+        reservation_plan_id,
+        store_reservations,
+    )
 
     try:
         plan, source = store_reservations(engine, as_of)
@@ -160,7 +164,7 @@ def run_reservation_plan(engine: Engine, as_of: date) -> ActionResult:
         raise ActionError(str(exc)) from None
     if plan.empty:
         raise ActionError("no store stock to plan")
-    run_id = new_run_id("reservations")
+    run_id = reservation_plan_id(as_of)
     created = datetime.now(UTC)  # explicit: SQLite's CURRENT_TIMESTAMP has whole seconds
     level = planned_service_level(plan)
     rows = [

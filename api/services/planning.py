@@ -219,6 +219,12 @@ def planned_service_level(plan: pd.DataFrame) -> pd.Series:
     return plan["critical_ratio"].fillna(plan["service_level"])
 
 
+def reservation_plan_id(as_of: date) -> str:
+    """`reservations-<as-of day>-<random>`: named by the day it plans from, whether the CLI
+    applies it or the console proposes it."""
+    return f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+
+
 def plan_store_reservations(
     engine: Engine, as_of: date, policy: ReservationPolicy | None = None
 ) -> ReservationSummary:
@@ -229,7 +235,7 @@ def plan_store_reservations(
     in `params`), under the plan id."""
     started = datetime.now(UTC)
     plan, source = store_reservations(engine, as_of, policy)
-    plan_id = f"reservations-{as_of:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    plan_id = reservation_plan_id(as_of)
     level = planned_service_level(plan).tolist()
     keys = list(zip(plan["store"].tolist(), plan["sku"].tolist(), strict=True))
     units = [int(u) for u in plan["safety_stock"].tolist()]

@@ -150,7 +150,8 @@ def test_the_console_plans_from_the_business_day_not_from_the_last_sales_row(
         ran = during_black_week.post("/console/actions/rebalance", data={"peak": "black_week"})
         assert "for black_week 2027" in ran.text
         planned = during_black_week.post("/console/actions/reservations", data={})
-        assert "reservations-" in planned.text and 'class="flash ok"' in planned.text
+        # named by the business day it plans from, as `omni plan reservations` names its own
+        assert "reservations-20261125-" in planned.text and 'class="flash ok"' in planned.text
     with database[1].connect() as conn:
         params = conn.execute(text(
             "SELECT params FROM batch_runs WHERE kind = 'reservations' "
