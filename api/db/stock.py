@@ -150,12 +150,17 @@ class StaleSnapshot(StockError):
 
 
 class BelowReserved(StockError):
-    """A count or sale would leave fewer units than are reserved for orders."""
+    """A count or sale would leave fewer units than are reserved for orders. `held_by` names
+    the orders (or transfers) holding each row's units: the ones to ship, cancel or source
+    elsewhere before the count or sale is sent again."""
 
-    def __init__(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
+    def __init__(self, rows: Sequence[tuple[str, str, int, int]],
+                 held_by: dict[Key, tuple[str, ...]] | None = None) -> None:
         self.rows = tuple(rows)  # (node_id, sku, resulting on_hand, reserved)
+        self.held_by = held_by or {}
         first = ", ".join(f"{s}@{n} ({h} < {r} reserved)" for n, s, h, r in self.rows[:5])
-        super().__init__(f"on hand would fall below reserved units: {first}")
+        super().__init__(f"on hand would fall below reserved units: {first}; ship, cancel or "
+                         "re-source the orders holding them (held_by), then send it again")
 
 
 class UnknownStockItem(StockError):
@@ -483,7 +488,7 @@ def apply_stock_snapshot(
     if stale:
         raise StaleSnapshot(stale)
     if below:
-        raise BelowReserved(below)
+        raise BelowReserved(below, _holders(conn, below))
     if unknown:
         raise UnknownStockItem(unknown)
     if to_update:
@@ -621,10 +626,25 @@ def apply_movements(
         if reused:
             raise MovementIdReused(reused) from None
         if below:
-            raise BelowReserved(below) from None
+            raise BelowReserved(below, _holders(conn, below)) from None
         raise UnknownStockItem(unknown) from None
     return MovementResult(applied=applied, duplicates=len(ordered) - applied - already_counted,
                           already_counted=already_counted)
+
+
+def _holders(conn: Connection, rows: Sequence[tuple[str, str, int, int]]
+             ) -> dict[Key, tuple[str, ...]]:
+    """The orders (or transfers) holding units of each row, oldest hold first (20 at most)."""
+    held: dict[Key, list[str]] = defaultdict(list)
+    for node_id, sku, _, _ in rows[:100]:
+        held[(node_id, sku)] = list(conn.execute(
+            select(reservations.c.order_id)
+            .where(reservations.c.node_id == node_id, reservations.c.sku == sku,
+                   reservations.c.state == "held")
+            .order_by(reservations.c.created_at, reservations.c.reservation_id)
+            .limit(20)
+        ).scalars())
+    return {key: tuple(ids) for key, ids in held.items()}
 
 
 def _count_moments(conn: Connection, keys: set[Key]) -> dict[Key, datetime | None]:

@@ -133,6 +133,13 @@ def test_a_sale_below_the_reserved_units_is_refused(client: TestClient) -> None:
                            "kind": "sale", "qty": 1, "occurred_at": "2026-11-08T12:00:00Z"}]}
     answer = client.post("/v1/stock/movements", json=sale, headers=OMS)
     assert answer.status_code == 409 and answer.json()["type"].endswith("/below-reserved")
+    # what to do about it: the orders holding the units are named
+    assert answer.json()["rows"] == [{"node_id": "S003", "sku": "JACKET", "on_hand": 1,
+                                      "reserved": 2, "held_by": ["M-1"]}]
+    count = client.put("/v1/stock", headers=OMS, json={"version": 7, "items": [
+        {"node_id": "S003", "sku": "JACKET", "on_hand": 0}]})
+    assert count.status_code == 409 and count.json()["rows"][0]["held_by"] == ["M-1"]
+    assert "re-source the orders holding them" in count.json()["detail"]
 
 
 def test_availability_lists_the_nearest_stores_with_stock_first(client: TestClient) -> None:
