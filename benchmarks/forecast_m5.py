@@ -14,6 +14,14 @@ ours. The official weights are dollar sales of the test window, so the folds wei
 their unit sales of the 28 days before each origin instead (prices exist for 1 of the 204).
 Known-future exogenous: SNAP days of the series' state and M5 event days (calendar.csv).
 
+Two candidates are not fitted models but a fitted one re-shaped (`forecasting.daily_shape`):
+`combo_shaped` and `lgbm_shaped` keep each series' 28-day sum of combo's / lgbm's forecast but
+take, for each store's sum, the mean of the forecast's own daily proportions and those of a
+model of the store sums' daily shape (weekday, SNAP, events, day of the month), fitted on the 4
+store sums of the history and on the chain's Level-1 total (2011 on, through the origin). Most
+of the store and total levels' error is the day-to-day shape of the sums, which the item-store
+models learn poorly. They compete on the validation folds like the others.
+
 A reference row, `oracle_mean`, is scored beside the models: each series' true mean over the
 28 days it is scored on, shaped by the chain's recent weekday profile. It is not a forecast (it
 reads the answers); it shows how much of the score is day-to-day noise that no level estimate
@@ -55,6 +63,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.cli_forecast import check_output, write_frame_atomically  # noqa: E402
 from data.public import shared_data_dir  # noqa: E402
+from forecasting.daily_shape import (  # noqa: E402
+    aggregate_shares,
+    blend,
+    horizon_shares,
+    reshape,
+)
 from forecasting.estimator import Forecaster  # noqa: E402
 from forecasting.quantiles import QUANTILE_COLUMNS  # noqa: E402
 from forecasting.reconcile import reconcile  # noqa: E402
@@ -66,10 +80,14 @@ TRAIN_END = pd.Timestamp("2016-04-24")
 HORIZON = 28
 FOLDS = 3
 BASELINES = ("seasonal_naive", "auto_ets", "theta")
-CANDIDATES = ("lgbm", "ensemble", "lgbm_direct", "blend", "combo")
-MODELS = (*BASELINES, *CANDIDATES)
+FITTED = ("lgbm", "ensemble", "lgbm_direct", "blend", "combo")
+SHAPED = {"combo_shaped": "combo", "lgbm_shaped": "lgbm"}  # re-shaped candidate -> its base
+SHAPE_WEIGHT = 0.5  # weight of the aggregate model's daily proportions against the forecast's
+CANDIDATES = (*FITTED, *SHAPED)
+MODELS = (*BASELINES, *FITTED)
 ORACLE = "oracle_mean"  # a reference bound, not a model: see oracle_forecast
-SCORED = (*MODELS, ORACLE)
+SCORED = (*MODELS, *SHAPED, ORACLE)
+STATE_SNAP = {"CA_1": "snap_CA", "TX_1": "snap_TX", "TX_2": "snap_TX", "WI_1": "snap_WI"}
 LEVELS = ("item-store (204)", "store (4)", "total (1)")
 MEAN = "mean of 3 levels"
 
@@ -82,6 +100,40 @@ def known_future(m5: Path) -> pd.DataFrame:
     snap["state_id"] = snap["state_id"].str[5:]
     events = cal.assign(event=cal["event_name_1"].notna().astype(int))[["date", "event"]]
     return snap.merge(events, on="date").rename(columns={"date": "ds"})
+
+
+def shape_inputs(m5: Path) -> tuple[pd.DataFrame, pd.Series]:
+    """(calendar for forecasting.daily_shape: `event`, `event_type`, snap_CA/TX/WI by day;
+    the chain's Level-1 total sales by day, d_1 ... d_1913, the shape model's reference)."""
+    cal = pd.read_csv(m5 / "calendar.csv", parse_dates=["date"]).set_index("date")
+    calendar = pd.DataFrame({"event": cal["event_name_1"].fillna(""),
+                             "event_type": cal["event_type_1"].fillna(""),
+                             **{c: cal[c].astype(float) for c in ("snap_CA", "snap_TX",
+                                                                  "snap_WI")}})
+    chain = pd.read_csv(m5 / "level1_total_daily_sales_d1_d1913.csv", parse_dates=["date"])
+    return calendar, chain.set_index("date")["sales"].astype(float)
+
+
+def shaped(train: pd.DataFrame, scored: pd.DataFrame, calendar: pd.DataFrame,
+           chain: pd.Series) -> pd.DataFrame:
+    """`scored` plus a column per SHAPED candidate whose base is among its columns: the base
+    re-shaped per store (see the module docstring). Only data through the origin (train's last
+    day) is read; the calendar is known in advance."""
+    origin = train["ds"].max()
+    stores = pd.Series(store_key(train["unique_id"]).to_numpy(), index=train["unique_id"])
+    group_of = stores[~stores.index.duplicated()]
+    history = train.assign(store=stores.to_numpy()).pivot_table(
+        index="ds", columns="store", values="y", aggfunc="sum")
+    days = pd.DatetimeIndex(sorted(scored["ds"].unique()))
+    model = aggregate_shares(history, calendar, days, chain.loc[chain.index <= origin],
+                             STATE_SNAP)
+    out = scored.copy()
+    for name, base in SHAPED.items():
+        if base not in scored:
+            continue
+        own = horizon_shares(scored, group_of, base)
+        out[name] = reshape(scored, group_of, blend(own, model, SHAPE_WEIGHT), base)
+    return out
 
 
 def load(m5: Path) -> tuple[pd.DataFrame, pd.Series]:
@@ -281,10 +333,13 @@ def print_dormant(label: str, train: pd.DataFrame, test: pd.DataFrame) -> None:
 
 
 def run_fold(
-    history: pd.DataFrame, origin: pd.Timestamp, names: tuple[str, ...], calibrate: bool
+    history: pd.DataFrame, origin: pd.Timestamp, names: tuple[str, ...], calibrate: bool,
+    shape: tuple[pd.DataFrame, pd.Series],
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], dict[str, Forecaster], dict[str, float]]:
     """Fit every model on history through `origin`, forecast 28 days; (scored frame, forecasts,
-    fitted models, seconds). Without `calibrate` no holdout is fitted (points only: faster)."""
+    fitted models, seconds), the scored frame with the SHAPED candidates too (`shape`: the
+    calendar and chain total of shape_inputs). Without `calibrate` no holdout is fitted (points
+    only: faster)."""
     train, test = split(history, origin)
     future = test.drop(columns="y")
     scored = test[["unique_id", "ds", "y"]].copy()
@@ -298,13 +353,17 @@ def run_fold(
         seconds[name] = time.perf_counter() - start
         scored = scored.merge(forecasts[name][["unique_id", "ds", "yhat"]].rename(
             columns={"yhat": name}), on=["unique_id", "ds"])
+    start = time.perf_counter()
+    scored = shaped(train, scored, *shape)
+    seconds["shape"] = time.perf_counter() - start
     return scored, forecasts, models, seconds
 
 
 Window = tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame, pd.Series]  # origin, train, scored, w
 
 
-def validate(history: pd.DataFrame) -> tuple[pd.DataFrame, str, list[Window]]:
+def validate(history: pd.DataFrame, shape: tuple[pd.DataFrame, pd.Series]
+             ) -> tuple[pd.DataFrame, str, list[Window]]:
     """Mean WRMSSE over the validation folds before the test window, the chosen model, and
     each fold's (origin, train, scored forecasts, weights) for the reconciliation table."""
     tables, windows = [], []
@@ -312,12 +371,13 @@ def validate(history: pd.DataFrame) -> tuple[pd.DataFrame, str, list[Window]]:
         origin = TRAIN_END - pd.Timedelta(days=HORIZON * k)
         train, test = split(history, origin)
         print_dormant(f"validation fold to {origin.date()}", train, test)
-        scored, _, _, seconds = run_fold(history, origin, MODELS, calibrate=False)
+        scored, _, _, seconds = run_fold(history, origin, MODELS, calibrate=False,
+                                         shape=shape)
         weights = unit_weights(train)
         tables.append(wrmsse_table(train, scored, weights, list(SCORED)))
         windows.append((origin, train, scored, weights))
         print(f"validation fold to {origin.date()}: mean WRMSSE "
-              + ", ".join(f"{m} {tables[-1].loc[MEAN, m]:.4f}" for m in MODELS)
+              + ", ".join(f"{m} {tables[-1].loc[MEAN, m]:.4f}" for m in (*MODELS, *SHAPED))
               + f" ({sum(seconds.values()):.0f} s)", flush=True)
     mean = sum(tables[1:], tables[0]) / len(tables)
     chosen = str(mean.loc[MEAN, list(CANDIDATES)].astype(float).idxmin())
@@ -388,14 +448,24 @@ def print_table(title: str, table: pd.DataFrame) -> None:
     print(shown.astype(float).round(4).to_string())
 
 
-def write_final(m5: Path, history: pd.DataFrame, ours: str, out: Path) -> None:
+def write_final(m5: Path, history: pd.DataFrame, ours: str, out: Path,
+                shape: tuple[pd.DataFrame, pd.Series]) -> None:
     """Ours fitted on the whole file (through d_1941) and its forecast of d_1942-d_1969, the
-    period withheld for independent scoring, written to `out` (CSV or Parquet by extension)."""
+    period withheld for independent scoring, written to `out` (CSV or Parquet by extension).
+    A SHAPED ours re-shapes its base's forecast; its quantiles scale with the point forecast."""
     grid = SeriesIndex.of(history).future_grid(HORIZON)
     grid["state_id"] = store_key(grid["unique_id"]).str[:2]
     future = grid.merge(known_future(m5), on=["ds", "state_id"], how="left")
-    forecast = make_model(ours, country="US").fit(history).predict(
+    base = SHAPED.get(ours, ours)
+    forecast = make_model(base, country="US").fit(history).predict(
         HORIZON, future[["unique_id", "ds", "snap", "event"]])
+    if base != ours:
+        frame = shaped(history, forecast.rename(columns={"yhat": base}), *shape)
+        factor = (frame[ours] / frame[base].where(frame[base] > 0, 1.0)).where(
+            frame[base] > 0, 1.0).to_numpy(float)
+        forecast = forecast.assign(yhat=frame[ours].to_numpy(float))
+        for column in QUANTILE_COLUMNS:
+            forecast[column] = forecast[column].to_numpy(float) * factor
     write_frame_atomically(forecast, out)
     print(f"\nwrote {ours}'s forecast of {grid['ds'].min().date()} ... "
           f"{grid['ds'].max().date()} for {grid['unique_id'].nunique()} series (fitted through "
@@ -418,14 +488,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"SKIPPED: M5 data not found at {m5} (set OMNI_SHARED_DATA)")
         return 0
     history, weights = load(m5)
-    validation, ours, windows = validate(history)
+    shape = shape_inputs(m5)
+    validation, ours, windows = validate(history, shape)
     print()
     print_table(f"VALIDATION: mean over {FOLDS} folds of 28 days before d_1914 "
                 "(weighted RMSSE, unit-sales weights)", validation)
     print(f"validation-based choice of ours among {', '.join(CANDIDATES)}: {ours}\n")
 
     train, test = split(history, TRAIN_END)
-    scored, forecasts, models, seconds = run_fold(history, TRAIN_END, MODELS, calibrate=True)
+    scored, forecasts, models, seconds = run_fold(history, TRAIN_END, MODELS, calibrate=True,
+                                                  shape=shape)
     table = wrmsse_table(train, scored, weights, list(SCORED))
     print_table("TEST: M5, 204 real item-store series, train through d_1913, forecast "
                 "d_1914-d_1941 (weighted RMSSE, official level-12 weights)", table)
@@ -442,10 +514,13 @@ def main(argv: list[str] | None = None) -> int:
     print_level_ceiling(every_window, ours)
     print_shape_ceiling(every_window, ours)
     print_dormant("\ntest window", train, test)
-    print_coverage(forecasts, test, models, [ours, PRODUCTION_MODEL],
+    fitted_ours = SHAPED.get(ours, ours)
+    if fitted_ours != ours:
+        print(f"\n(ours is {ours}: the quantiles below are those of its base, {fitted_ours})")
+    print_coverage(forecasts, test, models, [fitted_ours, PRODUCTION_MODEL],
                    dormant_series(train).index)
     if args.final_out is not None:
-        write_final(m5, history, ours, args.final_out)
+        write_final(m5, history, ours, args.final_out, shape)
     return 0
 
 
