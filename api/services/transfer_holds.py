@@ -4,7 +4,7 @@ A transfer plan moves units before a peak; once a planner approves it, those uni
 for. Left promisable, the first online orders take them (an outside trial approved 138 units
 to leave a DC and saw one order source 300 from it, leaving 57). So approval reserves each
 transfer's units at its sender, as an order would (`api.db.stock.reserve`, the hold named
-`transfer-<id>`), all or nothing: a plan whose senders no longer hold the units is refused,
+`transfer#<id>`), all or nothing: a plan whose senders no longer hold the units is refused,
 naming the transfers short, and is re-planned. The hold ends when the warehouse confirms the
 dispatch (`ship_transfer`: the units leave on hand and reserved, as a shipped order's do; the
 receiver books them in through its own receipt feed) or, if it never does, a day after the
@@ -26,8 +26,10 @@ HOLD_GRACE = timedelta(days=1)  # after ship-by, a dispatch never confirmed give
 
 
 def transfer_hold_id(transfer_id: int) -> str:
-    """The reservation name of a transfer's hold (the `order_id` of its reservation rows)."""
-    return f"transfer-{transfer_id}"
+    """The reservation name of a transfer's hold (the `order_id` of its reservation rows).
+    `#` is outside the OMS's order id alphabet, so no order can share it: cancelling an order
+    named like it would release the transfer's units."""
+    return f"transfer#{transfer_id}"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ def test_approving_a_plan_holds_its_units_where_orders_cannot_take_them(
     client: TestClient, loaded_engine: Engine
 ) -> None:
     """The outside trial's case: approved units left a DC, then an online order took them."""
-    propose(loaded_engine, "P-HOLD", ("DC-STRYKOW", "PHONE", 78), ("S001", "PHONE", 1))
+    ids = propose(loaded_engine, "P-HOLD", ("DC-STRYKOW", "PHONE", 78), ("S001", "PHONE", 1))
     approved = approve_transfer_plan(loaded_engine, "P-HOLD")
     assert (approved.transfers, approved.units_held) == (2, 79)
     assert statuses(loaded_engine, "P-HOLD") == {"approved"}
@@ -51,6 +51,12 @@ def test_approving_a_plan_holds_its_units_where_orders_cannot_take_them(
     assert wants_six.json()["type"].endswith("/out-of-stock")
     with pytest.raises(Conflict, match="no proposed transfers"):
         approve_transfer_plan(loaded_engine, "P-HOLD")
+    # an OMS order named like a transfer, cancelled, releases its own units only
+    look_alike = order(f"transfer-{ids[0]}", sku="PHONE", qty=1)
+    assert client.post("/v1/allocations", json=look_alike, headers=OMS).status_code == 201
+    assert client.post(f"/v1/allocations/transfer-{ids[0]}/cancel",
+                       headers=OMS).status_code == 200
+    assert stock_row(loaded_engine, "DC-STRYKOW", "PHONE")[1] == 78
 
 
 def test_a_plan_whose_senders_lack_the_units_is_refused_whole(loaded_engine: Engine) -> None:
