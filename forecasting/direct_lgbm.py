@@ -81,6 +81,10 @@ class DirectLGBMForecaster(Forecaster):
         learning_rate: float = 0.03,
         num_leaves: int = 7,
         min_child_samples: int = 600,
+        feature_fraction: float = 0.8,
+        bagging_fraction: float = 0.8,
+        bagging_freq: int = 1,
+        lambda_l2: float = 1.0,
         objective: str = "tweedie",
         tweedie_variance_power: float = 1.1,
         seeds: tuple[int, ...] = (0, 1, 2),
@@ -100,6 +104,10 @@ class DirectLGBMForecaster(Forecaster):
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.bagging_freq = bagging_freq
+        self.lambda_l2 = lambda_l2
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
         self.seeds = seeds
@@ -176,8 +184,9 @@ class DirectLGBMForecaster(Forecaster):
         params: dict[str, Any] = {
             "objective": self.objective, "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
-            "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1,
-            "lambda_l2": 1.0, "num_threads": self.num_threads, "seed": seed, "verbosity": -1,
+            "feature_fraction": self.feature_fraction, "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": self.bagging_freq, "lambda_l2": self.lambda_l2,
+            "num_threads": self.num_threads, "seed": seed, "verbosity": -1,
         }
         if self.objective == "tweedie":
             params["tweedie_variance_power"] = self.tweedie_variance_power

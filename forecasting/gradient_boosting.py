@@ -73,6 +73,10 @@ class LGBMForecaster(Forecaster):
         n_estimators: int = 400,
         learning_rate: float = 0.05,
         num_leaves: int = 63,
+        min_child_samples: int = 20,
+        feature_fraction: float = 0.8,
+        bagging_fraction: float = 0.8,
+        bagging_freq: int = 1,
         objective: str = "tweedie",
         tweedie_variance_power: float = 1.2,
         train_days: int | None = 730,
@@ -87,6 +91,10 @@ class LGBMForecaster(Forecaster):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.bagging_freq = bagging_freq
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
         self.train_days = train_days
@@ -102,10 +110,10 @@ class LGBMForecaster(Forecaster):
             "n_estimators": self.n_estimators,
             "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves,
-            "min_child_samples": 20,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
+            "min_child_samples": self.min_child_samples,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": self.bagging_freq,
             "n_jobs": self.num_threads,
             "random_state": self.seed,
             "verbosity": -1,

@@ -44,6 +44,12 @@ def test_hyperparameters_are_what_the_model_runs_with_defaults_included() -> Non
 
     assert params["n_estimators"] == 50  # asked for
     assert params["learning_rate"] == 0.05 and params["lags"][:3] == (1, 2, 3)  # defaults
+    # the booster's sampling settings too (they were fixed inside the model, never logged)
+    assert (params["min_child_samples"], params["feature_fraction"]) == (20, 0.8)
+    from forecasting.gradient_boosting import LGBMForecaster
+
+    booster = LGBMForecaster(min_child_samples=5, bagging_freq=0)._regressor().get_params()
+    assert (booster["min_child_samples"], booster["bagging_freq"]) == (5, 0)
     assert params["country"] == "PL" and params["calibration_days"] == 28
 
 
