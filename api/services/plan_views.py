@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, exists, func, select
 from api.db.tables import BatchRun, Node, SafetyStockPlan, Stock, Transfer
 from api.services.errors import NotFound
 from api.services.network import REBALANCE_RUN_KIND as REBALANCE_KIND
+from api.services.transfer_holds import hold_states
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TransferLine:
     arrive_by: datetime
     cost_pln: float
     status: str
+    hold: str = "proposed"  # api.services.transfer_holds.hold_states
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ def latest_transfer_plan(
             .order_by(Transfer.qty.desc(), Transfer.transfer_id)
             .limit(limit)
         ).all()
+        holds = hold_states(conn, [(int(r[0]), str(r[8])) for r in rows])
     params = dict(params or {})
     kinds = {s for s, _, _ in statuses}
     plan_status = "approved" if kinds == {"approved"} else "proposed"
@@ -209,7 +212,8 @@ def latest_transfer_plan(
         report_dir=_text(params.get("report_dir")),
         total_transfers=int(sum(int(n) for _, n, _ in statuses)),
         transfers=tuple(
-            TransferLine(*r[:4], int(r[4]), r[5], r[6], float(r[7]), r[8]) for r in rows
+            TransferLine(*r[:4], int(r[4]), r[5], r[6], float(r[7]), r[8], holds[int(r[0])])
+            for r in rows
         ),
         demand_source=_text(params.get("demand_source")),
     )

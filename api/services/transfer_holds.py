@@ -13,6 +13,8 @@ transfer's ship-by (`api.db.stock.expire_holds`, the same sweep as click-and-col
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -132,13 +134,26 @@ def ship_transfer(engine: Engine, transfer_id: int, now: datetime | None = None)
 
 
 def _hold_state(conn: Connection, transfer_id: int, status: str) -> str:
-    """proposed; held; shipped; released (expired unshipped); unheld (approved before
-    approval held units: nothing to ship from here)."""
+    return hold_states(conn, [(transfer_id, status)])[transfer_id]
+
+
+def hold_states(conn: Connection, transfers: Sequence[tuple[int, str]]) -> dict[int, str]:
+    """State of each (transfer_id, status)'s hold: proposed (not approved); held; shipped;
+    released (lapsed unshipped); unheld (approved before approval held units)."""
+    approved = [transfer_id for transfer_id, status in transfers if status == "approved"]
+    seen: dict[str, set[str]] = defaultdict(set)
+    for start in range(0, len(approved), 500):  # IN lists of bounded length
+        names = [transfer_hold_id(t) for t in approved[start:start + 500]]
+        for name, state in conn.execute(select(Reservation.order_id, Reservation.state)
+                                        .where(Reservation.order_id.in_(names))):
+            seen[name].add(state)
+    return {transfer_id: _state(status, seen.get(transfer_hold_id(transfer_id), set()))
+            for transfer_id, status in transfers}
+
+
+def _state(status: str, states: set[str]) -> str:
     if status != "approved":
         return "proposed"
-    states = set(conn.execute(
-        select(Reservation.state).where(Reservation.order_id == transfer_hold_id(transfer_id))
-    ).scalars())
     if "held" in states:
         return "held"
     if "shipped" in states:

@@ -65,6 +65,10 @@ class TransferOut(BaseModel):
     arrive_by: datetime = Field(description="at the receiver by then, before the peak starts")
     cost_pln: float
     status: Literal["proposed", "approved"]
+    hold: Literal["proposed", "held", "shipped", "released", "unheld"] = Field(description=(
+        "the units approval holds at the sender: held until the dispatch "
+        "(POST /v1/transfers/{id}/ship), shipped, released (lapsed a day after ship-by "
+        "unshipped), unheld (approved before approvals held units); proposed: not approved"))
 
 
 class TransferPlanOut(BaseModel):

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from api_helpers import OMS, order, stock_row
+from api_helpers import OMS, PLANNER, order, stock_row
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 
 from api.db.stock import expire_holds
-from api.db.tables import Transfer
+from api.db.tables import BatchRun, Transfer
 from api.services.errors import Conflict
+from api.services.network import REBALANCE_RUN_KIND
 from api.services.transfer_holds import approve_transfer_plan, ship_transfer
 
 NOW = datetime.now(UTC)
@@ -108,3 +109,23 @@ def test_approving_transfers_long_past_their_ship_by_says_their_holds_lapse(
     with loaded_engine.begin() as conn:
         expire_holds(conn)
     assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 0)
+
+
+def test_the_transfer_plan_read_back_says_where_each_hold_stands(
+    client: TestClient, loaded_engine: Engine
+) -> None:
+    plan = "rebalance-christmas-2026-holds"
+    with loaded_engine.begin() as conn:
+        conn.execute(insert(BatchRun).values(
+            run_id=plan, kind=REBALANCE_RUN_KIND, started_at=NOW, finished_at=NOW,
+            status="succeeded", model="lp", params={"year": 2026}))
+    shipped, held = propose(loaded_engine, plan, ("DC-STRYKOW", "JACKET", 50),
+                            ("DC-STRYKOW", "SCARF", 20))
+    url = "/v1/plans/transfers?peak=christmas"
+    before = client.get(url, headers=PLANNER).json()
+    assert {t["hold"] for t in before["transfers"]} == {"proposed"}
+    approve_transfer_plan(loaded_engine, plan)
+    ship_transfer(loaded_engine, shipped)
+    after = {t["transfer_id"]: t["hold"]
+             for t in client.get(url, headers=PLANNER).json()["transfers"]}
+    assert after == {shipped: "shipped", held: "held"}
