@@ -460,8 +460,9 @@ def apply_stock_snapshot(
     UnknownStockItem for a node or SKU we do not know. Repeats (same version) are skipped.
 
     A count that says when it was taken (`counted_at`) becomes on hand plus the sales and
-    receipts recorded since that moment (they reached us before the count did, and the shelf
-    it counted did not hold their effect yet); the moment is kept on the row, so a movement
+    receipts recorded since that moment, less the orders and transfers shipped since (they
+    reached us before the count did, and the shelf it counted did not hold their effect yet);
+    the moment is kept on the row, so a movement
     from before it that arrives later is not applied twice (`apply_movements`)."""
     at = _now(now)
     counts = _unique_counts(rows)
@@ -522,25 +523,34 @@ def apply_stock_snapshot(
 
 
 def _movements_since_counts(conn: Connection, rows: Sequence[StockCount]) -> dict[Key, int]:
-    """Net units the recorded sales and receipts of each row's node × SKU moved after the
-    row's `counted_at` (receipts up, sales down); rows are grouped by moment, one query each."""
+    """Net units that moved at each row's node × SKU after the row's `counted_at`: recorded
+    receipts up, sales down, and the holds shipped since (orders and transfers that left the
+    shelf after it was counted: their units are in the count, no longer on hand). Rows are
+    grouped by moment, two queries each."""
     by_moment: dict[datetime, set[Key]] = defaultdict(set)
     for row in rows:
         if row.counted_at is not None:
             by_moment[row.counted_at].add((row.node_id, row.sku))
-    net: dict[Key, int] = {}
+    net: dict[Key, int] = defaultdict(int)
     signed = case((movements.c.kind == "receipt", movements.c.qty), else_=-movements.c.qty)
     for moment, keys in by_moment.items():
-        query = (
+        nodes = sorted({n for n, _ in keys})
+        moved = (
             select(movements.c.node_id, movements.c.sku, func.sum(signed))
-            .where(movements.c.node_id.in_(sorted({n for n, _ in keys})),
-                   movements.c.occurred_at > moment)
+            .where(movements.c.node_id.in_(nodes), movements.c.occurred_at > moment)
             .group_by(movements.c.node_id, movements.c.sku)
         )
-        for node_id, sku, units in conn.execute(query):
-            if (node_id, sku) in keys:
-                net[(node_id, sku)] = int(units)
-    return net
+        shipped = (
+            select(reservations.c.node_id, reservations.c.sku, -func.sum(reservations.c.qty))
+            .where(reservations.c.node_id.in_(nodes), reservations.c.state == "shipped",
+                   reservations.c.updated_at > moment)
+            .group_by(reservations.c.node_id, reservations.c.sku)
+        )
+        for query in (moved, shipped):
+            for node_id, sku, units in conn.execute(query):
+                if (node_id, sku) in keys:
+                    net[(node_id, sku)] += int(units)
+    return dict(net)
 
 
 def _unique_counts(rows: Sequence[StockCount]) -> dict[Key, StockCount]:

@@ -187,6 +187,15 @@ class Reservation(Base):
         CheckConstraint("state IN ('held', 'shipped', 'released')", name="state"),
         ForeignKeyConstraint(["node_id", "sku"], ["stock.node_id", "stock.sku"]),
         Index("ix_reservations_order_id", "order_id"),
+        # r0008: a count that says when it was taken takes off what shipped after it
+        Index(
+            "ix_reservations_shipped_node_id_sku_updated_at",
+            "node_id",
+            "sku",
+            "updated_at",
+            postgresql_where=text("state = 'shipped'"),
+            sqlite_where=text("state = 'shipped'"),
+        ),
         # Only holds that can expire (click-and-collect): see migration r0005.
         Index(
             "ix_reservations_state_expires_at",

@@ -181,6 +181,23 @@ def test_a_count_that_says_when_it_was_taken_adds_what_moved_since(
     assert _row(loaded_engine, "S002", "A").counted_at == counted
 
 
+def test_a_count_taken_before_an_order_shipped_does_not_put_its_units_back(
+    loaded_engine: Engine,
+) -> None:
+    """Counted with 3 on the shelf; 2 of them shipped to a customer after the count, before it
+    arrived: on hand is 1 (an outside trial saw the shipped units back on sale)."""
+    counted = NOW - timedelta(hours=1)
+    with loaded_engine.begin() as conn:  # S001/A: on hand 3
+        reserve(conn, "o-1", [StockItem("S001", "A", 2)], now=counted - timedelta(hours=1))
+        ship(conn, "o-1", now=NOW - timedelta(minutes=30))
+        reserve(conn, "o-2", [StockItem("S001", "A", 1)], now=NOW)
+        ship(conn, "o-2", now=counted - timedelta(minutes=5))  # before the count: in it
+    with loaded_engine.begin() as conn:
+        apply_stock_snapshot(conn, [StockCount("S001", "A", 3, version=5, counted_at=counted)])
+    row = _row(loaded_engine, "S001", "A")
+    assert (row.on_hand, row.reserved) == (3 - 2, 0)
+
+
 def test_a_count_without_its_moment_is_taken_as_it_stands(loaded_engine: Engine) -> None:
     with loaded_engine.begin() as conn:
         apply_movements(conn, [Movement("wms-1", "S002", "A", "receipt", 4, NOW)])
