@@ -39,6 +39,7 @@ from api.http.runtime import Runtime
 from api.services.allocations import Decide
 from api.services.lifecycle import expire_due_holds
 from api.services.network import NetworkCache
+from api.services.transfer_holds import hold_due_transfers
 from api.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -128,12 +129,16 @@ def app_from_environment() -> FastAPI:
 
 
 async def _expire_holds_forever(runtime: Runtime, interval_s: float) -> None:
-    """Release click-and-collect holds past their time; reads also expire them (belt and braces)."""
+    """Release click-and-collect and transfer holds past their time (reads also expire them,
+    belt and braces), and hold the units of approved transfers whose hold window opened."""
     while True:
         await asyncio.sleep(interval_s)
         try:
             released = await run_in_threadpool(expire_due_holds, runtime.engine)
             if released:
                 log.info("expired %d click-and-collect holds", released)
+            held = await run_in_threadpool(hold_due_transfers, runtime.engine)
+            if held:
+                log.info("held %d units for approved transfers due to leave", held)
         except Exception:  # the loop must survive a database blip
             log.warning("hold expiry failed; will retry", exc_info=True)

@@ -66,9 +66,10 @@ class TransferOut(BaseModel):
     cost_pln: float
     status: Literal["proposed", "approved"]
     hold: Literal["proposed", "held", "shipped", "released", "unheld"] = Field(description=(
-        "the units approval holds at the sender: held until the dispatch "
-        "(POST /v1/transfers/{id}/ship), shipped, released (lapsed a day after ship-by "
-        "unshipped), unheld (approved before approvals held units); proposed: not approved"))
+        "the units an approved transfer holds at its sender: held (from 7 days before "
+        "ship-by until the dispatch, POST /v1/transfers/{id}/ship), unheld (its window has not "
+        "opened, or its sender was short), shipped, released (lapsed a day after ship-by "
+        "unshipped); proposed: not approved"))
 
 
 class TransferPlanOut(BaseModel):

@@ -1,7 +1,8 @@
 """`/v1/transfers`: the sender's warehouse confirms that an approved transfer left.
 
-Approving a transfer plan holds its units at the senders (api.services.transfer_holds); the
-dispatch confirmation takes them off the sender's shelf, as shipping an order does. The
+An approved transfer holds its units at the sender from a week before it leaves
+(api.services.transfer_holds); the dispatch confirmation takes them off the sender's shelf, as
+shipping an order does. The
 receiver books them in through its own receipt feed (`POST /v1/stock/movements`).
 """
 
@@ -34,8 +35,9 @@ class TransferShipped(BaseModel):
 async def ship(
     transfer_id: Annotated[int, Path(ge=1, le=2**31 - 1)], runtime: RuntimeDep, _key: FeedKey
 ) -> TransferShipped:
-    """The transfer left its sender: its held units leave on hand and reserved. A repeat
-    answers the same; a transfer not approved, or whose hold expired unshipped, is a 409."""
+    """The transfer left its sender: its units leave on hand and reserved (held or not: an
+    early dispatch, or one after its hold lapsed, holds and ships at once). A repeat answers
+    the same; a transfer not approved, or whose sender's book stock lacks the units, is a 409."""
     done = await run_in_threadpool(ship_transfer, runtime.engine, transfer_id)
     return TransferShipped(transfer_id=done.transfer_id, from_node=done.from_node,
                            to_node=done.to_node, sku=done.sku, qty=done.qty, state="shipped")

@@ -10,11 +10,16 @@ from api_helpers import OMS, PLANNER, order, stock_row
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert, select
 
-from api.db.stock import expire_holds
+from api.db.stock import expire_holds, reserve
 from api.db.tables import BatchRun, Transfer
 from api.services.errors import Conflict
 from api.services.network import REBALANCE_RUN_KIND
-from api.services.transfer_holds import approve_transfer_plan, ship_transfer
+from api.services.transfer_holds import (
+    HOLD_AHEAD,
+    approve_transfer_plan,
+    hold_due_transfers,
+    ship_transfer,
+)
 
 NOW = datetime.now(UTC)
 
@@ -87,27 +92,62 @@ def test_the_dispatch_takes_the_held_units_off_the_shelf_once(
     assert unknown.status_code == 404 and unknown.json()["type"] == "/problems/unknown-transfer"
 
 
-def test_a_hold_never_dispatched_lapses_a_day_after_ship_by(loaded_engine: Engine) -> None:
+def test_a_hold_never_dispatched_lapses_and_a_late_dispatch_still_ships(
+    loaded_engine: Engine,
+) -> None:
     (transfer,) = propose(loaded_engine, "P-LATE", ("DC-STRYKOW", "SCARF", 30),
                           ship_by=NOW + timedelta(hours=1))
     approve_transfer_plan(loaded_engine, "P-LATE")
     assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 30)
-    with pytest.raises(Conflict, match="hold expired unshipped") as late:
-        ship_transfer(loaded_engine, transfer, now=NOW + timedelta(days=1, hours=2))
-    assert late.value.reason == "transfer-released"
-    assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 0)  # given back, kept so
+    with loaded_engine.begin() as conn:
+        expire_holds(conn, NOW + timedelta(days=1, hours=2))
+    assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 0)  # given back
+    # the warehouse confirms it left after all: the units are off the shelf
+    late = ship_transfer(loaded_engine, transfer, now=NOW + timedelta(days=2))
+    assert late.state == "shipped"
+    assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (870, 0)
 
 
-def test_approving_transfers_long_past_their_ship_by_says_their_holds_lapse(
+def test_a_plan_months_ahead_holds_nothing_until_a_week_before_ship_by(
+    loaded_engine: Engine,
+) -> None:
+    """A second trial approved a Back-to-School plan in November: the DCs' stock was frozen
+    for nine months. Holds start HOLD_AHEAD before ship-by, placed by the server's sweep."""
+    leave = NOW + timedelta(days=60)
+    (transfer,) = propose(loaded_engine, "P-AHEAD", ("DC-STRYKOW", "JACKET", 100), ship_by=leave)
+    approved = approve_transfer_plan(loaded_engine, "P-AHEAD")
+    assert (approved.units_held, approved.scheduled) == (0, 1)
+    assert "held from 7 days before their ship-by" in approved.describe()
+    assert hold_due_transfers(loaded_engine, NOW) == 0
+    assert stock_row(loaded_engine, "DC-STRYKOW", "JACKET") == (500, 0)
+    week_before = leave - HOLD_AHEAD + timedelta(minutes=1)
+    assert hold_due_transfers(loaded_engine, week_before) == 100
+    assert hold_due_transfers(loaded_engine, week_before) == 0  # held once
+    assert stock_row(loaded_engine, "DC-STRYKOW", "JACKET") == (500, 100)
+    assert ship_transfer(loaded_engine, transfer, now=leave).state == "shipped"
+    assert stock_row(loaded_engine, "DC-STRYKOW", "JACKET") == (400, 0)
+
+
+def test_an_early_dispatch_without_stock_on_the_books_is_refused(loaded_engine: Engine) -> None:
+    (transfer,) = propose(loaded_engine, "P-EARLY", ("S001", "LAST", 1),
+                          ship_by=NOW + timedelta(days=30))
+    approve_transfer_plan(loaded_engine, "P-EARLY")
+    with loaded_engine.begin() as conn:
+        reserve(conn, "someone", [("S001", "LAST", 1)])
+    with pytest.raises(Conflict, match="0 of its 1 units free") as short:
+        ship_transfer(loaded_engine, transfer)
+    assert short.value.reason == "transfer-short"
+
+
+def test_approving_transfers_long_past_their_ship_by_holds_nothing_for_them(
     loaded_engine: Engine,
 ) -> None:
     """A plan replayed on a past business day, or approved weeks late: approved as the planner
-    asked, its holds end at the next sweep, and the answer says so."""
+    asked, without a hold that would only block orders until the next sweep."""
     propose(loaded_engine, "P-OLD", ("DC-STRYKOW", "SCARF", 30), ship_by=NOW - timedelta(days=2))
     approved = approve_transfer_plan(loaded_engine, "P-OLD")
-    assert approved.lapsed == 1 and "holds lapse at once" in approved.describe()
-    with loaded_engine.begin() as conn:
-        expire_holds(conn)
+    assert (approved.lapsed, approved.units_held) == (1, 0)
+    assert "nothing is held for them" in approved.describe()
     assert stock_row(loaded_engine, "DC-STRYKOW", "SCARF") == (900, 0)
 
 
