@@ -155,12 +155,19 @@ class BelowReserved(StockError):
     elsewhere before the count or sale is sent again."""
 
     def __init__(self, rows: Sequence[tuple[str, str, int, int]],
-                 held_by: dict[Key, tuple[str, ...]] | None = None) -> None:
+                 held_by: dict[Key, tuple[tuple[str, ...], int]] | None = None) -> None:
         self.rows = tuple(rows)  # (node_id, sku, resulting on_hand, reserved)
-        self.held_by = held_by or {}
+        self.held_by = held_by or {}  # (up to 20 names, how many holds) per row
         first = ", ".join(f"{s}@{n} ({h} < {r} reserved)" for n, s, h, r in self.rows[:5])
-        super().__init__(f"on hand would fall below reserved units: {first}; ship, cancel or "
-                         "re-source the orders holding them (held_by), then send it again")
+        hints = []
+        if any(r > 0 for _, _, _, r in self.rows):
+            hints.append("ship, cancel or re-source the orders holding them (held_by), then "
+                         "send it again")
+        if any(h < 0 for _, _, h, _ in self.rows):
+            hints.append("more units would leave than the books hold: send a count of the "
+                         "shelf (PUT /v1/stock) first")
+        super().__init__(f"on hand would fall below reserved units: {first}; "
+                         + "; ".join(hints))
 
 
 class UnknownStockItem(StockError):
@@ -643,18 +650,22 @@ def apply_movements(
 
 
 def _holders(conn: Connection, rows: Sequence[tuple[str, str, int, int]]
-             ) -> dict[Key, tuple[str, ...]]:
-    """The orders (or transfers) holding units of each row, oldest hold first (20 at most)."""
-    held: dict[Key, list[str]] = defaultdict(list)
+             ) -> dict[Key, tuple[tuple[str, ...], int]]:
+    """Per row, who holds its units: up to 20 names, transfers first (one name often stands
+    for many units), then orders, oldest hold first; and how many holds there are."""
+    held: dict[Key, tuple[tuple[str, ...], int]] = {}
+    transfer_first = case((reservations.c.order_id.like("transfer#%"), 0), else_=1)
     for node_id, sku, _, _ in rows[:100]:
-        held[(node_id, sku)] = list(conn.execute(
-            select(reservations.c.order_id)
-            .where(reservations.c.node_id == node_id, reservations.c.sku == sku,
-                   reservations.c.state == "held")
-            .order_by(reservations.c.created_at, reservations.c.reservation_id)
+        where = (reservations.c.node_id == node_id, reservations.c.sku == sku,
+                 reservations.c.state == "held")
+        names = tuple(conn.execute(
+            select(reservations.c.order_id).where(*where)
+            .order_by(transfer_first, reservations.c.created_at, reservations.c.reservation_id)
             .limit(20)
         ).scalars())
-    return {key: tuple(ids) for key, ids in held.items()}
+        total = conn.execute(select(func.count()).select_from(reservations).where(*where))
+        held[(node_id, sku)] = (names, int(total.scalar_one()))
+    return held
 
 
 def _count_moments(conn: Connection, keys: set[Key]) -> dict[Key, datetime | None]:

@@ -214,9 +214,11 @@ async def _on_stale_snapshot(request: Request, exc: Exception) -> Response:
 
 async def _on_below_reserved(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BelowReserved)
-    rows = [{"node_id": n, "sku": s, "on_hand": h, "reserved": r,
-             "held_by": list(exc.held_by.get((n, s), ()))}
-            for n, s, h, r in exc.rows[:100]]
+    rows = []
+    for n, s, h, r in exc.rows[:100]:
+        names, holds = exc.held_by.get((n, s), ((), 0))
+        rows.append({"node_id": n, "sku": s, "on_hand": h, "reserved": r,
+                     "held_by": list(names), "holds": holds})
     return problem(request, 409, "below-reserved", "Stock would fall below reservations",
                    str(exc), {"rows": rows})
 

@@ -135,11 +135,22 @@ def test_a_sale_below_the_reserved_units_is_refused(client: TestClient) -> None:
     assert answer.status_code == 409 and answer.json()["type"].endswith("/below-reserved")
     # what to do about it: the orders holding the units are named
     assert answer.json()["rows"] == [{"node_id": "S003", "sku": "JACKET", "on_hand": 1,
-                                      "reserved": 2, "held_by": ["M-1"]}]
+                                      "reserved": 2, "held_by": ["M-1"], "holds": 1}]
     count = client.put("/v1/stock", headers=OMS, json={"version": 7, "items": [
         {"node_id": "S003", "sku": "JACKET", "on_hand": 0}]})
     assert count.status_code == 409 and count.json()["rows"][0]["held_by"] == ["M-1"]
     assert "re-source the orders holding them" in count.json()["detail"]
+
+
+def test_a_sale_of_more_than_the_books_hold_asks_for_a_count(client: TestClient) -> None:
+    """No order holds anything: re-sourcing orders cannot help, the books are short."""
+    sale = {"movements": [{"movement_id": "m-big", "node_id": "S003", "sku": "SCARF",
+                           "kind": "sale", "qty": 9, "occurred_at": "2026-11-08T12:00:00Z"}]}
+    answer = client.post("/v1/stock/movements", json=sale, headers=OMS)
+    assert answer.status_code == 409
+    assert answer.json()["rows"][0]["holds"] == 0
+    assert "send a count of the shelf" in answer.json()["detail"]
+    assert "re-source" not in answer.json()["detail"]
 
 
 def test_availability_lists_the_nearest_stores_with_stock_first(client: TestClient) -> None:
