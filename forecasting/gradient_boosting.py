@@ -205,6 +205,11 @@ class LGBMForecaster(Forecaster):
                 f"so at least one series needs {self.min_history_days} days"
                 f"{window}; the longest has {longest}. Use a statistical model (seasonal_naive, "
                 "auto_ets) for shorter histories")
+        if not float(rows["y"].sum()) > 0:
+            raise ForecastInputError(
+                f"every y {self.name} would learn from is 0: a Tweedie model has no demand to "
+                "learn the shape of. Forecast these series with a statistical model "
+                "(seasonal_naive, croston), which forecasts them at 0")
         return self._fit_trainable(rows)
 
     def _fit_trainable(self, rows: pd.DataFrame) -> FittedPipeline:
@@ -228,7 +233,7 @@ class LGBMForecaster(Forecaster):
         train it on: no holdout, as when no series is long enough for one."""
         train = history.take(self._training_positions(index, cut, usable))
         train, trainable, _ = self._trainable(train)
-        if trainable < _MIN_TRAINING_ROWS:
+        if trainable < _MIN_TRAINING_ROWS or not float(train["y"].sum()) > 0:
             return pd.DataFrame(columns=["unique_id", "ds", "yhat"])
         state = self._fit_trainable(train)
         lo = np.maximum(index.starts, cut - self._window())

@@ -60,6 +60,8 @@ def _check_keys(df: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray
     if ids.isna().any():
         raise ForecastInputError("empty unique_id", source, "unique_id", _first_row(ids.isna()))
     ds = pd.to_datetime(df["ds"], errors="coerce")
+    if isinstance(ds.dtype, pd.DatetimeTZDtype):  # a day is the date where it was recorded
+        ds = ds.dt.tz_localize(None)
     if ds.isna().any():
         raise ForecastInputError("not a date", source, "ds", _first_row(ds.isna()))
     keyed = pd.DataFrame({"unique_id": _as_id_strings(ids).to_numpy(),

@@ -37,6 +37,23 @@ def test_a_history_no_series_can_train_on_is_refused_with_the_days_it_needs(mode
         make_model(model, **params).fit(history)
 
 
+def test_a_history_that_never_sold_is_refused_naming_the_models_that_handle_it() -> None:
+    """LightGBM's Tweedie objective died on it with a raw LightGBMError."""
+    never = flat("a", 120).assign(y=0)
+
+    with pytest.raises(ForecastInputError, match="every y lgbm would learn from is 0"):
+        make_model("lgbm", **FAST_LGBM).fit(never)
+
+
+def test_a_series_that_began_selling_after_the_holdout_cut_still_fits() -> None:
+    # zeros until the last three weeks: the holdout model would train on zeros only
+    late = flat("a", 120)
+    late.loc[late.index < 99, "y"] = 0
+    model = make_model("lgbm", **FAST_LGBM).fit(late)
+
+    assert model.holdout_.empty and len(model.predict(7)) == 7
+
+
 def test_one_series_of_the_needed_length_is_fitted() -> None:
     forecast = make_model("lgbm", **FAST_LGBM).fit(flat("a", 57)).predict(7)
 

@@ -93,3 +93,11 @@ def test_an_empty_demand_cell_is_named_as_missing() -> None:
     with pytest.raises(ForecastInputError, match="row 2: missing value") as error:
         validate_history(_history(y=[1, None, 3]))
     assert error.value.column == "y"
+
+
+def test_days_with_a_time_zone_are_the_dates_where_they_were_recorded() -> None:
+    """A Parquet file written from Warsaw times crashed the check (TypeError from numpy)."""
+    local = pd.date_range("2025-01-01", periods=3, freq="D", tz="Europe/Warsaw")
+    clean = validate_history(_history(ds=local))
+
+    assert list(clean["ds"]) == list(pd.date_range("2025-01-01", periods=3, freq="D"))
