@@ -69,7 +69,8 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
     for dead in started.reaped:
         log.warning("forecast run %s had no heartbeat: marked failed", dead)
     worker = threading.Thread(
-        target=_batch_in_background, args=(engine, started.run_id, started.as_of, model),
+        target=_batch_in_background,
+        args=(engine, started.run_id, started.as_of, model, started.data_version),
         name=f"console-{started.run_id}", daemon=True,
     )
     worker.start()
@@ -78,19 +79,23 @@ def start_weekly_batch(engine: Engine, model: str = BATCH_MODEL) -> ActionResult
                         f"started; it is listed below until done{held_back}")
 
 
-def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str) -> None:
+def _batch_in_background(engine: Engine, run_id: str, as_of: date, model: str,
+                         data_version: str | None) -> None:
     try:
-        run_weekly_batch(engine, run_id, as_of, model)
+        run_weekly_batch(engine, run_id, as_of, model, data_version)
     except Exception:  # the run is marked failed; the thread logs it instead of dying silently
         log.exception("forecast run %s failed", run_id)
 
 
-def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str) -> dict[str, Any]:
+def run_weekly_batch(engine: Engine, run_id: str, as_of: date, model: str,
+                     data_version: str | None = None) -> dict[str, Any]:
     """The weekly batch as `omni batch weekly` runs it (`api.services.forecast_batch`) under
-    the running run `run_id`, which it finishes; returns the run's parameters."""
+    the running run `run_id`, which it finishes; returns the run's parameters. `data_version`
+    (the one its start read) goes to its MLflow run, as the CLI's does."""
     from api.services.forecast_batch import run_forecast_batch
 
-    result = run_forecast_batch(engine, run_id, as_of, model, params={"source": "console"})
+    result = run_forecast_batch(engine, run_id, as_of, model, params={"source": "console"},
+                                data_version=data_version)
     return result.params
 
 

@@ -247,6 +247,34 @@ def test_the_console_batch_fits_sold_out_days_as_estimated_demand(
     assert status == "succeeded" and without_spread == 0 and stale_rates == 0
 
 
+def test_a_console_batch_logs_the_data_version_it_started_on_to_mlflow(
+    database: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the CLI's run does: a console run logged data_version 'none' (a second outside
+    trial compared the two in MLflow)."""
+    import time
+
+    import mlflow
+
+    from api.console import actions
+
+    started_with: list[tuple[object, ...]] = []
+    run_as_the_thread_would = actions._batch_in_background
+    monkeypatch.setattr(actions, "_batch_in_background", lambda *a: started_with.append(a))
+    engine = database[1]
+    started = actions.start_weekly_batch(engine, "seasonal_naive")
+    for _ in range(100):
+        if started_with:
+            break
+        time.sleep(0.05)
+    run_as_the_thread_would(*started_with[0])  # type: ignore[arg-type]
+    with engine.connect() as conn:
+        mlflow_run, version = conn.execute(text(
+            "SELECT mlflow_run_id, data_version FROM batch_runs WHERE run_id = :r"),
+            {"r": started.run_id}).one()
+    assert version and mlflow.get_run(mlflow_run).data.params["data_version"] == version
+
+
 def test_a_second_console_batch_waits_for_the_first(database: tuple[str, Engine]) -> None:
     from api.console.actions import ActionError, start_weekly_batch
 
