@@ -64,9 +64,10 @@ class NoFeasiblePlan(OutOfStock):
         AllocationError.__init__(
             self,
             f"order {order_id}: every line has stock (over {nodes_with_stock} nodes), but no "
-            f"plan was found within the {deadline_ms:g} ms deadline that ships it within "
+            "plan ships it within "
             + (f"max_parcels {max_parcels} and " if max_parcels is not None else "")
-            + "the nodes' pick capacity left today",
+            + f"the nodes' pick capacity left today (searched {deadline_ms:g} ms): allow more "
+            "parcels, or allow_partial to ship the lines that fit",
         )
         self.deadline_ms = deadline_ms
         self.order_id = order_id
