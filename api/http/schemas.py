@@ -141,6 +141,9 @@ class AllocationOut(BaseModel):
         "holding the lines"))
     state: Literal["allocated", "partial", "cancelled", "shipped", "expired"]
     fulfilment: Fulfilment
+    locker_id: str | None = Field(default=None, description=(
+        "the parcel locker it goes to: the one sent, or for a parcel_locker order sent with "
+        "only a destination, the locker nearest it"))
     lines: list[AllocatedLine]
     parcels: list[Parcel]
     total_cost_pln: float

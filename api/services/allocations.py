@@ -23,7 +23,7 @@ rolls back (its reservation with it) and it replays the winner's decision.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
@@ -88,6 +88,7 @@ def allocate_order(
 ) -> Outcome:
     """Source `command`, reserve its stock and record it; or replay the recorded answer."""
     at = now or datetime.now(UTC)
+    command = with_nearest_locker(command, data)
     order = to_core_order(command, data, at)
     if engine.dialect.name == "postgresql":
         return _allocate_on_postgres(engine, data, command, order, policy, at, decide)
@@ -265,6 +266,19 @@ def _allocate_in_transactions(
     raise StaleStock(command.order_id, MAX_ATTEMPTS)
 
 
+def with_nearest_locker(command: AllocateOrder, data: MasterData) -> AllocateOrder:
+    """A parcel-locker order sent with an address but no locker goes to the locker nearest the
+    address: priced and promised to it, and named in the answer (`locker_id`)."""
+    if command.fulfilment != "parcel_locker" or command.locker_id is not None:
+        return command
+    point = ((command.lat, command.lon) if command.lat is not None and command.lon is not None
+             else data.catalog.locate_postcode(command.postcode) if command.postcode else None)
+    if point is None or point[0] is None or point[1] is None:
+        return command  # to_core_order names what is missing or unknown
+    locker = data.catalog.nearest_locker(float(point[0]), float(point[1]))
+    return command if locker is None else replace(command, locker_id=locker.place_id)
+
+
 def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime) -> Order:
     """The core's `Order`: destination resolved to coordinates, references checked (404)."""
     catalog = data.catalog
@@ -418,6 +432,7 @@ def render(
         "status": decision.status,
         "state": "partial" if decision.unfulfilled else "allocated",
         "fulfilment": command.fulfilment,
+        "locker_id": command.locker_id if command.fulfilment == "parcel_locker" else None,
         "lines": lines,
         "parcels": decision.parcels,
         "total_cost_pln": decision.total_cost_pln,

@@ -42,6 +42,14 @@ class Catalog:
         """The centroid of the postcode's two-digit area (`00-950` → area `00`)."""
         return self.postcode_areas.get(postcode.strip()[:2])
 
+    def nearest_locker(self, lat: float, lon: float) -> Place | None:
+        """The parcel locker closest to a point (None without lockers): where a locker order
+        sent with only an address is delivered, so the customer can be told which."""
+        if not self.lockers:
+            return None
+        return min(self.lockers.values(),
+                   key=lambda place: haversine_km(lat, lon, place.lat, place.lon))
+
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance between two points (the core's formula, as a plain float)."""

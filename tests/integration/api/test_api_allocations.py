@@ -131,3 +131,25 @@ def test_click_and_collect_holds_expire_and_release_themselves(
     assert read.json()["state"] == "expired"
     assert client.post("/v1/allocations/CC-1/ship", headers=OMS).status_code == 409
     assert expires_at > datetime.now(UTC)
+
+
+def test_a_locker_order_sent_with_only_an_address_names_the_nearest_locker(
+    client: TestClient,
+) -> None:
+    """The answer said neither which locker nor priced the parcel to one (second outside
+    trial); an order sent with a locker keeps it."""
+    to_krakow = client.post("/v1/allocations", headers=OMS, json={
+        "order_id": "L-ADDR", "fulfilment": "parcel_locker",
+        "destination": {"postcode": "30-001"},
+        "lines": [{"line_id": "1", "sku": "SCARF", "qty": 1}]})
+    assert to_krakow.status_code == 201, to_krakow.text
+    chosen = to_krakow.json()["locker_id"]
+    assert chosen == "WAW01"  # the small chain's one locker: nearest, however far
+    assert client.get("/v1/allocations/L-ADDR", headers=OMS).json()["locker_id"] == chosen
+    named = client.post("/v1/allocations", headers=OMS, json={
+        "order_id": "L-NAMED", "fulfilment": "parcel_locker", "locker_id": chosen,
+        "lines": [{"line_id": "1", "sku": "SCARF", "qty": 1}]})
+    assert named.json()["locker_id"] == chosen
+    assert named.json()["total_cost_pln"] == to_krakow.json()["total_cost_pln"]
+    home = client.post("/v1/allocations", json=order("H-1"), headers=OMS).json()
+    assert home["locker_id"] is None
