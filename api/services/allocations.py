@@ -271,12 +271,27 @@ def with_nearest_locker(command: AllocateOrder, data: MasterData) -> AllocateOrd
     address: priced and promised to it, and named in the answer (`locker_id`)."""
     if command.fulfilment != "parcel_locker" or command.locker_id is not None:
         return command
-    point = ((command.lat, command.lon) if command.lat is not None and command.lon is not None
-             else data.catalog.locate_postcode(command.postcode) if command.postcode else None)
-    if point is None or point[0] is None or point[1] is None:
-        return command  # to_core_order names what is missing or unknown
-    locker = data.catalog.nearest_locker(float(point[0]), float(point[1]))
+    try:
+        address = _address(command, data)
+    except NotFound:
+        return command  # to_core_order reports it, after the lines' SKUs, as for any order
+    if address is None:
+        return command  # to_core_order says what is missing
+    locker = data.catalog.nearest_locker(address.lat, address.lon)
     return command if locker is None else replace(command, locker_id=locker.place_id)
+
+
+def _address(command: AllocateOrder, data: MasterData) -> Location | None:
+    """The order's destination as sent: its coordinates, else its postcode area's centroid
+    (an unknown area is a 404 at the postcode); None when it sent neither."""
+    if command.lat is not None and command.lon is not None:
+        return Location(command.lat, command.lon)
+    if command.postcode is not None:
+        centroid = data.catalog.locate_postcode(command.postcode)
+        if centroid is None:
+            raise NotFound("postcode area", command.postcode[:2], "#/destination/postcode")
+        return Location(*centroid)
+    return None
 
 
 def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime) -> Order:
@@ -296,13 +311,8 @@ def to_core_order(command: AllocateOrder, data: MasterData, placed_at: datetime)
         if locker is None:
             raise NotFound("locker", command.locker_id, "#/locker_id")
         destination = Location(locker.lat, locker.lon)
-    elif command.lat is not None and command.lon is not None:
-        destination = Location(command.lat, command.lon)
-    elif command.postcode is not None:
-        centroid = catalog.locate_postcode(command.postcode)
-        if centroid is None:
-            raise NotFound("postcode area", command.postcode[:2], "#/destination/postcode")
-        destination = Location(*centroid)
+    else:
+        destination = _address(command, data)
     return Order(
         order_id=command.order_id,
         fulfilment=command.fulfilment,  # type: ignore[arg-type]
